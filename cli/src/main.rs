@@ -1,0 +1,22 @@
+//! `scalefront`: photos scaled on the fly at the CDN edge. Each subcommand lives in its own module.
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "scalefront", version, about = "Photos scaled on the fly at the CDN edge",
+    long_about = "Photos scaled on the fly at the CDN edge.\n\nExample:\n  scalefront serve            # a local edge over the bundled sample photos\n  scalefront rewrite '/a.jpg?w=600' --header 'accept: image/webp'")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() {
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {};
+    if let Err(e) = result {
+        eprintln!("scalefront: error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,1 @@
+//! The image core: limits → decode → orient → resize → colour → encode.
