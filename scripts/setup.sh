@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh machine (Debian 12, rustup, Node 20).
 # Idempotent: each step checks before it installs, so a warm machine passes through in seconds.
+# Usage: setup.sh [run|test]   run = what building and serving needs; test (default) = everything.
 set -euo pipefail
+MODE="${1:-test}"
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -12,7 +14,7 @@ command -v clang >/dev/null || need_apt+=(clang)
 command -v llvm-ar >/dev/null || need_apt+=(llvm)
 [ -d /usr/include/wasm32-wasi ] || need_apt+=(wasi-libc)
 command -v nasm >/dev/null || need_apt+=(nasm)
-command -v chromium >/dev/null || need_apt+=(chromium)
+[ "$MODE" = test ] && { command -v chromium >/dev/null || need_apt+=(chromium); }
 command -v zip >/dev/null || need_apt+=(zip)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -30,6 +32,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG" ]; the
   say "cargo install wasm-bindgen-cli $WBG (5-10 min cold)"
   cargo install wasm-bindgen-cli --version "$WBG" --quiet
 fi
+if [ "$MODE" = run ]; then say "ready (run)"; exit 0; fi
 if ! command -v s3s-fs >/dev/null; then
   say "cargo install s3s-fs 0.14.1 (a real S3 server for the tests; a few minutes cold)"
   cargo install --locked s3s-fs --version 0.14.1 --features binary --quiet
