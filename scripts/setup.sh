@@ -38,12 +38,13 @@ if ! command -v s3s-fs >/dev/null; then
   cargo install --locked s3s-fs --version 0.14.1 --features binary --quiet
 fi
 
-# --- Python tools (cfn-lint for the CloudFormation checks, moto for the doctor's control-plane tests)
+# --- Python tools (cfn-lint for the CloudFormation checks, moto for the doctor's control-plane tests,
+#     the aws CLI that `scalefront deploy`/`doctor` drive; README "Deploy to AWS")
 VENV=.tools/venv
-if [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/moto_server" ]; then
-  say "python venv: cfn-lint, moto[server]"
+if [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ]; then
+  say "python venv: cfn-lint, moto[server], awscli"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "cfn-lint==1.*" "moto[server]==5.*" pyyaml
+  "$VENV/bin/pip" install -q "cfn-lint==1.*" "moto[server]==5.*" "awscli==1.*" pyyaml
 fi
 
 # --- npm packages pinned by tests/package-lock.json (acorn, sharp, playwright-core, aws-sdk)
