@@ -1,1 +1,133 @@
-//! The origin-side flow shared by Lambda@Edge (wasm) and the regional Lambda (native).
+//! The origin-side flow shared by Lambda@Edge (wasm in Node.js), the regional Lambda (native)
+//! and the local edge (`scalefront serve`):
+//!
+//! **decide** (pass S3's answer through · reject a key the spec cannot produce · generate) →
+//! **read** the original → **limits** → **transform** → **write** the variant → **answer**
+//! (inline image, or a redirect to the stored variant when too big for the host's response limit).
+//!
+//! The flow is pure: [`flow::Flow`] hands the host [`flow::Step`]s (read this key, write this
+//! object) and takes their outcomes back, so each host brings its own I/O:
+//! - synchronous hosts implement [`Origin`] and call [`run`];
+//! - asynchronous hosts (the regional binary, an async local edge) drive the steps in a loop,
+//!   see [`flow`]'s docs and `regional/src/lib.rs`;
+//! - Lambda@Edge: the Node.js shim drives the wasm exports of this crate (`src/wasm.rs`) and
+//!   turns the answer into a CloudFront result with [`edge::result`].
+
+pub mod edge;
+pub mod event;
+pub mod flow;
+pub mod log;
+mod origin;
+pub mod response;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use flow::{Clock, Done, Flow, Input, Read, ReadResult, Step, Write};
+pub use origin::{run, Origin};
+pub use response::{Answer, Body, Response};
+
+use serde::{Deserialize, Serialize};
+use viewer_fn::Spec;
+
+/// Lambda@Edge: a generated response may be 1 MB including headers (base64 body counted).
+pub const EDGE_MAX_RESPONSE_BYTES: usize = 1_000_000;
+/// Lambda function URL (regional mode): 6 MB response payload.
+pub const REGIONAL_MAX_RESPONSE_BYTES: usize = 6_000_000;
+
+/// What the flow needs from the site: the rule spec, the security limits, the host's response limit.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub spec: Spec,
+    pub limits: image_core::Limits,
+    /// Above this (as [`Response::wire_size`] counts), answer a redirect to the stored variant.
+    pub max_response_bytes: usize,
+}
+
+impl Settings {
+    pub fn new(spec: Spec, max_response_bytes: usize) -> Settings {
+        Settings {
+            spec,
+            limits: image_core::Limits::default(),
+            max_response_bytes,
+        }
+    }
+}
+
+/// The configuration baked into a package at build time (`config.json` next to `index.mjs` or
+/// `bootstrap`): Lambda@Edge has no environment variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackageConfig {
+    pub bucket: String,
+    pub region: String,
+    /// For tests against a local S3 server (path-style addressing); `None` in production.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// The rule spec as TOML (`scalefront.toml`); empty means the defaults.
+    #[serde(default)]
+    pub spec: String,
+    /// Overrides of the image limits; absent fields keep image-core's documented defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsOverride>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsOverride {
+    pub max_input_bytes: Option<usize>,
+    pub max_pixels: Option<u64>,
+    pub max_output_dim: Option<u32>,
+}
+
+impl PackageConfig {
+    pub fn from_json(src: &str) -> Result<PackageConfig, String> {
+        serde_json::from_str(src).map_err(|e| format!("config.json: {e}"))
+    }
+
+    /// The flow's settings for a host whose responses may be `max_response_bytes` long.
+    pub fn settings(&self, max_response_bytes: usize) -> Result<Settings, String> {
+        let spec = Spec::from_toml(&self.spec).map_err(|e| format!("config.json spec: {e}"))?;
+        let mut settings = Settings::new(spec, max_response_bytes);
+        if let Some(o) = self.limits {
+            let l = &mut settings.limits;
+            l.max_input_bytes = o.max_input_bytes.unwrap_or(l.max_input_bytes);
+            l.max_pixels = o.max_pixels.unwrap_or(l.max_pixels);
+            l.max_output_dim = o.max_output_dim.unwrap_or(l.max_output_dim);
+        }
+        Ok(settings)
+    }
+}
+
+/// The image operation a variant names (viewer-fn's URL vocabulary → image-core's).
+pub fn transform_for(v: &viewer_fn::Variant) -> image_core::Transform {
+    use image_core::{Fit, Format};
+    let dim = |d: u32| (d > 0).then_some(d);
+    image_core::Transform {
+        width: dim(v.width),
+        height: dim(v.height),
+        fit: match v.fit {
+            viewer_fn::Fit::Cover => Fit::Cover,
+            viewer_fn::Fit::Contain => Fit::Contain,
+            viewer_fn::Fit::Fill => Fit::Fill,
+            viewer_fn::Fit::Inside => Fit::Inside,
+            viewer_fn::Fit::Outside => Fit::Outside,
+        },
+        quality: v.quality,
+        format: match v.format {
+            viewer_fn::Format::Jpeg => Format::Jpeg,
+            viewer_fn::Format::Png => Format::Png,
+            viewer_fn::Format::Webp => Format::Webp,
+            viewer_fn::Format::Avif => Format::Avif,
+        },
+        ..image_core::Transform::default()
+    }
+}
+
+/// A monotonic millisecond clock for native hosts.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_clock() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}

@@ -1,5 +1,18 @@
 //! Build automation: `cargo xtask <task>`. Tasks are added by the parts that need them.
+mod origin;
+
+const TASKS: &str = "edge-wasm, regional [--dev], artifacts [--dev]";
+
 fn main() -> anyhow::Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    anyhow::bail!("unknown task {task:?}; tasks: (none yet)")
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dev = args.iter().any(|a| a == "--dev");
+    match args.first().map(String::as_str).unwrap_or_default() {
+        // The Lambda@Edge wasm module + Node.js glue → target/artifacts/edge/
+        "edge-wasm" => origin::edge_wasm(),
+        // The regional bootstrap → target/artifacts/regional/
+        "regional" => origin::regional(dev),
+        // Everything `scalefront package` needs.
+        "artifacts" => origin::edge_wasm().and_then(|()| origin::regional(dev)),
+        task => anyhow::bail!("unknown task {task:?}; tasks: {TASKS}"),
+    }
 }

@@ -1,0 +1,216 @@
+//! `scalefront package`: everything a deployment uploads, with the site's settings baked in
+//! (Lambda@Edge allows no environment variables).
+use anyhow::{bail, ensure, Context, Result};
+use resize_lambda::PackageConfig;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use viewer_fn::Spec;
+
+const ABOUT: &str = "Build the deployment packages: viewer-fn.js, origin-response.zip, regional.zip";
+const LONG_ABOUT: &str = "Build the deployment packages into --out:\n  \
+  viewer-fn.js          the viewer-request CloudFront Function generated from the rule spec\n  \
+  origin-response.zip   the Lambda@Edge origin-response function (nodejs22.x, handler index.handler)\n  \
+  regional.zip          the regional Lambda (provided.al2023, bootstrap) for origin-group failover\n\n\
+Bucket, region, rule spec and the optional S3 endpoint are baked into each package's config.json.\n\
+The wasm module and the bootstrap binary are built beforehand with `cargo xtask artifacts`.\n\n\
+Example:\n  scalefront package --bucket my-photos --region eu-west-1 --config scalefront.toml --out dist";
+
+#[derive(clap::Args, Debug)]
+#[command(about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Args {
+    /// The S3 bucket holding the originals (variants are written under the spec's prefix).
+    #[arg(long)]
+    pub bucket: String,
+    /// The bucket's region, e.g. eu-west-1.
+    #[arg(long)]
+    pub region: String,
+    /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// S3 endpoint override (path-style), for tests against a local S3 server.
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
+    #[arg(long, value_name = "DIR", default_value_os_t = default_artifacts())]
+    pub artifacts: PathBuf,
+}
+
+/// The files `run` wrote, for callers that add more (templates) or report sizes.
+#[derive(Debug)]
+pub struct Packaged {
+    pub viewer_fn: PathBuf,
+    pub origin_response: PathBuf,
+    pub regional: PathBuf,
+    pub spec: Spec,
+    pub config: PackageConfig,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let p = package(&args)?;
+    for path in [&p.viewer_fn, &p.origin_response, &p.regional] {
+        println!("{}  {} bytes", path.display(), std::fs::metadata(path)?.len());
+    }
+    Ok(())
+}
+
+pub fn package(args: &Args) -> Result<Packaged> {
+    check_bucket(&args.bucket)?;
+    check_region(&args.region)?;
+    if let Some(endpoint) = &args.s3_endpoint {
+        ensure!(
+            endpoint.starts_with("http://") || endpoint.starts_with("https://"),
+            "--s3-endpoint must be an http:// or https:// URL, got {endpoint:?}"
+        );
+    }
+    let (spec, spec_toml) = load_spec(args.config.as_deref())?;
+    let config = PackageConfig {
+        bucket: args.bucket.clone(),
+        region: args.region.clone(),
+        s3_endpoint: args.s3_endpoint.clone(),
+        spec: spec_toml,
+        limits: None,
+    };
+    let config_json = serde_json::to_string_pretty(&config)? + "\n";
+
+    // Every input is checked before anything is written, so a failure leaves --out as it was.
+    let edge = args.artifacts.join("edge");
+    let edge_files = ["index.mjs", "resize_lambda.js", "resize_lambda_bg.wasm"]
+        .map(|f| artifact(&edge.join(f), "cargo xtask edge-wasm"));
+    let bootstrap = artifact(&args.artifacts.join("regional/bootstrap"), "cargo xtask regional");
+    let edge_files: Vec<_> = edge_files.into_iter().collect::<Result<_>>()?;
+    let bootstrap = bootstrap?;
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let viewer_fn = args.out.join("viewer-fn.js");
+    std::fs::write(&viewer_fn, viewer_fn::generate(&spec))?;
+
+    let origin_response = args.out.join("origin-response.zip");
+    let mut entries = vec![Entry::new("config.json", config_json.as_bytes().to_vec(), 0o644)];
+    for path in &edge_files {
+        let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+        entries.push(Entry::new(&name, std::fs::read(path)?, 0o644));
+    }
+    write_zip(&origin_response, &entries)?;
+
+    let regional = args.out.join("regional.zip");
+    write_zip(
+        &regional,
+        &[
+            Entry::new("bootstrap", std::fs::read(&bootstrap)?, 0o755),
+            Entry::new("config.json", config_json.into_bytes(), 0o644),
+        ],
+    )?;
+    Ok(Packaged { viewer_fn, origin_response, regional, spec, config })
+}
+
+/// The spec and the TOML text baked into the packages (empty text = the defaults).
+fn load_spec(path: Option<&Path>) -> Result<(Spec, String)> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from("scalefront.toml")).filter(|p| p.exists()),
+    };
+    let Some(path) = path else { return Ok((Spec::default(), String::new())) };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading the rule spec {}", path.display()))?;
+    let spec = Spec::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
+    Ok((spec, text))
+}
+
+fn artifact(path: &Path, build: &str) -> Result<PathBuf> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    bail!(
+        "missing {}: build it first with `{build}` (or `cargo xtask artifacts` for everything) in the scalefront \
+         workspace, or point --artifacts at a directory holding edge/ and regional/",
+        path.display()
+    )
+}
+
+fn default_artifacts() -> PathBuf {
+    std::env::var_os("SCALEFRONT_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts"))
+}
+
+/// S3's naming rules for general purpose buckets.
+fn check_bucket(name: &str) -> Result<()> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    ensure!(
+        (3..=63).contains(&name.len())
+            && ok_chars
+            && ends_ok(name.as_bytes().first())
+            && ends_ok(name.as_bytes().last())
+            && !name.contains(".."),
+        "--bucket {name:?} is not a valid S3 bucket name (3-63 characters: lowercase letters, digits, '.', '-')"
+    );
+    Ok(())
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-7`.
+fn check_region(region: &str) -> Result<()> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok();
+    ensure!(ok, "--region {region:?} is not an AWS region name like eu-west-1");
+    Ok(())
+}
+
+struct Entry {
+    name: String,
+    data: Vec<u8>,
+    mode: u32,
+}
+
+impl Entry {
+    fn new(name: &str, data: Vec<u8>, mode: u32) -> Entry {
+        Entry { name: name.to_string(), data, mode }
+    }
+}
+
+/// A reproducible zip: fixed timestamps, explicit Unix modes (Lambda needs `bootstrap` executable).
+fn write_zip(path: &Path, entries: &[Entry]) -> Result<()> {
+    use zip::write::SimpleFileOptions;
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    for e in entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(e.mode);
+        zip.start_file(e.name.as_str(), options)?;
+        zip.write_all(&e.data)?;
+    }
+    zip.finish()?.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for ok in ["my-photos", "a.b.c", "abc", "photos2026"] {
+            assert!(check_bucket(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ab", "My-Photos", "-photos", "photos-", "a..b", "photos_1", &"a".repeat(64)] {
+            assert!(check_bucket(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1"] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        for bad in ["useast1", "us-east", "US-EAST-1", "us-east-x", ""] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Regional mode: CloudFront's origin group fails over to this Lambda's function URL when S3 says
+//! 403/404, and it runs the same flow as Lambda@Edge natively, with S3 I/O through aws-sdk-s3.
+//! Its response limit is a function URL's 6 MB (redirect above).
+//!
+//! This is also the reference for driving [`resize_lambda::Flow`] from an async host: a loop
+//! that executes each step and feeds its outcome back ([`App::run`]).
+
+use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use aws_lambda_events::http::{HeaderName, HeaderValue};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine;
+use resize_lambda::{
+    native_clock, Answer, Body, Done, Flow, Input, PackageConfig, ReadResult, Response, Settings, Step, Write,
+    REGIONAL_MAX_RESPONSE_BYTES,
+};
+use std::path::{Path, PathBuf};
+
+/// The flow's settings plus the bucket it reads and writes.
+pub struct App {
+    pub settings: Settings,
+    pub bucket: String,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl App {
+    /// An S3 client from the standard credential chain (the function's role in Lambda) and the
+    /// package's baked region and optional endpoint.
+    pub async fn from_config(config: &PackageConfig) -> anyhow::Result<App> {
+        let settings = config.settings(REGIONAL_MAX_RESPONSE_BYTES).map_err(anyhow::Error::msg)?;
+        let shared = aws_config::from_env()
+            .region(aws_config::Region::new(config.region.clone()))
+            .load()
+            .await;
+        let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.s3_endpoint {
+            s3 = s3.endpoint_url(endpoint).force_path_style(true);
+        }
+        Ok(App { settings, bucket: config.bucket.clone(), s3: aws_sdk_s3::Client::from_conf(s3.build()) })
+    }
+
+    /// One function URL invocation: log line to stdout, response to the caller.
+    pub async fn handle(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        let method = request.request_context.http.method.as_deref().unwrap_or("GET");
+        let path = request.raw_path.as_deref().unwrap_or("/");
+        let done = self.run(method, path).await;
+        println!("{}", done.log.to_json_line());
+        function_url_response(done.answer)
+    }
+
+    /// The flow for one request. CloudFront only fails over here when S3 said 403/404, hence 404.
+    pub async fn run(&self, method: &str, uri: &str) -> Done {
+        let (mut flow, mut step) = Flow::start(&self.settings, method, uri, 404, native_clock);
+        loop {
+            step = match step {
+                Step::Read(read) => flow.resume(Input::Read(self.get(&read.key, read.max_bytes).await)),
+                Step::Write(write) => flow.resume(Input::Written(self.put(write).await)),
+                Step::Done(done) => return done,
+            };
+        }
+    }
+
+    async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
+        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) => return read_error(key, e),
+        };
+        let size = object.content_length().unwrap_or(0).max(0) as u64;
+        if size > max_bytes {
+            return ReadResult::TooLarge { size };
+        }
+        let etag = object.e_tag().map(str::to_string);
+        match object.body.collect().await {
+            Ok(body) if body.remaining() as u64 > max_bytes => ReadResult::TooLarge { size: body.remaining() as u64 },
+            Ok(body) => ReadResult::Found { body: body.to_vec(), etag },
+            Err(e) => ReadResult::Failed { cause: format!("S3 GetObject {key} body: {e}") },
+        }
+    }
+
+    async fn put(&self, write: Write) -> Result<(), String> {
+        let mut put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&write.key)
+            .content_type(write.content_type)
+            .cache_control(write.cache_control);
+        for (name, value) in &write.metadata {
+            put = put.metadata(*name, value);
+        }
+        put.body(ByteStream::from(write.body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
+    }
+}
+
+fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    key: &str,
+    e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> ReadResult {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().unwrap_or("").to_string();
+    match status {
+        Some(404) => ReadResult::Missing { detail: format!("S3 404 {code}") },
+        // Without s3:ListBucket S3 says 403 for a missing key; a real permission problem shows here too.
+        Some(403) => ReadResult::Missing { detail: format!("S3 403 {code}: missing, or the role may not read it") },
+        _ => ReadResult::Failed { cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)) },
+    }
+}
+
+/// The flow's answer as a function URL response. A pass-through here means the path is not a
+/// variant, so the original itself is missing (CloudFront only fails over on 403/404).
+pub fn function_url_response(answer: Answer) -> LambdaFunctionUrlResponse {
+    let response = match answer {
+        Answer::Respond(r) => r,
+        Answer::PassThrough => Response::error(404, "no such image"),
+    };
+    let mut out = LambdaFunctionUrlResponse::default();
+    out.status_code = i64::from(response.status);
+    for (name, value) in &response.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    match response.body {
+        Body::Empty => {}
+        Body::Text(text) => out.body = Some(text),
+        Body::Image(bytes) => {
+            out.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+            out.is_base64_encoded = true;
+        }
+    }
+    out
+}
+
+/// `config.json` beside the binary (`$LAMBDA_TASK_ROOT`), or the file `$SCALEFRONT_CONFIG` names.
+pub fn load_config() -> anyhow::Result<PackageConfig> {
+    let path = match std::env::var_os("SCALEFRONT_CONFIG") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(&std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into())).join("config.json"),
+    };
+    let src = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e} (the package bakes config.json next to bootstrap)", path.display()))?;
+    PackageConfig::from_json(&src).map_err(anyhow::Error::msg)
+}

@@ -1,0 +1,40 @@
+//! The synchronous driver: a host that can read and write its origin in blocking calls (a folder,
+//! a blocking S3 client, a test double over a `HashMap`) implements [`Origin`] and calls [`run`].
+
+use crate::flow::{Clock, Done, Flow, Input, ReadResult, Step, Write};
+use crate::Settings;
+
+/// Where originals are read and variants written.
+pub trait Origin {
+    /// Reads `key`; answers [`ReadResult::TooLarge`] instead of reading more than `max_bytes`.
+    fn get(&mut self, key: &str, max_bytes: u64) -> ReadResult;
+    /// Stores the variant; `Err(cause)` on failure. `write.key` is always under the variant prefix.
+    fn put(&mut self, write: &Write) -> Result<(), String>;
+}
+
+/// Runs the whole flow for one request against `origin`. `origin_status` is the origin's status
+/// for `uri` (a host that calls this only after the origin failed passes 404).
+///
+/// ```text
+/// let done = resize_lambda::run(&settings, "GET", "/_sf/w600/h0/inside/q75/webp/a.jpg", 404,
+///                               &mut folder, resize_lambda::native_clock);
+/// println!("{}", done.log.to_json_line());
+/// match done.answer { Answer::PassThrough => serve_origin_response(), Answer::Respond(r) => send(r) }
+/// ```
+pub fn run<O: Origin + ?Sized>(
+    settings: &Settings,
+    method: &str,
+    uri: &str,
+    origin_status: u16,
+    origin: &mut O,
+    clock: Clock,
+) -> Done {
+    let (mut flow, mut step) = Flow::start(settings, method, uri, origin_status, clock);
+    loop {
+        step = match step {
+            Step::Read(read) => flow.resume(Input::Read(origin.get(&read.key, read.max_bytes))),
+            Step::Write(write) => flow.resume(Input::Written(origin.put(&write))),
+            Step::Done(done) => return done,
+        };
+    }
+}

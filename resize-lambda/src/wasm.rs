@@ -1,0 +1,133 @@
+//! The wasm-bindgen API the Lambda@Edge Node.js shim (`node/index.mjs`) drives:
+//!
+//! ```text
+//! const handler = new Handler(configJson);          // once per container (baked config.json)
+//! const inv = handler.start(JSON.stringify(event));  // once per invocation
+//! for (;;) {
+//!   const step = JSON.parse(inv.step());             // {kind: "read" | "write" | "done", …}
+//!   read  → GetObject(step.key) → inv.found(bytes, etag) | inv.missing(why) | inv.tooLarge(n) | inv.failed(why)
+//!   write → PutObject(step.key, inv.writeBody(), step.contentType, step.cacheControl, step.metadata)
+//!           → inv.written() | inv.writeFailed(why)
+//!   done  → console.log(step.log); return step.result;
+//! }
+//! ```
+//! Strings cross the boundary as JSON, bytes as `Uint8Array`; image-core's own `resize()` export
+//! comes along in the same module.
+
+use crate::event::{self, OriginResponseEvent};
+use crate::flow::{Flow, Input, ReadResult, Step};
+use crate::{edge, PackageConfig, Settings, EDGE_MAX_RESPONSE_BYTES};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+fn clock() -> f64 {
+    performance_now()
+}
+
+/// The flow's settings, built once from the package's baked `config.json`.
+#[wasm_bindgen]
+pub struct Handler {
+    settings: Settings,
+}
+
+#[wasm_bindgen]
+impl Handler {
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<Handler, JsError> {
+        let config = PackageConfig::from_json(config_json).map_err(|e| JsError::new(&e))?;
+        let settings = config
+            .settings(EDGE_MAX_RESPONSE_BYTES)
+            .map_err(|e| JsError::new(&e))?;
+        Ok(Handler { settings })
+    }
+
+    /// Starts one invocation; throws only on an event that is not an origin-response event.
+    pub fn start(&self, event_json: &str) -> Result<Invocation, JsError> {
+        let event: OriginResponseEvent = serde_json::from_str(event_json)
+            .map_err(|e| JsError::new(&format!("not a Lambda@Edge event: {e}")))?;
+        let (flow, step) =
+            edge::start(&self.settings, &event, clock).map_err(|e| JsError::new(&e))?;
+        let origin = event.records.into_iter().next().map(|r| r.cf.response);
+        Ok(Invocation {
+            flow,
+            step,
+            origin: origin.expect("edge::start checked Records[0]"),
+        })
+    }
+}
+
+/// One request's flow: the current step, and methods that feed each step's outcome back.
+#[wasm_bindgen]
+pub struct Invocation {
+    flow: Flow,
+    step: Step,
+    origin: event::Response,
+}
+
+#[wasm_bindgen]
+impl Invocation {
+    /// The current step as JSON (without the write body: see [`Invocation::write_body`]).
+    pub fn step(&self) -> String {
+        match &self.step {
+            Step::Read(r) => json!({"kind": "read", "key": r.key, "maxBytes": r.max_bytes}),
+            Step::Write(w) => json!({
+                "kind": "write",
+                "key": w.key,
+                "contentType": w.content_type,
+                "cacheControl": w.cache_control,
+                "metadata": w.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            }),
+            Step::Done(d) => json!({
+                "kind": "done",
+                "result": edge::result(&self.origin, &d.answer),
+                "log": d.log.to_json_line(),
+            }),
+        }
+        .to_string()
+    }
+
+    /// The variant's bytes to PUT (empty unless the step is a write).
+    #[wasm_bindgen(js_name = writeBody)]
+    pub fn write_body(&self) -> Vec<u8> {
+        match &self.step {
+            Step::Write(w) => w.body.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn found(&mut self, body: Vec<u8>, etag: Option<String>) {
+        self.feed(Input::Read(ReadResult::Found { body, etag }));
+    }
+
+    pub fn missing(&mut self, detail: String) {
+        self.feed(Input::Read(ReadResult::Missing { detail }));
+    }
+
+    #[wasm_bindgen(js_name = tooLarge)]
+    pub fn too_large(&mut self, size: f64) {
+        self.feed(Input::Read(ReadResult::TooLarge { size: size as u64 }));
+    }
+
+    pub fn failed(&mut self, cause: String) {
+        self.feed(Input::Read(ReadResult::Failed { cause }));
+    }
+
+    pub fn written(&mut self) {
+        self.feed(Input::Written(Ok(())));
+    }
+
+    #[wasm_bindgen(js_name = writeFailed)]
+    pub fn write_failed(&mut self, cause: String) {
+        self.feed(Input::Written(Err(cause)));
+    }
+
+    fn feed(&mut self, input: Input) {
+        self.step = self.flow.resume(input);
+    }
+}
