@@ -1,0 +1,1 @@
+//! `scalefront deploy` (filled in below).

@@ -1,0 +1,795 @@
+//! The doctor's checks: pure functions over [`Facts`], one line each, pass or fail with the fix.
+//! Each check exists because a real setup broke that way (design.md §5, issue 5).
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::facts::*;
+use crate::policy::{self, Statement};
+
+/// Every check, with what it guards against. The fixture tests require a broken setup for each.
+pub const CHECKS: &[(&str, &str)] = &[
+    ("distribution", "the distribution is enabled and deployed"),
+    (
+        "resizer",
+        "something makes missing variants (origin-response Lambda@Edge or a function URL failover)",
+    ),
+    (
+        "function-region",
+        "the Lambda@Edge function lives in us-east-1",
+    ),
+    (
+        "association-version",
+        "associations name a numbered version, not $LATEST or an alias",
+    ),
+    (
+        "edge-runtime",
+        "the runtime is one Lambda@Edge accepts (Node.js/Python, zip package)",
+    ),
+    (
+        "edge-arch",
+        "the function is x86_64 (Lambda@Edge has no arm64)",
+    ),
+    (
+        "edge-env",
+        "the function has no environment variables (Lambda@Edge refuses them)",
+    ),
+    (
+        "event-type",
+        "the resize function runs on origin-response and the viewer function on viewer-request",
+    ),
+    (
+        "role-trust",
+        "the execution role trusts lambda.amazonaws.com and edgelambda.amazonaws.com",
+    ),
+    (
+        "origin-access",
+        "CloudFront reaches the bucket (and the function URL) through Origin Access Control",
+    ),
+    (
+        "bucket-policy",
+        "the bucket policy lets this distribution's OAC/OAI principal read",
+    ),
+    (
+        "list-bucket",
+        "the function's role may s3:ListBucket, so a missing original is 404, not 403",
+    ),
+    (
+        "write-scope",
+        "the function's role may write under the variant prefix only, never over originals",
+    ),
+    (
+        "viewer-function",
+        "a published cloudfront-js-2.0 viewer-request function moves the query into the path",
+    ),
+    (
+        "cache-key",
+        "the cache key holds what the setup needs and no headers or cookies",
+    ),
+    (
+        "failover",
+        "regional: the origin group fails over from S3 to the function URL on 403 and 404",
+    ),
+    (
+        "url-permissions",
+        "regional: CloudFront may lambda:InvokeFunctionUrl and lambda:InvokeFunction",
+    ),
+    (
+        "invocations",
+        "the function ran recently (invocation metrics in the edge regions)",
+    ),
+    (
+        "logs",
+        "where the function's logs are (the regions near the edges that ran it)",
+    ),
+];
+
+/// Lambda@Edge runtimes (AWS docs, "Lambda@Edge restrictions": Node.js and Python only).
+pub const EDGE_RUNTIMES: &[&str] = &[
+    "nodejs22.x",
+    "nodejs20.x",
+    "nodejs18.x",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub check: &'static str,
+    pub ok: bool,
+    /// What was found, in one phrase.
+    pub message: String,
+    /// What to do (empty when ok).
+    pub fix: String,
+}
+
+fn pass(check: &'static str, message: impl Into<String>) -> Line {
+    Line {
+        check,
+        ok: true,
+        message: message.into(),
+        fix: String::new(),
+    }
+}
+fn fail(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Line {
+    Line {
+        check,
+        ok: false,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Runs every check that applies to this setup.
+pub fn run(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    for e in &f.errors {
+        out.push(fail("collect", e.clone(), "grant the permission named (read-only: see README, Deploy to AWS) and run doctor again"));
+    }
+    let d = &f.distribution.distribution;
+    let edge = edge_associations(f);
+    let url_origins: Vec<&Origin> = d
+        .distribution_config
+        .origins
+        .items
+        .iter()
+        .filter(|o| lambda_url_region(&o.domain_name).is_some())
+        .collect();
+
+    out.push(distribution(d));
+    if edge.is_empty() && url_origins.is_empty() {
+        out.push(fail("resizer", "no origin-response Lambda@Edge and no Lambda function URL origin: nothing makes missing variants", "deploy with `scalefront deploy` (edge or regional mode)"));
+    } else {
+        out.push(pass(
+            "resizer",
+            if edge.is_empty() {
+                "regional: a Lambda function URL behind an origin group"
+            } else {
+                "edge: an origin-response Lambda@Edge"
+            },
+        ));
+    }
+    for (behaviour, a) in &edge {
+        out.extend(edge_function(f, behaviour, a));
+    }
+    out.extend(viewer_functions(f));
+    out.extend(origin_access(f));
+    out.extend(bucket_policy(f));
+    out.extend(role_s3(f));
+    out.extend(cache_key(f));
+    if !url_origins.is_empty() {
+        out.extend(failover(f, &url_origins));
+    }
+    out.extend(activity(f));
+    out
+}
+
+fn behaviours(d: &Distribution) -> Vec<&CacheBehavior> {
+    std::iter::once(&d.distribution_config.default_cache_behavior)
+        .chain(d.distribution_config.cache_behaviors.items.iter())
+        .collect()
+}
+
+fn edge_associations(f: &Facts) -> Vec<(String, &LambdaAssociation)> {
+    behaviours(&f.distribution.distribution)
+        .into_iter()
+        .flat_map(|b| {
+            b.lambda_function_associations
+                .items
+                .iter()
+                .map(move |a| (b.name(), a))
+        })
+        .collect()
+}
+
+fn distribution(d: &Distribution) -> Line {
+    if !d.distribution_config.enabled {
+        fail("distribution", format!("{} is disabled", d.id), format!("enable it: aws cloudfront get-distribution-config --id {} …, set Enabled true, update-distribution", d.id))
+    } else if d.status != "Deployed" {
+        fail(
+            "distribution",
+            format!(
+                "{} is {} (changes still propagating to the edges)",
+                d.id, d.status
+            ),
+            "wait until it says Deployed (usually 3-10 minutes) and run doctor again",
+        )
+    } else {
+        pass(
+            "distribution",
+            format!("{} enabled and deployed at {}", d.id, d.domain_name),
+        )
+    }
+}
+
+fn edge_function(f: &Facts, behaviour: &str, a: &LambdaAssociation) -> Vec<Line> {
+    let mut out = Vec::new();
+    let Some(arn) = LambdaArn::parse(&a.arn) else {
+        out.push(fail(
+            "association-version",
+            format!("{behaviour}: {} is not a Lambda function ARN", a.arn),
+            "associate the function's numbered version ARN",
+        ));
+        return out;
+    };
+    let short = format!(
+        "{}:{}",
+        arn.name,
+        arn.qualifier.as_deref().unwrap_or("(none)")
+    );
+    out.push(if arn.region == "us-east-1" {
+        pass("function-region", format!("{short} is in us-east-1"))
+    } else {
+        fail(
+            "function-region",
+            format!(
+                "{short} is in {}; Lambda@Edge functions must be created in us-east-1",
+                arn.region
+            ),
+            "create the function in us-east-1 (`scalefront deploy` does) and associate that one",
+        )
+    });
+    out.push(match arn.qualifier.as_deref() {
+        Some(q) if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) => pass(
+            "association-version",
+            format!("{behaviour} uses numbered version {short}"),
+        ),
+        Some("$LATEST") => fail(
+            "association-version",
+            format!("{behaviour} associates {short}: CloudFront refuses $LATEST"),
+            "publish a version (aws lambda publish-version) and associate its numbered ARN",
+        ),
+        Some(q) => fail(
+            "association-version",
+            format!(
+                "{behaviour} associates alias {q} of {}: Lambda@Edge needs a numbered version",
+                arn.name
+            ),
+            "associate the numbered version ARN the alias points to",
+        ),
+        None => fail(
+            "association-version",
+            format!("{behaviour} associates {} without a version", arn.name),
+            "append the version number (…:function:NAME:N) to the association ARN",
+        ),
+    });
+    out.push(if a.event_type == "origin-response" {
+        pass(
+            "event-type",
+            format!("{} runs on origin-response", arn.name),
+        )
+    } else {
+        fail(
+            "event-type",
+            format!(
+                "{} runs on {}; it must see S3's answer (403/404 for a missing variant)",
+                arn.name, a.event_type
+            ),
+            "associate it with event type origin-response",
+        )
+    });
+    let Some(lf) = f.lambdas.get(&a.arn) else {
+        out.push(fail(
+            "edge-runtime",
+            format!("{short}: its configuration was not collected"),
+            "check that the version exists in us-east-1",
+        ));
+        return out;
+    };
+    let Some(c) = &lf.configuration else {
+        out.push(fail(
+            "edge-runtime",
+            format!("{short} does not exist (or cannot be read)"),
+            "deploy again, or associate an existing version",
+        ));
+        return out;
+    };
+    let runtime = c
+        .runtime
+        .clone()
+        .unwrap_or_else(|| c.package_type.clone().unwrap_or_default());
+    out.push(if EDGE_RUNTIMES.contains(&runtime.as_str()) && c.package_type.as_deref().unwrap_or("Zip") == "Zip" {
+        pass("edge-runtime", format!("{short} runs {runtime}"))
+    } else {
+        fail("edge-runtime", format!("{short} runs {runtime}, which Lambda@Edge refuses (Node.js or Python zip packages only; no custom runtimes, containers or layers)"), "use nodejs22.x with scalefront's origin-response.zip, or regional mode for the native binary")
+    });
+    let arch = if c.architectures.is_empty() {
+        vec!["x86_64".to_owned()]
+    } else {
+        c.architectures.clone()
+    };
+    out.push(if arch == ["x86_64"] {
+        pass("edge-arch", format!("{short} is x86_64"))
+    } else {
+        fail(
+            "edge-arch",
+            format!(
+                "{short} is {}; Lambda@Edge runs x86_64 only",
+                arch.join(",")
+            ),
+            "recreate the function with Architectures x86_64",
+        )
+    });
+    let env: Vec<&String> = c
+        .environment
+        .as_ref()
+        .map(|e| e.variables.keys().collect())
+        .unwrap_or_default();
+    out.push(if env.is_empty() {
+        pass("edge-env", format!("{short} has no environment variables"))
+    } else {
+        fail(
+            "edge-env",
+            format!(
+                "{short} has environment variables ({}); Lambda@Edge refuses them",
+                env.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "remove them and bake the values into the package (scalefront package does)",
+        )
+    });
+    match &lf.role {
+        None => out.push(fail(
+            "role-trust",
+            format!("{short}: role {} could not be read", c.role),
+            "grant iam:GetRole to run this check",
+        )),
+        Some(r) => {
+            let trust = policy::statements(&r.get_role.role.assume_role_policy_document);
+            let trusts = |svc: &str| {
+                trust.iter().any(|s| {
+                    s.allow && s.covers_action("sts:AssumeRole") && s.has_principal("Service", svc)
+                })
+            };
+            let missing: Vec<&str> = ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
+                .into_iter()
+                .filter(|s| !trusts(s))
+                .collect();
+            out.push(if missing.is_empty() {
+                pass("role-trust", format!("role {} trusts lambda and edgelambda", r.get_role.role.role_name))
+            } else {
+                fail("role-trust", format!("role {} does not trust {}", r.get_role.role.role_name, missing.join(" or ")), format!("add {} to the role's trust policy Principal.Service (aws iam update-assume-role-policy)", missing.join(" and ")))
+            });
+        }
+    }
+    out
+}
+
+fn viewer_functions(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    let d = &f.distribution.distribution;
+    for b in behaviours(d) {
+        let assoc = &b.function_associations.items;
+        if assoc.is_empty() {
+            out.push(fail("viewer-function", format!("{}: no CloudFront Function on viewer-request, so ?w=… never becomes part of the path", b.name()), "associate scalefront's viewer-request function (scalefront deploy does)"));
+            continue;
+        }
+        for a in assoc {
+            let name = a.arn.rsplit('/').next().unwrap_or(&a.arn).to_owned();
+            if a.event_type != "viewer-request" {
+                out.push(fail("event-type", format!("CloudFront Function {name} runs on {}; the rewrite must run on viewer-request, before the cache lookup", a.event_type), "associate it with event type viewer-request"));
+                continue;
+            }
+            out.push(pass(
+                "event-type",
+                format!("CloudFront Function {name} runs on viewer-request"),
+            ));
+            out.push(match f.viewer_functions.get(&a.arn) {
+                None => fail("viewer-function", format!("{name} could not be read"), "grant cloudfront:DescribeFunction to run this check"),
+                Some(None) => fail("viewer-function", format!("{name} has no LIVE stage: it was never published"), format!("aws cloudfront publish-function --name {name} --if-match ETAG (or AutoPublish: true)")),
+                Some(Some(df)) if df.function_summary.function_config.runtime != "cloudfront-js-2.0" => fail("viewer-function", format!("{name} runs {}; scalefront's code needs cloudfront-js-2.0", df.function_summary.function_config.runtime), "update the function with Runtime cloudfront-js-2.0"),
+                Some(Some(_)) => pass("viewer-function", format!("{name} is published (LIVE, cloudfront-js-2.0) on viewer-request")),
+            });
+        }
+    }
+    out
+}
+
+fn s3_origins(d: &Distribution) -> Vec<(&Origin, &str)> {
+    d.distribution_config
+        .origins
+        .items
+        .iter()
+        .filter_map(|o| s3_origin_bucket(&o.domain_name).map(|b| (o, b)))
+        .collect()
+}
+
+fn origin_access(f: &Facts) -> Vec<Line> {
+    let d = &f.distribution.distribution;
+    let mut out = Vec::new();
+    for o in &d.distribution_config.origins.items {
+        let want = if s3_origin_bucket(&o.domain_name).is_some() {
+            "s3"
+        } else if lambda_url_region(&o.domain_name).is_some() {
+            "lambda"
+        } else {
+            continue;
+        };
+        let oai = o
+            .s3_origin_config
+            .as_ref()
+            .map(|c| c.origin_access_identity.as_str())
+            .unwrap_or("");
+        let oac = o
+            .origin_access_control_id
+            .as_deref()
+            .filter(|s| !s.is_empty());
+        out.push(match (oac.map(|id| f.origin_access_controls.get(id)), oai) {
+            (Some(Some(c)), _) => {
+                let c = &c.origin_access_control.origin_access_control_config;
+                if c.origin_access_control_origin_type == want && c.signing_behavior == "always" {
+                    pass("origin-access", format!("origin {} is signed by OAC {} ({want}, always)", o.id, c.name))
+                } else {
+                    fail("origin-access", format!("origin {}: OAC {} is for {} and signs {}", o.id, c.name, c.origin_access_control_origin_type, c.signing_behavior), format!("use an OAC of type {want} with SigningBehavior always"))
+                }
+            }
+            (Some(None), _) => fail("origin-access", format!("origin {}: its OAC {} could not be read", o.id, oac.unwrap_or_default()), "grant cloudfront:GetOriginAccessControl to run this check"),
+            (None, oai) if !oai.is_empty() && want == "s3" => pass("origin-access", format!("origin {} uses the legacy OAI {oai} (works; OAC is the current way)", o.id)),
+            (None, _) if want == "lambda" => fail("origin-access", format!("origin {} (function URL) has no OAC: the URL must be public for CloudFront to call it", o.id), "attach an OAC of type lambda and set the URL's AuthType to AWS_IAM"),
+            (None, _) => fail("origin-access", format!("origin {} has no OAC or OAI: the bucket must be public for CloudFront to read it", o.id), "attach an Origin Access Control (type s3) and grant it read in the bucket policy (scalefront deploy does)"),
+        });
+    }
+    out
+}
+
+fn bucket_policy(f: &Facts) -> Vec<Line> {
+    let d = &f.distribution.distribution;
+    let mut out = Vec::new();
+    for (o, bucket) in s3_origins(d) {
+        let object = format!("arn:aws:s3:::{bucket}/scalefront-doctor-probe.jpg");
+        let oai = o
+            .s3_origin_config
+            .as_ref()
+            .map(|c| {
+                c.origin_access_identity
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let uses_oac = o
+            .origin_access_control_id
+            .as_deref()
+            .is_some_and(|s| !s.is_empty());
+        let Some(b) = f.buckets.get(bucket) else {
+            out.push(fail(
+                "bucket-policy",
+                format!("bucket {bucket} could not be read"),
+                "grant s3:GetBucketPolicy to run this check",
+            ));
+            continue;
+        };
+        let Some(doc) = b.policy.as_ref().and_then(|p| p.get("Policy")) else {
+            out.push(fail("bucket-policy", format!("bucket {bucket} has no policy: CloudFront's reads are denied (403 for every photo)"), oac_fix(bucket, d)));
+            continue;
+        };
+        let stmts = policy::statements(doc);
+        let reads: Vec<&Statement> = stmts
+            .iter()
+            .filter(|s| s.allow && s.covers_action("s3:GetObject") && s.covers_resource(&object))
+            .collect();
+        let by_oac = reads
+            .iter()
+            .find(|s| s.has_principal("Service", "cloudfront.amazonaws.com"));
+        let by_oai = reads
+            .iter()
+            .find(|s| !oai.is_empty() && s.principals.iter().any(|(_, v)| v.ends_with(&oai)));
+        out.push(match (uses_oac, by_oac, by_oai) {
+            (true, Some(s), _) if s.source_arns.is_empty() || s.source_arns.iter().any(|a| policy::wildcard(a, &d.arn, false)) => pass("bucket-policy", format!("bucket {bucket} lets this distribution (OAC) read")),
+            (true, Some(s), _) => fail("bucket-policy", format!("bucket {bucket} lets cloudfront.amazonaws.com read only for {}, not this distribution {}", s.source_arns.join(", "), d.arn), oac_fix(bucket, d)),
+            (true, None, _) => fail("bucket-policy", format!("bucket {bucket}'s policy has no s3:GetObject for the OAC principal cloudfront.amazonaws.com"), oac_fix(bucket, d)),
+            (false, _, Some(_)) => pass("bucket-policy", format!("bucket {bucket} lets the OAI {oai} read")),
+            (false, _, None) if !oai.is_empty() => fail("bucket-policy", format!("bucket {bucket}'s policy has no s3:GetObject for the OAI {oai}"), format!("allow Principal {{\"AWS\": \"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {oai}\"}} s3:GetObject on arn:aws:s3:::{bucket}/* (or move to OAC)")),
+            (false, _, None) => fail("bucket-policy", format!("bucket {bucket}: no OAC/OAI principal to grant (see origin-access)"), oac_fix(bucket, d)),
+        });
+    }
+    out
+}
+
+fn oac_fix(bucket: &str, d: &Distribution) -> String {
+    format!(
+        "add to the policy of {bucket}: {}",
+        json!({"Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*"), "Condition": {"StringEquals": {"AWS:SourceArn": d.arn}}})
+    )
+}
+
+/// What AWS-managed policies allow, for the few a resize role plausibly carries.
+fn managed_policy(arn: &str) -> Option<Value> {
+    let s = |actions: Value| {
+        Some(json!({"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    };
+    match arn.rsplit('/').next()? {
+        "AdministratorAccess" => s(json!("*")),
+        "AmazonS3FullAccess" => s(json!(["s3:*", "s3-object-lambda:*"])),
+        "AmazonS3ReadOnlyAccess" => s(json!([
+            "s3:Get*",
+            "s3:List*",
+            "s3:Describe*",
+            "s3-object-lambda:Get*",
+            "s3-object-lambda:List*"
+        ])),
+        _ => None,
+    }
+}
+
+fn role_statements(r: &RoleFacts) -> Vec<Statement> {
+    r.policy_documents
+        .iter()
+        .chain(
+            r.attached_policy_arns
+                .iter()
+                .filter_map(|a| managed_policy(a))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .flat_map(policy::statements)
+        .collect()
+}
+
+/// The functions that read and write the bucket: every Lambda the facts hold, each once.
+fn resize_roles(f: &Facts) -> Vec<(&str, &RoleFacts)> {
+    let mut seen = BTreeSet::new();
+    f.lambdas
+        .values()
+        .filter_map(|l| {
+            Some((
+                l.configuration.as_ref()?.function_name.as_str(),
+                l.role.as_ref()?,
+            ))
+        })
+        .filter(|(_, r)| seen.insert(r.get_role.role.arn.clone()))
+        .collect()
+}
+
+fn role_s3(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    let Some((_, bucket)) = s3_origins(&f.distribution.distribution).into_iter().next() else {
+        return out;
+    };
+    for (name, r) in resize_roles(f) {
+        let stmts = role_statements(r);
+        let role = &r.get_role.role.role_name;
+        out.push(if policy::allows(&stmts, "s3:ListBucket", &format!("arn:aws:s3:::{bucket}")) {
+            pass("list-bucket", format!("{name}'s role {role} may list {bucket} (a missing original reads as 404)"))
+        } else {
+            fail("list-bucket", format!("{name}'s role {role} lacks s3:ListBucket on {bucket}: S3 answers 403, not 404, for a missing original"), format!("allow s3:ListBucket on arn:aws:s3:::{bucket} in the role's policy"))
+        });
+        // A key no variant prefix would hold: writable means originals can be overwritten.
+        let original = format!("arn:aws:s3:::{bucket}/photos/scalefront-doctor-probe.jpg");
+        let puts = policy::allowed_resources(&stmts, "s3:PutObject");
+        out.push(if policy::allows(&stmts, "s3:PutObject", &original) {
+            fail("write-scope", format!("{name}'s role {role} may write anywhere in {bucket} ({}): originals can be overwritten", puts.join(", ")), format!("allow s3:PutObject only on arn:aws:s3:::{bucket}/<variant prefix>/*"))
+        } else if let Some(scope) = puts.iter().find(|r| r.starts_with(&format!("arn:aws:s3:::{bucket}/"))) {
+            pass("write-scope", format!("{name}'s role {role} writes only under {scope}"))
+        } else {
+            fail("write-scope", format!("{name}'s role {role} may not write to {bucket}: variants are made but never stored"), format!("allow s3:PutObject on arn:aws:s3:::{bucket}/<variant prefix>/*"))
+        });
+    }
+    out
+}
+
+/// What a behaviour's cache key holds: (headers, cookies, query strings), each a description or empty.
+fn key_parts(
+    f: &Facts,
+    b: &CacheBehavior,
+) -> Result<(Vec<String>, Vec<String>, Option<String>), String> {
+    if let Some(id) = &b.cache_policy_id {
+        let p = f
+            .cache_policies
+            .get(id)
+            .ok_or_else(|| format!("cache policy {id} could not be read"))?;
+        let k = &p
+            .cache_policy
+            .cache_policy_config
+            .parameters_in_cache_key_and_forwarded_to_origin;
+        let headers = match k.headers_config.header_behavior.as_str() {
+            "none" => vec![],
+            _ => k.headers_config.headers.items.clone(),
+        };
+        let cookies = match k.cookies_config.cookie_behavior.as_str() {
+            "none" => vec![],
+            "all" => vec!["all cookies".into()],
+            b => vec![format!("{b}: {}", k.cookies_config.cookies.items.join(","))],
+        };
+        let qs = match k.query_strings_config.query_string_behavior.as_str() {
+            "none" => None,
+            "all" => Some("all query strings".into()),
+            b => Some(format!(
+                "{b}: {}",
+                k.query_strings_config.query_strings.items.join(",")
+            )),
+        };
+        Ok((headers, cookies, qs))
+    } else if let Some(fv) = &b.forwarded_values {
+        let cookies = match fv
+            .cookies
+            .as_ref()
+            .and_then(|c| c.get("Forward"))
+            .and_then(Value::as_str)
+        {
+            None | Some("none") => vec![],
+            Some(x) => vec![x.to_owned()],
+        };
+        let qs = fv.query_string.then(|| {
+            if fv.query_string_cache_keys.items.is_empty() {
+                "all query strings".to_owned()
+            } else {
+                fv.query_string_cache_keys.items.join(",")
+            }
+        });
+        Ok((fv.headers.items.clone(), cookies, qs))
+    } else {
+        Err("no cache policy and no legacy cache settings".into())
+    }
+}
+
+fn cache_key(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    for b in behaviours(&f.distribution.distribution) {
+        let has_viewer_fn = b
+            .function_associations
+            .items
+            .iter()
+            .any(|a| a.event_type == "viewer-request")
+            || b.lambda_function_associations
+                .items
+                .iter()
+                .any(|a| a.event_type == "viewer-request");
+        let has_origin_fn = b
+            .lambda_function_associations
+            .items
+            .iter()
+            .any(|a| a.event_type.starts_with("origin"));
+        let (headers, cookies, qs) = match key_parts(f, b) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(fail(
+                    "cache-key",
+                    format!("{}: {e}", b.name()),
+                    "grant cloudfront:GetCachePolicy to run this check",
+                ));
+                continue;
+            }
+        };
+        out.push(if !headers.is_empty() {
+            fail("cache-key", format!("{} keys on headers {}: one cached copy per distinct value (the viewer function already puts the negotiated format into the path)", b.name(), headers.join(", ")), "use a cache policy with HeaderBehavior none (scalefront's keys on the URI alone)")
+        } else if !cookies.is_empty() {
+            fail("cache-key", format!("{} keys on cookies ({}): photos get cached once per visitor", b.name(), cookies.join("; ")), "use a cache policy with CookieBehavior none")
+        } else if qs.is_none() && !has_viewer_fn && has_origin_fn {
+            fail("cache-key", format!("{} forwards no query strings and no viewer function moves them into the path: the origin function never sees w, h, q, f", b.name()), "associate scalefront's viewer-request function (or forward the parameters in the cache policy)")
+        } else if let (Some(q), true) = (&qs, has_viewer_fn) {
+            fail("cache-key", format!("{} keys on {q}, which the viewer function has already moved into the path: extra cache entries per stray parameter", b.name()), "use a cache policy with QueryStringBehavior none")
+        } else {
+            pass("cache-key", format!("{} keys on the URI{}", b.name(), qs.map(|q| format!(" and {q}")).unwrap_or_default()))
+        });
+    }
+    out
+}
+
+fn failover(f: &Facts, url_origins: &[&Origin]) -> Vec<Line> {
+    let d = &f.distribution.distribution;
+    let mut out = Vec::new();
+    let s3_ids: Vec<&str> = s3_origins(d).iter().map(|(o, _)| o.id.as_str()).collect();
+    for u in url_origins {
+        let group = d
+            .distribution_config
+            .origin_groups
+            .items
+            .iter()
+            .find(|g| g.members.items.iter().any(|m| m.origin_id == u.id));
+        out.push(match group {
+            None => fail("failover", format!("function URL origin {} is in no origin group: nothing sends S3's misses to it", u.id), "put S3 (primary) and the function URL (secondary) in an origin group failing over on 403 and 404"),
+            Some(g) => {
+                let codes = &g.failover_criteria.status_codes.items;
+                let primary_s3 = g.members.items.first().is_some_and(|m| s3_ids.contains(&m.origin_id.as_str()));
+                let used = behaviours(d).iter().any(|b| b.target_origin_id == g.id);
+                if !primary_s3 {
+                    fail("failover", format!("origin group {}: the primary is not the S3 bucket", g.id), "make the S3 origin the group's first member")
+                } else if !(codes.contains(&403) && codes.contains(&404)) {
+                    fail("failover", format!("origin group {} fails over on {:?} only; S3 answers 403 (no ListBucket) or 404 for a variant not made yet", g.id, codes), "fail over on both 403 and 404")
+                } else if !used {
+                    fail("failover", format!("origin group {} is not the target of any behaviour", g.id), "point the default behaviour at the origin group")
+                } else {
+                    pass("failover", format!("origin group {} fails over from S3 to {} on 403/404", g.id, u.id))
+                }
+            }
+        });
+        let Some(lf) = f.lambdas.get(&u.domain_name) else {
+            out.push(fail(
+                "url-permissions",
+                format!("the function behind {} was not found", u.domain_name),
+                "grant lambda:ListFunctions/GetFunctionUrlConfig, or run doctor with --stack",
+            ));
+            continue;
+        };
+        let auth = lf
+            .url
+            .as_ref()
+            .and_then(|v| v.get("AuthType"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let stmts = lf
+            .policy
+            .as_ref()
+            .and_then(|p| p.get("Policy"))
+            .map(policy::statements)
+            .unwrap_or_default();
+        let grants = |action: &str| {
+            stmts.iter().any(|s| {
+                s.allow
+                    && s.covers_action(action)
+                    && s.has_principal("Service", "cloudfront.amazonaws.com")
+                    && (s.source_arns.is_empty()
+                        || s.source_arns
+                            .iter()
+                            .any(|a| policy::wildcard(a, &d.arn, false)))
+            })
+        };
+        let missing: Vec<&str> = ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"]
+            .into_iter()
+            .filter(|a| !grants(a))
+            .collect();
+        let name = lf
+            .configuration
+            .as_ref()
+            .map(|c| c.function_name.clone())
+            .unwrap_or_else(|| u.domain_name.clone());
+        out.push(if auth != "AWS_IAM" {
+            fail("url-permissions", format!("{name}'s function URL has AuthType {auth}: anyone can call it directly"), "set AuthType AWS_IAM and let CloudFront sign with an OAC")
+        } else if !missing.is_empty() {
+            fail("url-permissions", format!("{name} does not let this distribution call it: missing {}", missing.join(" and ")), format!("aws lambda add-permission --function-name {name} --principal cloudfront.amazonaws.com --source-arn {} --action {} (for each)", d.arn, missing.join(" / ")))
+        } else {
+            pass("url-permissions", format!("{name} lets this distribution lambda:InvokeFunctionUrl and lambda:InvokeFunction"))
+        });
+    }
+    out
+}
+
+fn activity(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    for (key, lf) in &f.lambdas {
+        let Some(c) = &lf.configuration else { continue };
+        let name = &c.function_name;
+        let ran: Vec<String> = lf
+            .activity
+            .iter()
+            .filter(|a| a.invocations > 0.0)
+            .map(|a| format!("{} {}", a.region, a.invocations))
+            .collect();
+        let looked: Vec<&str> = lf.activity.iter().map(|a| a.region.as_str()).collect();
+        let edge = LambdaArn::parse(key).is_some();
+        out.push(if lf.activity.is_empty() {
+            fail("invocations", format!("{name}: invocation metrics could not be read"), "grant cloudwatch:GetMetricStatistics to run this check")
+        } else if ran.is_empty() {
+            fail("invocations", format!("{name} was not invoked in the last 7 days (looked in {})", looked.join(", ")), if edge {
+                "request a variant that is not in S3 yet (e.g. the stack's TestUrl with a new w=), check the behaviour's origin-response association and that S3 answers 403/404 for it"
+            } else {
+                "request a variant that is not in S3 yet (e.g. the stack's TestUrl with a new w=) and check the origin group's failover"
+            })
+        } else {
+            pass("invocations", format!("{name} ran in the last 7 days: {}", ran.join(", ")))
+        });
+        let groups: Vec<String> = lf
+            .activity
+            .iter()
+            .flat_map(|a| {
+                a.log_groups
+                    .iter()
+                    .map(move |g| format!("{g} in {}", a.region))
+            })
+            .collect();
+        out.push(if groups.is_empty() {
+            fail("logs", format!("no log group for {name} in {}", looked.join(", ")), "the function has not run (see invocations), or its role lacks logs:CreateLogGroup/PutLogEvents (attach AWSLambdaBasicExecutionRole)")
+        } else {
+            let first = lf.activity.iter().find(|a| !a.log_groups.is_empty()).map(|a| format!("aws logs tail {} --region {} --since 1h", a.log_groups[0], a.region)).unwrap_or_default();
+            pass("logs", format!("{} — read with: {first}", groups.join("; ")))
+        });
+    }
+    out
+}

@@ -1,0 +1,416 @@
+//! The CloudFormation templates (`infra/templates/*.yaml`) and their rendering.
+//!
+//! The templates are plain YAML with `{{name}}` placeholders, so a reader sees the stack as AWS will.
+//! Every value put into them is either checked against a narrow character set (names, ARNs, keys) or,
+//! for the CloudFront Function's code, written as a YAML literal block: nothing a user typed can
+//! change the template's structure.
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+const EDGE: &str = include_str!("../templates/edge.yaml");
+const REGIONAL: &str = include_str!("../templates/regional.yaml");
+
+/// Memory for the resize function. Lambda gives CPU in proportion to memory (one full vCPU at
+/// 1,769 MB), and resizing is CPU-bound; decoding a 12 MP JPEG needs ~48 MB of RGBA plus the wasm
+/// heap's growth. See the deploy notes in README.md for the measurement behind the number.
+pub const DEFAULT_MEMORY_MB: u32 = 1769;
+
+/// Which stack shape to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Origin-response Lambda@Edge (Node.js + wasm) makes missing variants.
+    Edge,
+    /// An origin group fails over from S3 to a regional Lambda function URL (native Rust).
+    Regional,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Edge => "edge",
+            Mode::Regional => "regional",
+        }
+    }
+    /// The file name `scalefront package` writes the rendered template under.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Mode::Edge => "template-edge.yaml",
+            Mode::Regional => "template-regional.yaml",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "edge" => Ok(Mode::Edge),
+            "regional" => Ok(Mode::Regional),
+            _ => Err(format!("unknown mode {s:?}: expected edge or regional")),
+        }
+    }
+}
+
+/// A Lambda package as uploaded: its content-addressed S3 key and its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    pub key: String,
+    pub sha256: [u8; 32],
+}
+
+impl Artifact {
+    /// `name` is the package's file stem (`origin-response`, `regional`). The key carries the hash, so
+    /// a changed package is a new object and CloudFormation sees a new `S3Key`.
+    pub fn of(name: &str, bytes: &[u8]) -> Artifact {
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        Artifact {
+            key: format!("scalefront/{name}-{}.zip", &hex(&sha256)[..16]),
+            sha256,
+        }
+    }
+    /// The form Lambda reports and `AWS::Lambda::Version.CodeSha256` expects: base64 of the digest.
+    pub fn code_sha256(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.sha256)
+    }
+}
+
+/// Everything a template needs. Names of the stack's resources derive from `stack_name`.
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// CloudFormation stack name; also the stem of every named resource (`{stack}-origin-response`, …).
+    pub stack_name: String,
+    pub bucket: String,
+    pub bucket_region: String,
+    /// The stack creates the bucket (only possible in us-east-1); else it exists and its policy is
+    /// merged by `deploy` (an existing policy must not be overwritten).
+    pub create_bucket: bool,
+    /// The variant prefix (`Spec::prefix()`): the only place the function may write.
+    pub prefix: String,
+    /// The generated CloudFront Function (`viewer_fn::generate`).
+    pub viewer_function_code: String,
+    /// Any text that changes when the rule spec changes (e.g. the spec as canonical JSON).
+    pub spec_fingerprint: String,
+    /// The us-east-1 bucket holding the packages; `None` leaves the parameter without a default.
+    pub artifact_bucket: Option<String>,
+    pub edge_package: Artifact,
+    pub regional_package: Artifact,
+    pub memory_mb: u32,
+    /// A photo's key for the ready-to-curl test URL.
+    pub test_key: String,
+}
+
+/// A value that cannot go into the template.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{what} {value:?} is not valid: {why}")]
+pub struct ParamError {
+    pub what: &'static str,
+    pub value: String,
+    pub why: &'static str,
+}
+
+fn bad(what: &'static str, value: &str, why: &'static str) -> ParamError {
+    ParamError {
+        what,
+        value: value.to_owned(),
+        why,
+    }
+}
+
+/// Stack names are the stem of function names (≤ 64 characters with the longest suffix).
+pub const MAX_STACK_NAME: usize = 40;
+
+pub fn check_stack_name(s: &str) -> Result<(), ParamError> {
+    let ok = s.len() <= MAX_STACK_NAME
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    ok.then_some(()).ok_or_else(|| {
+        bad(
+            "stack name",
+            s,
+            "use 1-40 letters, digits and hyphens, starting with a letter",
+        )
+    })
+}
+
+pub fn check_bucket(s: &str) -> Result<(), ParamError> {
+    let b = s.as_bytes();
+    let ok = (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !s.contains("..");
+    ok.then_some(()).ok_or_else(|| {
+        bad(
+            "bucket name",
+            s,
+            "S3 bucket names are 3-63 lowercase letters, digits, dots and hyphens",
+        )
+    })
+}
+
+pub fn check_region(s: &str) -> Result<(), ParamError> {
+    // e.g. us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
+        && parts[0].len() == 2
+        && parts[parts.len() - 1].parse::<u8>().is_ok();
+    ok.then_some(())
+        .ok_or_else(|| bad("region", s, "expected a region name such as eu-west-1"))
+}
+
+fn check_prefix(s: &str) -> Result<(), ParamError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+    ok.then_some(()).ok_or_else(|| {
+        bad(
+            "variant prefix",
+            s,
+            "use letters, digits, _ - . and inner slashes (e.g. _sf)",
+        )
+    })
+}
+
+fn check_code(s: &str) -> Result<(), ParamError> {
+    // CloudFront Functions are limited to 10 KB; the template stays far under CloudFormation's body limit.
+    if s.len() > 10 * 1024 {
+        return Err(bad(
+            "viewer function",
+            &format!("{} bytes", s.len()),
+            "CloudFront Functions hold at most 10 KB",
+        ));
+    }
+    if s.trim().is_empty()
+        || s.contains('\r')
+        || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(bad(
+            "viewer function",
+            "(code)",
+            "expected non-empty source with \\n line ends",
+        ));
+    }
+    Ok(())
+}
+
+impl Params {
+    pub fn validate(&self) -> Result<(), ParamError> {
+        check_stack_name(&self.stack_name)?;
+        check_bucket(&self.bucket)?;
+        check_region(&self.bucket_region)?;
+        check_prefix(&self.prefix)?;
+        check_code(&self.viewer_function_code)?;
+        if let Some(b) = &self.artifact_bucket {
+            check_bucket(b)?;
+        }
+        if self.create_bucket && self.bucket_region != "us-east-1" {
+            return Err(bad(
+                "bucket region",
+                &self.bucket_region,
+                "the stack can create a bucket only in us-east-1; create it first",
+            ));
+        }
+        // Lambda: 128-10,240 MB.
+        if !(128..=10_240).contains(&self.memory_mb) {
+            return Err(bad(
+                "memory",
+                &self.memory_mb.to_string(),
+                "Lambda takes 128-10240 MB",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn edge_function_name(&self) -> String {
+        format!("{}-origin-response", self.stack_name)
+    }
+    pub fn regional_function_name(&self) -> String {
+        format!("{}-resize", self.stack_name)
+    }
+    pub fn viewer_function_name(&self) -> String {
+        format!("{}-viewer-request", self.stack_name)
+    }
+    /// The test URL's path and query (after the distribution domain).
+    pub fn test_path(&self) -> String {
+        let key = if self.test_key.is_empty() {
+            "photo.jpg"
+        } else {
+            self.test_key.as_str()
+        };
+        format!("{}?w=600", percent_encode_path(key))
+    }
+}
+
+/// Renders the template for `mode` with every value filled in.
+pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
+    p.validate()?;
+    let spec_hash = hex(&Sha256::digest(p.spec_fingerprint.as_bytes()));
+    let code = match mode {
+        Mode::Edge => &p.edge_package,
+        Mode::Regional => &p.regional_package,
+    };
+    let mut v: BTreeMap<&str, String> = BTreeMap::new();
+    v.insert(
+        "description",
+        format!(
+            "scalefront {} mode for bucket {} (stack {})",
+            mode.as_str(),
+            p.bucket,
+            p.stack_name
+        ),
+    );
+    v.insert("bucket", p.bucket.clone());
+    v.insert("bucket_region", p.bucket_region.clone());
+    v.insert("create_bucket", p.create_bucket.to_string());
+    v.insert(
+        "artifact_bucket_default",
+        p.artifact_bucket
+            .as_ref()
+            .map(|b| format!("    Default: \"{b}\""))
+            .unwrap_or_default(),
+    );
+    v.insert("bucket_arn", format!("arn:aws:s3:::{}", p.bucket));
+    v.insert("bucket_objects_arn", format!("arn:aws:s3:::{}/*", p.bucket));
+    v.insert(
+        "variant_objects_arn",
+        format!("arn:aws:s3:::{}/{}/*", p.bucket, p.prefix),
+    );
+    v.insert(
+        "bucket_domain",
+        format!("{}.s3.{}.amazonaws.com", p.bucket, p.bucket_region),
+    );
+    v.insert("edge_function_name", p.edge_function_name());
+    v.insert("regional_function_name", p.regional_function_name());
+    v.insert("viewer_function_name", p.viewer_function_name());
+    v.insert("oac_name", format!("{}-photos", p.stack_name));
+    v.insert("lambda_oac_name", format!("{}-resize-url", p.stack_name));
+    v.insert("cache_policy_name", format!("{}-uri-only", p.stack_name));
+    v.insert(
+        "distribution_comment",
+        format!("scalefront {} ({})", p.stack_name, p.bucket),
+    );
+    v.insert("memory_mb", p.memory_mb.to_string());
+    v.insert(
+        "memory_note",
+        format!(
+            "{} MB: CPU scales with memory and resizing is CPU-bound (README: Deploy to AWS)",
+            p.memory_mb
+        ),
+    );
+    v.insert("edge_code_key", p.edge_package.key.clone());
+    v.insert("edge_code_sha256", p.edge_package.code_sha256());
+    v.insert("regional_code_key", p.regional_package.key.clone());
+    v.insert(
+        "version_description",
+        format!(
+            "scalefront package {} spec {}",
+            &hex(&code.sha256)[..12],
+            &spec_hash[..12]
+        ),
+    );
+    v.insert("test_path", p.test_path());
+    for (name, value) in &v {
+        // Every inline value sits in a quoted scalar or a comment: keep it to a safe alphabet.
+        let safe = value.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+            && !value.contains(['"', '\\', '\''])
+            && !value.contains("${");
+        let is_line = *name == "artifact_bucket_default";
+        if !(safe || is_line && !value.contains('\n')) {
+            return Err(bad(
+                "template value",
+                value,
+                "contains a character a template cannot hold",
+            ));
+        }
+    }
+    let template = match mode {
+        Mode::Edge => EDGE,
+        Mode::Regional => REGIONAL,
+    };
+    Ok(fill(template, &v, &p.viewer_function_code))
+}
+
+/// Replaces `{{name}}` placeholders; `{{viewer_function_code}}` becomes a YAML literal block indented
+/// under its key. Panics on an unknown placeholder (a template bug, caught by the tests).
+fn fill(template: &str, values: &BTreeMap<&str, String>, code: &str) -> String {
+    let mut out = String::with_capacity(template.len() + code.len() * 2);
+    for line in template.split_inclusive('\n') {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{") {
+            let Some(len) = rest[start + 2..].find("}}") else {
+                break;
+            };
+            let name = &rest[start + 2..start + 2 + len];
+            if !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                out.push_str(&rest[..start + 2]);
+                rest = &rest[start + 2..];
+                continue;
+            }
+            out.push_str(&rest[..start]);
+            if name == "viewer_function_code" {
+                let indent = line.len() - line.trim_start().len();
+                out.push_str(&literal_block(code, indent));
+            } else {
+                let value = values
+                    .get(name)
+                    .unwrap_or_else(|| panic!("template placeholder {{{{{name}}}}} has no value"));
+                out.push_str(value);
+            }
+            rest = &rest[start + 2 + len + 2..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+/// A YAML literal block scalar holding `code` exactly: explicit indentation (the code may start with
+/// spaces) and the chomping indicator that keeps its trailing newlines as they are.
+fn literal_block(code: &str, key_indent: usize) -> String {
+    let body = code.trim_end_matches('\n');
+    let trailing = code.len() - body.len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let pad = " ".repeat(key_indent + 2);
+    let mut out = format!("|2{chomp}");
+    for l in body.split('\n') {
+        out.push('\n');
+        if !l.is_empty() {
+            out.push_str(&pad);
+            out.push_str(l);
+        }
+    }
+    // The placeholder's own line end follows; extra newlines beyond one are kept by "+".
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    out
+}
+
+/// Percent-encodes a key for a URL path: unreserved characters and `/` stay.
+pub fn percent_encode_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
