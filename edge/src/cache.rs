@@ -1,0 +1,321 @@
+//! The edge cache: what CloudFront keeps between the viewer function and the origin.
+//!
+//! Keyed on the rewritten URI alone (the cache policy forwards no query string and no header),
+//! bounded in bytes with least-recently-used eviction, freshness from the origin's
+//! `Cache-Control` (`s-maxage`, then `max-age`, else CloudFront's default TTL of one day).
+//! Concurrent misses for one key share a single origin fetch (CloudFront's request collapsing),
+//! which is what makes each distinct variant be generated once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use crate::object::Object;
+
+/// CloudFront's CachingOptimized policy: default TTL one day, maximum one year.
+const DEFAULT_TTL: Duration = Duration::from_secs(86_400);
+const MAX_TTL: Duration = Duration::from_secs(31_536_000);
+
+/// How a response was obtained, for `x-cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from the edge cache (or from a fetch another request had already started).
+    Hit,
+    /// Fetched from the origin as it was.
+    Miss,
+    /// The origin lacked the variant; the origin-side flow made it.
+    Generated,
+}
+
+impl CacheStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "Hit",
+            CacheStatus::Miss => "Miss",
+            CacheStatus::Generated => "Generated",
+        }
+    }
+}
+
+/// Lifetime a response may be cached for, from its `Cache-Control`; `None` = must not be stored.
+pub fn ttl(cache_control: Option<&str>) -> Option<Duration> {
+    let Some(cc) = cache_control else { return Some(DEFAULT_TTL) };
+    let mut max_age = None;
+    let mut s_maxage = None;
+    for directive in cc.split(',') {
+        let d = directive.trim().to_ascii_lowercase();
+        let (name, value) = d.split_once('=').map(|(n, v)| (n.trim(), Some(v.trim().trim_matches('"')))).unwrap_or((d.as_str(), None));
+        match name {
+            "no-store" | "no-cache" | "private" => return None,
+            "max-age" => max_age = value.and_then(|v| v.parse::<u64>().ok()),
+            "s-maxage" => s_maxage = value.and_then(|v| v.parse::<u64>().ok()),
+            _ => {}
+        }
+    }
+    match s_maxage.or(max_age) {
+        Some(0) => None,
+        Some(secs) => Some(Duration::from_secs(secs).min(MAX_TTL)),
+        None => Some(DEFAULT_TTL),
+    }
+}
+
+struct Entry {
+    object: Arc<Object>,
+    expires: Instant,
+    tick: u64,
+}
+
+#[derive(Default)]
+struct Lru {
+    map: HashMap<String, Entry>,
+    order: BTreeMap<u64, String>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl Lru {
+    fn remove(&mut self, key: &str) {
+        if let Some(e) = self.map.remove(key) {
+            self.order.remove(&e.tick);
+            self.bytes -= e.object.weight(key);
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct CacheStats {
+    pub entries: usize,
+    pub bytes: usize,
+    pub max_bytes: usize,
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+}
+
+type Flight = Arc<OnceCell<(Arc<Object>, CacheStatus)>>;
+
+pub struct EdgeCache {
+    lru: Mutex<Lru>,
+    inflight: Mutex<HashMap<String, Flight>>,
+    stats: Mutex<CacheStats>,
+    max_bytes: usize,
+}
+
+impl EdgeCache {
+    pub fn new(max_bytes: usize) -> EdgeCache {
+        EdgeCache {
+            lru: Mutex::default(),
+            inflight: Mutex::default(),
+            stats: Mutex::new(CacheStats { max_bytes, ..CacheStats::default() }),
+            max_bytes,
+        }
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let lru = self.lru.lock().unwrap();
+        CacheStats { entries: lru.map.len(), bytes: lru.bytes, ..*self.stats.lock().unwrap() }
+    }
+
+    /// A fresh cached response, marking it most recently used.
+    pub fn get(&self, key: &str) -> Option<Arc<Object>> {
+        let mut lru = self.lru.lock().unwrap();
+        let now = Instant::now();
+        let fresh = match lru.map.get(key) {
+            None => return None,
+            Some(e) => e.expires > now,
+        };
+        if !fresh {
+            lru.remove(key);
+            return None;
+        }
+        lru.tick += 1;
+        let tick = lru.tick;
+        let entry = lru.map.get_mut(key).expect("checked above");
+        let old = std::mem::replace(&mut entry.tick, tick);
+        let object = entry.object.clone();
+        lru.order.remove(&old);
+        lru.order.insert(tick, key.to_string());
+        Some(object)
+    }
+
+    /// Stores a response if its status and `Cache-Control` allow it and it fits.
+    pub fn put(&self, key: &str, object: Arc<Object>) {
+        if object.status != 200 {
+            return; // error responses stay uncached so a fixed origin is seen at once
+        }
+        let Some(ttl) = ttl(object.header("cache-control")) else { return };
+        let weight = object.weight(key);
+        // One entry may take at most an eighth of the cache, so a huge original cannot flush it.
+        if weight > self.max_bytes / 8 {
+            return;
+        }
+        let mut lru = self.lru.lock().unwrap();
+        lru.remove(key);
+        let mut evicted = 0;
+        while lru.bytes + weight > self.max_bytes {
+            let Some((_, victim)) = lru.order.pop_first() else { break };
+            let e = lru.map.remove(&victim).expect("order and map agree");
+            lru.bytes -= e.object.weight(&victim);
+            evicted += 1;
+        }
+        lru.tick += 1;
+        let tick = lru.tick;
+        lru.order.insert(tick, key.to_string());
+        lru.map.insert(key.to_string(), Entry { object, expires: Instant::now() + ttl, tick });
+        lru.bytes += weight;
+        drop(lru);
+        self.stats.lock().unwrap().evictions += evicted;
+    }
+
+    /// The cached response, or the result of `fetch` — run once for all concurrent callers of
+    /// the same key — which is then cached when cacheable.
+    pub async fn get_or_fetch<F, Fut>(&self, key: &str, fetch: F) -> (Arc<Object>, CacheStatus)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = (Object, CacheStatus)>,
+    {
+        if let Some(hit) = self.get(key) {
+            self.stats.lock().unwrap().hits += 1;
+            return (hit, CacheStatus::Hit);
+        }
+        let flight: Flight = self.inflight.lock().unwrap().entry(key.to_string()).or_default().clone();
+        let mut led = false;
+        let (object, status) = flight
+            .get_or_init(|| async {
+                led = true;
+                // A flight that finished just before we joined may already have filled the cache.
+                if let Some(hit) = self.get(key) {
+                    return (hit, CacheStatus::Hit);
+                }
+                let (object, status) = fetch().await;
+                let object = Arc::new(object);
+                self.put(key, object.clone());
+                (object, status)
+            })
+            .await
+            .clone();
+        if led {
+            let mut inflight = self.inflight.lock().unwrap();
+            if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                inflight.remove(key);
+            }
+        }
+        let mut stats = self.stats.lock().unwrap();
+        if led && status != CacheStatus::Hit {
+            stats.misses += 1;
+            (object, status)
+        } else {
+            stats.hits += 1;
+            let status = if object.status == 200 { CacheStatus::Hit } else { status };
+            (object, status)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn obj(len: usize, cc: Option<&str>) -> Object {
+        let mut o = Object::new(200, vec![0u8; len].into());
+        if let Some(cc) = cc {
+            o.set_header("cache-control", cc);
+        }
+        o
+    }
+
+    #[test]
+    fn ttl_follows_cache_control() {
+        assert_eq!(ttl(None), Some(DEFAULT_TTL));
+        assert_eq!(ttl(Some("public, max-age=60")), Some(Duration::from_secs(60)));
+        assert_eq!(ttl(Some("max-age=60, s-maxage=5")), Some(Duration::from_secs(5)));
+        assert_eq!(ttl(Some("max-age=0")), None);
+        assert_eq!(ttl(Some("no-store")), None);
+        assert_eq!(ttl(Some("private, max-age=600")), None);
+        assert_eq!(ttl(Some("max-age=99999999999")), Some(MAX_TTL));
+        assert_eq!(ttl(Some("immutable")), Some(DEFAULT_TTL));
+    }
+
+    #[test]
+    fn lru_is_bounded_in_bytes_and_evicts_least_recent() {
+        // Entries of ~9 KB in an 80 KB cache (one entry may take at most 10 KB): eight fit.
+        let c = EdgeCache::new(80_000);
+        for k in ["a", "b", "c", "d", "e", "f", "g", "h", "i"] {
+            c.put(k, Arc::new(obj(9000, None)));
+            assert!(c.stats().bytes <= 80_000, "{:?}", c.stats());
+        }
+        assert_eq!(c.stats().entries, 8);
+        assert_eq!(c.stats().evictions, 1);
+        assert!(c.get("a").is_none(), "oldest evicted");
+        assert!(c.get("b").is_some() && c.get("i").is_some());
+        // Too big for one entry: not stored at all, nothing evicted for it.
+        c.put("huge", Arc::new(obj(20_000, None)));
+        assert!(c.get("huge").is_none());
+        assert_eq!(c.stats().entries, 8);
+        // Not cacheable by its headers, or not a 200.
+        c.put("nostore", Arc::new(obj(10, Some("no-store"))));
+        assert!(c.get("nostore").is_none());
+        let mut e = obj(10, None);
+        e.status = 404;
+        c.put("missing", Arc::new(e));
+        assert!(c.get("missing").is_none());
+    }
+
+    #[test]
+    fn lru_order_respects_reads() {
+        let c = EdgeCache::new(24_000);
+        for i in 0..8 {
+            c.put(&format!("k{i}"), Arc::new(obj(2900, None)));
+        }
+        assert_eq!(c.stats().entries, 8);
+        assert!(c.get("k0").is_some()); // k0 is now the most recent
+        c.put("new", Arc::new(obj(2900, None)));
+        assert!(c.get("k0").is_some(), "read entry kept");
+        assert!(c.get("k1").is_none(), "least recent evicted");
+        assert!(c.get("new").is_some());
+    }
+
+    #[test]
+    fn expired_entries_are_not_served() {
+        let c = EdgeCache::new(1 << 20);
+        c.put("k", Arc::new(obj(10, Some("max-age=1"))));
+        assert!(c.get("k").is_some());
+        c.lru.lock().unwrap().map.get_mut("k").unwrap().expires = Instant::now() - Duration::from_millis(1);
+        assert!(c.get("k").is_none());
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_fetch_once() {
+        let c = Arc::new(EdgeCache::new(1 << 20));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (c, calls) = (c.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                c.get_or_fetch("/v", || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    (obj(100, None), CacheStatus::Generated)
+                })
+                .await
+                .1
+            }));
+        }
+        let mut generated = 0;
+        for t in tasks {
+            if t.await.unwrap() == CacheStatus::Generated {
+                generated += 1;
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(generated, 1);
+        let (_, s) = c.get_or_fetch("/v", || async { unreachable!("cached") }).await;
+        assert_eq!(s, CacheStatus::Hit);
+        assert!(c.inflight.lock().unwrap().is_empty());
+    }
+}
