@@ -1,6 +1,9 @@
 //! `scalefront`: photos scaled on the fly at the CDN edge. Each subcommand lives in its own module.
 use clap::{Parser, Subcommand};
 
+mod rewrite;
+mod viewer_fn;
+
 #[derive(Parser)]
 #[command(name = "scalefront", version, about = "Photos scaled on the fly at the CDN edge",
     long_about = "Photos scaled on the fly at the CDN edge.\n\nExample:\n  scalefront serve            # a local edge over the bundled sample photos\n  scalefront rewrite '/a.jpg?w=600' --header 'accept: image/webp'")]
@@ -10,11 +13,17 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    ViewerFn(viewer_fn::Args),
+    Rewrite(rewrite::Args),
+}
 
 fn main() {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::ViewerFn(args) => viewer_fn::run(args),
+        Command::Rewrite(args) => rewrite::run(args),
+    };
     if let Err(e) = result {
         eprintln!("scalefront: error: {e:#}");
         std::process::exit(1);

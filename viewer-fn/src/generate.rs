@@ -1,0 +1,56 @@
+//! The CloudFront Function generator: the spec's data spliced into one hand-written template
+//! (`viewer-request.js`, the JavaScript twin of `rewrite.rs`).
+
+use serde_json::{json, Map, Value};
+
+use crate::key::not_an_image;
+use crate::spec::{Role, Snap, Spec};
+
+const TEMPLATE: &str = include_str!("viewer-request.js");
+
+/// CloudFront's limit on a function's code.
+pub const MAX_FUNCTION_BYTES: usize = 10 * 1024;
+
+/// The `cloudfront-js-2.0` viewer-request handler for this spec. Deterministic: the same spec
+/// gives the same bytes (the committed `viewer-fn/generated/viewer-request.js` is checked).
+pub fn generate(spec: &Spec) -> String {
+    let strs = |v: &[crate::Format]| v.iter().map(|f| f.as_str()).collect::<Vec<_>>();
+    let mut aliases = Map::new();
+    let mut primary = Map::new();
+    for role in Role::ALL {
+        for name in spec.params().names(role) {
+            aliases.insert(name.clone(), Value::from(role.code()));
+        }
+        primary.insert(role.code().into(), Value::from(spec.params().primary(role)));
+    }
+    let extensions: Map<String, Value> =
+        spec.extensions().iter().map(|(e, f)| (e.clone(), Value::from(f.as_str()))).collect();
+    let c = json!({
+        "p": spec.prefix(),
+        "W": spec.widths(),
+        "H": spec.heights(),
+        "Q": spec.qualities(),
+        "q": spec.default_quality(),
+        "t": spec.default_fit().as_str(),
+        "up": spec.snap() == Snap::Up,
+        "r": spec.max_dpr(),
+        "F": strs(spec.formats()),
+        "A": strs(spec.auto_formats()),
+        "X": extensions,
+        "P": aliases,
+        "N": primary,
+        "img": not_an_image(spec),
+    });
+    let body = TEMPLATE.replacen("/*SPEC*/", &c.to_string(), 1);
+    // Indentation and comment lines cost bytes against the 10 KB limit; the header stays.
+    let mut out = String::with_capacity(body.len());
+    for (i, line) in body.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || (i > 1 && line.starts_with("//")) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,301 @@
+//! The native viewer-request rewrite: the same rules, step for step, as the generated JavaScript
+//! (`src/viewer-request.js`). The differential test holds the two equal.
+
+use std::collections::BTreeMap;
+
+use crate::event::{Request, Response, ViewerRequestEvent, ViewerResult};
+use crate::key::{check_source, decode_path, path_refusal, Variant};
+use crate::spec::{Fit, Format, Role, Snap, Spec};
+
+/// Longest `uri` in UTF-16 code units (what JavaScript's `length` counts): three times S3's
+/// 1024-byte key limit (every byte %-encoded) plus margin.
+pub const MAX_URI_LEN: usize = 4096;
+/// Most query values (a repeated name counts each time).
+pub const MAX_QUERY_VALUES: usize = 64;
+/// Longest value of a transform parameter, in UTF-16 code units, before decoding.
+pub const MAX_VALUE_LEN: usize = 32;
+/// Longest `Accept` header considered; a longer one counts as absent (no modern format).
+pub const MAX_ACCEPT_LEN: usize = 4096;
+
+/// What the viewer function decides for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// No transform parameter: the request goes to the original, untouched.
+    Original,
+    /// A canonical variant URI requested directly: passes untouched.
+    Canonical(Variant),
+    /// Rewritten to this variant's URI, query cleared.
+    Transform(Variant),
+    /// Answered at the edge.
+    Reject { status: u16, message: String },
+}
+
+fn reject(status: u16, message: impl Into<String>) -> Outcome {
+    Outcome::Reject { status, message: message.into() }
+}
+
+/// The function's result for an event: [`resolve`] applied to `event.request`.
+pub fn rewrite(spec: &Spec, event: &ViewerRequestEvent) -> ViewerResult {
+    let req = &event.request;
+    match resolve(spec, req) {
+        Outcome::Original | Outcome::Canonical(_) => ViewerResult::Request(req.clone()),
+        Outcome::Transform(v) => {
+            let mut r = req.clone();
+            r.uri = v.uri(spec);
+            r.querystring = Some(BTreeMap::new());
+            ViewerResult::Request(r)
+        }
+        Outcome::Reject { status, message } => ViewerResult::Response(Response::error(status, &message)),
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// The decision for one request, in rule order.
+pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
+    let uri = req.uri.as_str();
+    if utf16_len(uri) > MAX_URI_LEN {
+        return reject(414, format!("URI longer than {MAX_URI_LEN} characters"));
+    }
+    let Some(raw) = uri.strip_prefix('/') else {
+        return reject(400, "URI must start with /");
+    };
+
+    // Query: every value, grouped by role (names compared in ASCII lower case).
+    let mut count = 0;
+    let mut by_role: BTreeMap<Role, Vec<&str>> = BTreeMap::new();
+    for (name, field) in req.querystring.iter().flatten() {
+        let values = field.values();
+        count += values.len();
+        if let Some(role) = spec.params().role_of(&name.to_ascii_lowercase()) {
+            by_role.entry(role).or_default().extend(values);
+        }
+    }
+    if count > MAX_QUERY_VALUES {
+        return reject(400, format!("more than {MAX_QUERY_VALUES} query parameters"));
+    }
+
+    // Path: decoded once; the rules below see the key S3 will see.
+    let Some(key) = decode_path(raw) else {
+        return reject(400, "malformed %-escape in the path");
+    };
+    if let Some(why) = path_refusal(&key) {
+        return reject(400, why);
+    }
+    if key.split('/').next() == Some(spec.prefix()) {
+        // The variant namespace: only a canonical variant URI passes.
+        return match Variant::parse(spec, uri) {
+            Ok(v) => Outcome::Canonical(v),
+            Err(_) => reject(400, "not a canonical variant key"),
+        };
+    }
+    let transform = [Role::Width, Role::Height, Role::Box, Role::Quality, Role::Format]
+        .iter()
+        .any(|r| by_role.contains_key(r));
+    if !transform {
+        return Outcome::Original;
+    }
+    let source = match check_source(spec, &key) {
+        Ok(f) => f,
+        Err((status, why)) => return reject(status, why),
+    };
+
+    let values = |r: Role| by_role.get(&r).map(Vec::as_slice).unwrap_or(&[]);
+    let name = |r: Role| spec.params().primary(r);
+    macro_rules! parse_all {
+        ($role:expr, $parse:expr, $hint:expr) => {
+            match parse_each(values($role), $parse) {
+                Some(v) => v,
+                None => return reject(400, format!("invalid {}: {}", name($role), $hint)),
+            }
+        };
+    }
+    let boxes = parse_all!(Role::Box, parse_box, "expected N or WxH, whole numbers 1-99999");
+    let mut ws = parse_all!(Role::Width, parse_int, "expected a whole number 1-99999");
+    let mut hs = parse_all!(Role::Height, parse_int, "expected a whole number 1-99999");
+    let qs = parse_all!(Role::Quality, parse_quality, "expected a whole number 1-100");
+    let fs = parse_all!(Role::Format, parse_format, "expected auto, jpeg, png, webp or avif");
+    let ts = parse_all!(Role::Fit, parse_fit, "expected cover, contain, fill, inside or outside");
+    let max_dpr = spec.max_dpr() as u32;
+    let rs = parse_all!(Role::Dpr, |v| parse_dpr(v, max_dpr), format!("expected a number 1-{max_dpr} with at most 2 decimals"));
+    for (w, h) in boxes {
+        ws.push(w);
+        hs.push(h);
+    }
+    macro_rules! one {
+        ($role:expr, $vals:expr) => {
+            match same($vals) {
+                Ok(v) => v,
+                Err(()) => return reject(400, format!("conflicting values for {}", name($role))),
+            }
+        };
+    }
+    let w = one!(Role::Width, ws);
+    let h = one!(Role::Height, hs);
+    let q = one!(Role::Quality, qs);
+    let f = one!(Role::Format, fs);
+    let t = one!(Role::Fit, ts);
+    let dpr = one!(Role::Dpr, rs).unwrap_or(100);
+
+    let mut dims = [0u32; 2];
+    for (i, (v, allowed, what)) in [(w, spec.widths(), "width"), (h, spec.heights(), "height")].into_iter().enumerate() {
+        if let Some(v) = v {
+            // Integer ceil(v × dpr): the same number in every engine.
+            let x = (v * dpr).div_ceil(100);
+            match snap(x, allowed, spec.snap()) {
+                Some(s) => dims[i] = s,
+                None => return reject(400, format!("{what} {x} is not allowed")),
+            }
+        }
+    }
+    let [width, height] = dims;
+    let mut quality = snap(q.unwrap_or(spec.default_quality() as u32), &spec.qualities().iter().map(|&q| q as u32).collect::<Vec<_>>(), Snap::Up).unwrap_or(0) as u8;
+    let format = match f {
+        Some(Some(f)) if !spec.formats().contains(&f) => {
+            return reject(400, format!("format {f} is not enabled"));
+        }
+        Some(Some(f)) => f,
+        _ => negotiate(spec, req, source),
+    };
+    if format.ignores_quality() {
+        quality = spec.default_quality();
+    }
+    let fit = match t {
+        Some(t) if width != 0 && height != 0 => t,
+        _ => spec.default_fit(),
+    };
+    Outcome::Transform(Variant { width, height, fit, quality, format, source_key: key })
+}
+
+/// Parses every value (length-checked, %-decoded, ASCII lower-cased); `None` if any is invalid.
+fn parse_each<T>(values: &[&str], parse: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+    values
+        .iter()
+        .map(|v| {
+            if utf16_len(v) > MAX_VALUE_LEN {
+                return None;
+            }
+            parse(&decode_path(v)?.to_ascii_lowercase())
+        })
+        .collect()
+}
+
+/// All values equal (in any order: JavaScript and Rust see query names in different orders).
+fn same<T: PartialEq>(values: Vec<T>) -> Result<Option<T>, ()> {
+    let mut it = values.into_iter();
+    let Some(first) = it.next() else { return Ok(None) };
+    for v in it {
+        if v != first {
+            return Err(());
+        }
+    }
+    Ok(Some(first))
+}
+
+fn snap(x: u32, allowed: &[u32], mode: Snap) -> Option<u32> {
+    match allowed.iter().find(|&&a| a >= x) {
+        Some(&a) if mode == Snap::Up || a == x => Some(a),
+        Some(_) => None,
+        None if mode == Snap::Up => allowed.last().copied(),
+        None => None,
+    }
+}
+
+fn digits(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// 1-5 digits, value ≥ 1 (leading zeros allowed: `0600` is 600).
+fn parse_int(s: &str) -> Option<u32> {
+    digits(s, 5).then(|| s.parse().ok()).flatten().filter(|&v| v > 0)
+}
+
+fn parse_quality(s: &str) -> Option<u32> {
+    parse_int(s).filter(|&q| q <= 100)
+}
+
+/// `N` (an N×N box) or `WxH`.
+fn parse_box(s: &str) -> Option<(u32, u32)> {
+    match s.split_once('x') {
+        None => parse_int(s).map(|n| (n, n)),
+        Some((w, h)) => Some((parse_int(w)?, parse_int(h)?)),
+    }
+}
+
+/// `Some(None)` is `auto`; `jpg` is `jpeg`.
+fn parse_format(s: &str) -> Option<Option<Format>> {
+    match s {
+        "auto" => Some(None),
+        "jpg" => Some(Some(Format::Jpeg)),
+        _ => s.parse().ok().map(Some),
+    }
+}
+
+fn parse_fit(s: &str) -> Option<Fit> {
+    s.parse().ok()
+}
+
+/// `D` or `D.d` or `D.dd`, in hundredths, 1..=max.
+fn parse_dpr(s: &str, max: u32) -> Option<u32> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if !digits(int, 1) || (s.contains('.') && !digits(frac, 2)) {
+        return None;
+    }
+    let frac = format!("{frac:0<2}");
+    let v = int.parse::<u32>().ok()? * 100 + frac.parse::<u32>().ok()?;
+    (100..=max * 100).contains(&v).then_some(v)
+}
+
+/// `f=auto`: the `auto` format with the highest q-value in `Accept` (ties: spec order), or the
+/// source's own format. Only explicit types count (`image/*`, `*/*` do not); a type listed more
+/// than once takes its lowest q; a malformed q-value counts as 0.
+fn negotiate(spec: &Spec, req: &Request, source: Format) -> Format {
+    let accept = match req.headers.as_ref().and_then(|h| h.get("accept")) {
+        Some(f) => f.values().join(","),
+        None => String::new(),
+    };
+    if utf16_len(&accept) > MAX_ACCEPT_LEN {
+        return source;
+    }
+    let mut seen: BTreeMap<Format, u32> = BTreeMap::new();
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';');
+        let ty = trim_ows(parts.next().unwrap_or("")).to_ascii_lowercase();
+        let Some(format) = Format::ALL.into_iter().find(|f| f.content_type() == ty) else { continue };
+        let mut q = 1000;
+        for p in parts {
+            let p = trim_ows(p);
+            if p.len() >= 2 && p.is_char_boundary(2) && p[..2].eq_ignore_ascii_case("q=") {
+                q = qvalue(&p[2..]);
+            }
+        }
+        let e = seen.entry(format).or_insert(q);
+        *e = (*e).min(q);
+    }
+    let mut best = (source, 0);
+    for &f in spec.auto_formats() {
+        if let Some(&q) = seen.get(&f) {
+            if q > best.1 {
+                best = (f, q);
+            }
+        }
+    }
+    best.0
+}
+
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// RFC 9110 qvalue in thousandths: `0`, `0.5`, `1.000`; anything else is 0.
+fn qvalue(s: &str) -> u32 {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac_ok = frac.len() <= 3 && frac.bytes().all(|b| b.is_ascii_digit());
+    match int {
+        "0" if frac_ok => format!("{frac:0<3}").parse().unwrap_or(0),
+        "1" if frac_ok && frac.bytes().all(|b| b == b'0') => 1000,
+        _ => 0,
+    }
+}

@@ -1,0 +1,672 @@
+//! The rule spec: `scalefront.toml` as a validated Rust value.
+//!
+//! Parsing goes through [`Raw`], a mirror of the file whose every value carries its byte span, so
+//! a refused spec is reported with the key *and* the line it sits on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// Widths and heights a spec may allow (I4: the origin never renders more than 8192 px a side).
+pub const MAX_DIMENSION: u32 = 8192;
+/// Longest variant prefix: keeps every variant key under S3's 1024-byte limit (see `MAX_SOURCE_KEY_BYTES`).
+pub const MAX_PREFIX_LEN: usize = 32;
+/// Longest list of widths, heights or qualities: bounds the generated function's size.
+pub const MAX_LIST_LEN: usize = 128;
+/// Highest `max_dpr` a spec may set (the dpr grammar has one integer digit).
+pub const MAX_DPR: u8 = 8;
+
+/// How the image fills the requested box, as in sharp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    Cover,
+    Contain,
+    Fill,
+    Inside,
+    Outside,
+}
+
+impl Fit {
+    pub const ALL: [Fit; 5] = [Fit::Cover, Fit::Contain, Fit::Fill, Fit::Inside, Fit::Outside];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fit::Cover => "cover",
+            Fit::Contain => "contain",
+            Fit::Fill => "fill",
+            Fit::Inside => "inside",
+            Fit::Outside => "outside",
+        }
+    }
+}
+
+impl FromStr for Fit {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Fit, ()> {
+        Fit::ALL.into_iter().find(|f| f.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for Fit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An output (or source) image format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+    Avif,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Jpeg, Format::Png, Format::Webp, Format::Avif];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+            Format::Avif => "avif",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Avif => "image/avif",
+        }
+    }
+
+    /// Lossless output: quality does not change the bytes, so variant keys pin it to the default.
+    pub fn ignores_quality(self) -> bool {
+        self == Format::Png
+    }
+}
+
+impl FromStr for Format {
+    type Err = ();
+    /// The canonical names only (`jpeg`, not `jpg`): the URL alias `jpg` is a rewrite rule.
+    fn from_str(s: &str) -> Result<Format, ()> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a requested size that is not in the allowed list becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Snap {
+    /// The next allowed size up (the largest if the request is above them all).
+    Up,
+    /// 400 Bad Request.
+    Reject,
+}
+
+/// The query parameter names (aliases) for each role, in the order a page may use them.
+/// The first name of each list is the one error messages use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub width: Vec<String>,
+    pub height: Vec<String>,
+    /// The box form: `d=WxH` or `d=N` (an N×N box).
+    #[serde(rename = "box")]
+    pub box_: Vec<String>,
+    pub quality: Vec<String>,
+    pub format: Vec<String>,
+    pub fit: Vec<String>,
+    pub dpr: Vec<String>,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        let v = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+        Params {
+            width: v(&["w", "width"]),
+            height: v(&["h", "height"]),
+            box_: v(&["d"]),
+            quality: v(&["q", "quality"]),
+            format: v(&["f", "format"]),
+            fit: v(&["fit"]),
+            dpr: v(&["dpr"]),
+        }
+    }
+}
+
+/// A parameter's role in the URL API. The order is the order in which values are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Box,
+    Width,
+    Height,
+    Quality,
+    Format,
+    Fit,
+    Dpr,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] =
+        [Role::Box, Role::Width, Role::Height, Role::Quality, Role::Format, Role::Fit, Role::Dpr];
+
+    /// Short code used in the generated JavaScript.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Box => "d",
+            Role::Width => "w",
+            Role::Height => "h",
+            Role::Quality => "q",
+            Role::Format => "f",
+            Role::Fit => "t",
+            Role::Dpr => "r",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Role::Box => "box",
+            Role::Width => "width",
+            Role::Height => "height",
+            Role::Quality => "quality",
+            Role::Format => "format",
+            Role::Fit => "fit",
+            Role::Dpr => "dpr",
+        }
+    }
+}
+
+impl Params {
+    pub fn names(&self, role: Role) -> &[String] {
+        match role {
+            Role::Box => &self.box_,
+            Role::Width => &self.width,
+            Role::Height => &self.height,
+            Role::Quality => &self.quality,
+            Role::Format => &self.format,
+            Role::Fit => &self.fit,
+            Role::Dpr => &self.dpr,
+        }
+    }
+
+    /// The name error messages use for a role.
+    pub fn primary(&self, role: Role) -> &str {
+        &self.names(role)[0]
+    }
+
+    /// The role of a (lower-cased) query parameter name.
+    pub fn role_of(&self, name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|&r| self.names(r).iter().any(|n| n == name))
+    }
+}
+
+/// The rule spec. Build it with [`Spec::from_toml`], [`Spec::load`] or [`Spec::default`]: every
+/// `Spec` value is valid (the fields are private so it stays so).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawOwned")]
+pub struct Spec {
+    prefix: String,
+    snap: Snap,
+    widths: Vec<u32>,
+    heights: Vec<u32>,
+    qualities: Vec<u8>,
+    quality: u8,
+    fit: Fit,
+    max_dpr: u8,
+    formats: Vec<Format>,
+    auto: Vec<Format>,
+    extensions: BTreeMap<String, Format>,
+    params: Params,
+}
+
+/// Next.js' default `deviceSizes` and `imageSizes` together: the widths real layouts ask for.
+const DEFAULT_SIZES: [u32; 16] =
+    [16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840];
+
+impl Default for Spec {
+    fn default() -> Spec {
+        Spec {
+            prefix: "_sf".into(),
+            snap: Snap::Up,
+            widths: DEFAULT_SIZES.to_vec(),
+            heights: DEFAULT_SIZES.to_vec(),
+            qualities: vec![50, 75, 90],
+            quality: 75,
+            fit: Fit::Inside,
+            max_dpr: 4,
+            formats: vec![Format::Avif, Format::Webp, Format::Jpeg, Format::Png],
+            auto: vec![Format::Avif, Format::Webp],
+            extensions: [
+                ("avif", Format::Avif),
+                ("jpeg", Format::Jpeg),
+                ("jpg", Format::Jpeg),
+                ("png", Format::Png),
+                ("webp", Format::Webp),
+            ]
+            .into_iter()
+            .map(|(e, f)| (e.to_string(), f))
+            .collect(),
+            params: Params::default(),
+        }
+    }
+}
+
+impl Spec {
+    /// Parses and validates a `scalefront.toml`. Missing keys take their defaults.
+    pub fn from_toml(src: &str) -> Result<Spec, SpecError> {
+        let raw: Raw = toml::from_str(src).map_err(|e| SpecError::from_toml(src, &e))?;
+        raw.validate().map_err(|(key, span, message)| SpecError {
+            file: None,
+            key,
+            line: span.map(|s| line_of(src, s.start)),
+            message,
+        })
+    }
+
+    /// Reads the spec from `path`; with `None`, from `./scalefront.toml` if present, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Spec, SpecError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("scalefront.toml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(src) => Spec::from_toml(&src).map_err(|e| SpecError { file: Some(path), ..e }),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Spec::default()),
+            Err(e) => Err(SpecError {
+                file: Some(path),
+                key: String::new(),
+                line: None,
+                message: format!("cannot read the rule spec: {e}"),
+            }),
+        }
+    }
+
+    /// The first path segment of every variant key (default `_sf`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+    /// Allowed output widths, ascending (a page's `srcset` uses them).
+    pub fn widths(&self) -> &[u32] {
+        &self.widths
+    }
+    /// Allowed output heights, ascending.
+    pub fn heights(&self) -> &[u32] {
+        &self.heights
+    }
+    /// Allowed qualities, ascending.
+    pub fn qualities(&self) -> &[u8] {
+        &self.qualities
+    }
+    /// The quality of a request that names none (and of every lossless variant).
+    pub fn default_quality(&self) -> u8 {
+        self.quality
+    }
+    /// The fit of a request that names none (and of every variant with a free side).
+    pub fn default_fit(&self) -> Fit {
+        self.fit
+    }
+    pub fn snap(&self) -> Snap {
+        self.snap
+    }
+    /// Highest device pixel ratio a request may give.
+    pub fn max_dpr(&self) -> u8 {
+        self.max_dpr
+    }
+    /// Output formats a request may name (and the variant namespace may hold).
+    pub fn formats(&self) -> &[Format] {
+        &self.formats
+    }
+    /// Formats `f=auto` may choose from `Accept`, best first.
+    pub fn auto_formats(&self) -> &[Format] {
+        &self.auto
+    }
+    /// Transformable source extensions (lower case) and the format each source is in.
+    pub fn extensions(&self) -> &BTreeMap<String, Format> {
+        &self.extensions
+    }
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Whether the format of a variant may depend on `Accept` (f=auto can pick a modern format):
+    /// then every variant response carries `Vary: Accept`.
+    pub fn negotiates_format(&self) -> bool {
+        !self.auto.is_empty()
+    }
+
+    /// The format of a source key, from its extension (case-insensitive); `None`: not transformable.
+    pub fn source_format(&self, key: &str) -> Option<Format> {
+        let last = key.rsplit('/').next().unwrap_or(key);
+        let ext = last.rsplit_once('.')?.1.to_ascii_lowercase();
+        self.extensions.get(&ext).copied()
+    }
+}
+
+/// A refused rule spec: which key, on which line, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub file: Option<PathBuf>,
+    /// Dotted key path (`params.width`, `widths`); empty for syntax and I/O errors.
+    pub key: String,
+    /// 1-based line in the file.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl SpecError {
+    fn from_toml(src: &str, e: &toml::de::Error) -> SpecError {
+        let span = e.span();
+        let message = e.message().trim().to_string();
+        let key = span.as_ref().map(|s| key_at(src, s.start)).unwrap_or_default();
+        SpecError { file: None, key, line: span.map(|s| line_of(src, s.start)), message }
+    }
+}
+
+/// The dotted key whose value covers `offset`: the nearest `key =` line at or above it, under
+/// the nearest `[table]` header above that (toml's own errors give a span, not a key).
+fn key_at(src: &str, offset: usize) -> String {
+    let mut end = offset.min(src.len());
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let upto = &src[..end];
+    let line_end = src[upto.len()..].find('\n').map_or(src.len(), |i| upto.len() + i);
+    let mut key = None;
+    for line in src[..line_end].lines().rev() {
+        let line = line.trim();
+        if let Some(table) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            let table = table.trim_matches(['[', ' ']).trim();
+            return match key {
+                Some(k) => format!("{table}.{k}"),
+                None => table.to_string(),
+            };
+        }
+        if key.is_none() {
+            if let Some((k, _)) = line.split_once('=') {
+                let k = k.trim().trim_matches('"');
+                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                    key = Some(k.to_string());
+                }
+            }
+        }
+    }
+    key.unwrap_or_default()
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.as_deref().map(|p| p.display().to_string());
+        match (file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file}:{line}: ")?,
+            (Some(file), None) => write!(f, "{file}: ")?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
+        }
+        if !self.key.is_empty() {
+            write!(f, "`{}`: ", self.key)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing: the file as written, with spans.
+
+type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    prefix: Option<S<String>>,
+    snap: Option<S<Snap>>,
+    widths: Option<S<Vec<S<u32>>>>,
+    heights: Option<S<Vec<S<u32>>>>,
+    qualities: Option<S<Vec<S<u8>>>>,
+    quality: Option<S<u8>>,
+    fit: Option<S<Fit>>,
+    max_dpr: Option<S<u8>>,
+    formats: Option<S<Vec<S<Format>>>>,
+    auto: Option<S<Vec<S<Format>>>>,
+    extensions: Option<S<BTreeMap<String, S<Format>>>>,
+    params: Option<S<RawParams>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    width: Option<S<Vec<S<String>>>>,
+    height: Option<S<Vec<S<String>>>>,
+    #[serde(rename = "box")]
+    box_: Option<S<Vec<S<String>>>>,
+    quality: Option<S<Vec<S<String>>>>,
+    format: Option<S<Vec<S<String>>>>,
+    fit: Option<S<Vec<S<String>>>>,
+    dpr: Option<S<Vec<S<String>>>>,
+}
+
+/// A validation failure: dotted key, span of the offending value, message.
+type Refusal = (String, Option<Range<usize>>, String);
+
+fn refuse<T>(key: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Result<T, Refusal> {
+    Err((key.to_string(), span, message.into()))
+}
+
+/// A list that must be non-empty and free of duplicates; returned sorted when `sort`.
+fn list<T: Ord + Copy + fmt::Display>(
+    key: &str,
+    raw: Option<S<Vec<S<T>>>>,
+    default: &[T],
+    max_len: usize,
+    check: impl Fn(T) -> Result<(), String>,
+    sort: bool,
+) -> Result<Vec<T>, Refusal> {
+    let Some(raw) = raw else { return Ok(default.to_vec()) };
+    let span = raw.span();
+    let items = raw.into_inner();
+    if items.is_empty() {
+        return refuse(key, Some(span), "must not be empty");
+    }
+    if items.len() > max_len {
+        return refuse(key, Some(span), format!("at most {max_len} entries"));
+    }
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        let (s, v) = (item.span(), *item.get_ref());
+        if let Err(m) = check(v) {
+            return refuse(key, Some(s), format!("{v}: {m}"));
+        }
+        if out.contains(&v) {
+            return refuse(key, Some(s), format!("{v} is listed twice"));
+        }
+        out.push(v);
+    }
+    if sort {
+        out.sort();
+    }
+    Ok(out)
+}
+
+fn range<T: PartialOrd + fmt::Display + Copy>(lo: T, hi: T) -> impl Fn(T) -> Result<(), String> {
+    move |v| if v >= lo && v <= hi { Ok(()) } else { Err(format!("outside {lo}..={hi}")) }
+}
+
+fn is_name(s: &str, max: usize, extra: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+}
+
+impl Raw {
+    fn validate(self) -> Result<Spec, Refusal> {
+        let d = Spec::default();
+
+        let prefix = match self.prefix {
+            None => d.prefix.clone(),
+            Some(p) => {
+                let (span, p) = (p.span(), p.into_inner());
+                let safe = !p.is_empty()
+                    && p.len() <= MAX_PREFIX_LEN
+                    && p != "."
+                    && p != ".."
+                    && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                if !safe {
+                    return refuse(
+                        "prefix",
+                        Some(span),
+                        format!("must be one path segment of 1-{MAX_PREFIX_LEN} characters from A-Z a-z 0-9 . _ - (not . or ..)"),
+                    );
+                }
+                p
+            }
+        };
+        let snap = self.snap.map_or(d.snap, |s| s.into_inner());
+        let dims = range(1, MAX_DIMENSION);
+        let widths = list("widths", self.widths, &d.widths, MAX_LIST_LEN, &dims, true)?;
+        let heights = list("heights", self.heights, &d.heights, MAX_LIST_LEN, &dims, true)?;
+        let qualities = list("qualities", self.qualities, &d.qualities, MAX_LIST_LEN, range(1, 100), true)?;
+        let quality = match self.quality {
+            None if qualities.contains(&d.quality) => d.quality,
+            None => {
+                return refuse("quality", None, format!("the default quality {} is not in `qualities`; set `quality`", d.quality))
+            }
+            Some(q) => {
+                let (span, q) = (q.span(), q.into_inner());
+                if !qualities.contains(&q) {
+                    return refuse("quality", Some(span), format!("{q} is not one of `qualities`"));
+                }
+                q
+            }
+        };
+        let fit = self.fit.map_or(d.fit, |f| f.into_inner());
+        let max_dpr = match self.max_dpr {
+            None => d.max_dpr,
+            Some(m) => {
+                let (span, m) = (m.span(), m.into_inner());
+                if !(1..=MAX_DPR).contains(&m) {
+                    return refuse("max_dpr", Some(span), format!("{m}: outside 1..={MAX_DPR}"));
+                }
+                m
+            }
+        };
+        let ok = |_| Ok(());
+        let formats = list("formats", self.formats, &d.formats, 4, ok, false)?;
+        let auto = match self.auto {
+            None => d.auto.iter().copied().filter(|f| formats.contains(f)).collect(),
+            // An empty list is allowed here: it turns negotiation off.
+            Some(a) if a.get_ref().is_empty() => Vec::new(),
+            Some(a) => list("auto", Some(a), &[], 4, ok, false)?,
+        };
+        // Re-walk for spans of entries not in `formats` is not needed: report the list.
+        if let Some(f) = auto.iter().find(|f| !formats.contains(f)) {
+            return refuse("auto", None, format!("{f} is not one of `formats`"));
+        }
+        let extensions = match self.extensions {
+            None => d.extensions.clone(),
+            Some(e) => {
+                let (span, e) = (e.span(), e.into_inner());
+                if e.is_empty() {
+                    return refuse("extensions", Some(span), "must not be empty");
+                }
+                let mut out = BTreeMap::new();
+                for (ext, f) in e {
+                    let (fspan, f) = (f.span(), f.into_inner());
+                    if !is_name(&ext, 16, b"") {
+                        return refuse(&format!("extensions.{ext}"), Some(fspan), "an extension is 1-16 characters from a-z 0-9, without the dot");
+                    }
+                    if !formats.contains(&f) {
+                        return refuse(&format!("extensions.{ext}"), Some(fspan), format!("{f} is not one of `formats`"));
+                    }
+                    out.insert(ext, f);
+                }
+                out
+            }
+        };
+        for (ext, f) in &extensions {
+            if !formats.contains(f) {
+                return refuse(&format!("extensions.{ext}"), None, format!("{f} is not one of `formats`"));
+            }
+        }
+        let params = match self.params {
+            None => d.params.clone(),
+            Some(p) => p.into_inner().validate()?,
+        };
+        Ok(Spec { prefix, snap, widths, heights, qualities, quality, fit, max_dpr, formats, auto, extensions, params })
+    }
+}
+
+impl RawParams {
+    fn validate(self) -> Result<Params, Refusal> {
+        let d = Params::default();
+        let mut seen: BTreeMap<String, &'static str> = BTreeMap::new();
+        let mut take = |role: Role, raw: Option<S<Vec<S<String>>>>| -> Result<Vec<String>, Refusal> {
+            let key = format!("params.{}", role.key());
+            // Defaults go through the same checks: a custom name may clash with a default one.
+            let names: Vec<(Option<Range<usize>>, String)> = match raw {
+                None => d.names(role).iter().map(|n| (None, n.clone())).collect(),
+                Some(raw) => {
+                    let span = raw.span();
+                    let names = raw.into_inner();
+                    if names.is_empty() {
+                        return refuse(&key, Some(span), "must not be empty");
+                    }
+                    names.into_iter().map(|n| (Some(n.span()), n.into_inner())).collect()
+                }
+            };
+            let mut out = Vec::new();
+            for (s, n) in names {
+                if !is_name(&n, 32, b"_-.") {
+                    return refuse(&key, s, format!("{n:?}: a parameter name is 1-32 characters from a-z 0-9 _ - ."));
+                }
+                if let Some(other) = seen.insert(n.clone(), role.key()) {
+                    return refuse(&key, s, format!("{n:?} is already a name for `{other}`"));
+                }
+                out.push(n);
+            }
+            Ok(out)
+        };
+        Ok(Params {
+            width: take(Role::Width, self.width)?,
+            height: take(Role::Height, self.height)?,
+            box_: take(Role::Box, self.box_)?,
+            quality: take(Role::Quality, self.quality)?,
+            format: take(Role::Format, self.format)?,
+            fit: take(Role::Fit, self.fit)?,
+            dpr: take(Role::Dpr, self.dpr)?,
+        })
+    }
+}
+
+/// serde's `try_from` route (no line numbers; [`Spec::from_toml`] has them).
+#[derive(Deserialize)]
+struct RawOwned(toml::Value);
+
+impl TryFrom<RawOwned> for Spec {
+    type Error = String;
+    fn try_from(v: RawOwned) -> Result<Spec, String> {
+        let src = toml::to_string(&v.0).map_err(|e| e.to_string())?;
+        Spec::from_toml(&src).map_err(|e| e.to_string())
+    }
+}
