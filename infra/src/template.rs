@@ -88,7 +88,7 @@ pub struct Params {
     pub create_bucket: bool,
     /// The variant prefix (`Spec::prefix()`): the only place the function may write.
     pub prefix: String,
-    /// The generated CloudFront Function (`viewer_fn::generate`).
+    /// The generated CloudFront Function (`viewer_fn::generate`); trailing newlines become one.
     pub viewer_function_code: String,
     /// Any text that changes when the rule spec changes (e.g. the spec as canonical JSON).
     pub spec_fingerprint: String,
@@ -350,7 +350,10 @@ fn fill(template: &str, values: &BTreeMap<&str, String>, code: &str) -> String {
                 break;
             };
             let name = &rest[start + 2..start + 2 + len];
-            if !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 out.push_str(&rest[..start + 2]);
                 rest = &rest[start + 2..];
                 continue;
@@ -372,28 +375,18 @@ fn fill(template: &str, values: &BTreeMap<&str, String>, code: &str) -> String {
     out
 }
 
-/// A YAML literal block scalar holding `code` exactly: explicit indentation (the code may start with
-/// spaces) and the chomping indicator that keeps its trailing newlines as they are.
+/// A YAML literal block scalar holding `code`, ending in exactly one newline (extra trailing newlines
+/// would need "keep" chomping, which also swallows the template's blank lines after the block). The
+/// indentation is explicit because the code may start with spaces.
 fn literal_block(code: &str, key_indent: usize) -> String {
-    let body = code.trim_end_matches('\n');
-    let trailing = code.len() - body.len();
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
     let pad = " ".repeat(key_indent + 2);
-    let mut out = format!("|2{chomp}");
-    for l in body.split('\n') {
+    let mut out = String::from("|2");
+    for l in code.trim_end_matches('\n').split('\n') {
         out.push('\n');
         if !l.is_empty() {
             out.push_str(&pad);
             out.push_str(l);
         }
-    }
-    // The placeholder's own line end follows; extra newlines beyond one are kept by "+".
-    for _ in 1..trailing {
-        out.push('\n');
     }
     out
 }

@@ -1,0 +1,477 @@
+//! The rendered templates, parsed back, checked for what cfn-lint does not know: Lambda@Edge's rules,
+//! the cache key, the role's trust and write scope, the regional failover. Also keeps the committed
+//! examples (`infra/examples/`, linted by tests/steps/40-infra.sh) in step with the templates:
+//! `UPDATE_EXPECT=1 cargo test -p infra --test templates` rewrites them.
+use infra::doctor::checks::EDGE_RUNTIMES;
+use infra::policy;
+use infra::{render, Artifact, Mode, Params};
+use serde_json::{json, Value};
+
+/// A viewer function with everything that could break a YAML block: a leading-space first line, blank
+/// lines, quotes, `${…}`, `{{…}}`, `#`, tabs, non-ASCII.
+const TRICKY_CODE: &str = "  // leading spaces on the first line\nfunction handler(event) {\n\n  var r = event.request; // \"quoted\" 'single' ${notsub} {{notplaceholder}} # not a comment\n\tvar s = `tpl ${r.uri}`; // tab, template literal, é ü 写真\n  return r;\n}\n";
+
+fn params() -> Params {
+    Params {
+        stack_name: "scalefront".into(),
+        bucket: "example-photos".into(),
+        bucket_region: "eu-west-1".into(),
+        create_bucket: false,
+        prefix: "_sf".into(),
+        viewer_function_code: "function handler(event) {\n  return event.request;\n}\n".into(),
+        spec_fingerprint: "spec-v1".into(),
+        artifact_bucket: Some("scalefront-artifacts-123456789012".into()),
+        edge_package: Artifact::of("origin-response", b"edge zip bytes"),
+        regional_package: Artifact::of("regional", b"regional zip bytes"),
+        memory_mb: infra::template::DEFAULT_MEMORY_MB,
+        test_key: "photos/Further 1.jpg".into(),
+    }
+}
+
+fn parse(text: &str) -> Value {
+    serde_norway::from_str(text).expect("rendered template is YAML")
+}
+
+fn resources_of<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .collect()
+}
+
+fn one<'a>(t: &'a Value, ty: &str) -> &'a Value {
+    let r = resources_of(t, ty);
+    assert_eq!(r.len(), 1, "exactly one {ty}");
+    &r[0].1["Properties"]
+}
+
+fn behaviours(t: &Value) -> Vec<&Value> {
+    let d = &one(t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+    let mut b = vec![&d["DefaultCacheBehavior"]];
+    if let Some(more) = d["CacheBehaviors"].as_array() {
+        b.extend(more);
+    }
+    b
+}
+
+/// The checks both modes share.
+fn common(t: &Value, p: &Params) {
+    // The viewer function: exact code, cloudfront-js-2.0, published, on viewer-request.
+    let f = one(t, "AWS::CloudFront::Function");
+    assert_eq!(f["FunctionCode"], p.viewer_function_code.as_str());
+    assert_eq!(f["FunctionConfig"]["Runtime"], "cloudfront-js-2.0");
+    assert_eq!(f["AutoPublish"], true);
+    // The cache key: the URI alone.
+    let cp = &one(t, "AWS::CloudFront::CachePolicy")["CachePolicyConfig"];
+    let k = &cp["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(k["HeadersConfig"], json!({"HeaderBehavior": "none"}));
+    assert_eq!(k["CookiesConfig"], json!({"CookieBehavior": "none"}));
+    assert_eq!(
+        k["QueryStringsConfig"],
+        json!({"QueryStringBehavior": "none"})
+    );
+    assert!(cp["MaxTTL"].as_u64().unwrap() >= 31_536_000, "long TTLs");
+    let (policy_id, _) = resources_of(t, "AWS::CloudFront::CachePolicy")[0];
+    let fn_id = resources_of(t, "AWS::CloudFront::Function")[0].0;
+    for b in behaviours(t) {
+        assert_eq!(b["CachePolicyId"], json!({"Ref": policy_id}));
+        assert!(b.get("ForwardedValues").is_none());
+        let fa = b["FunctionAssociations"].as_array().unwrap();
+        assert_eq!(fa.len(), 1);
+        assert_eq!(fa[0]["EventType"], "viewer-request");
+        assert_eq!(
+            fa[0]["FunctionARN"],
+            json!({"Fn::GetAtt": [fn_id, "FunctionARN"]})
+        );
+        assert_eq!(b["ViewerProtocolPolicy"], "redirect-to-https");
+        assert_eq!(b["Compress"], true);
+    }
+    let d = &one(t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+    assert_eq!(d["HttpVersion"], "http2and3");
+    // S3 through OAC, never OAI or a public bucket.
+    let s3 = d["Origins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o.get("S3OriginConfig").is_some())
+        .expect("an S3 origin");
+    assert_eq!(s3["S3OriginConfig"]["OriginAccessIdentity"], "");
+    let oac_id = s3["OriginAccessControlId"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
+    let oac = &t["Resources"][oac_id]["Properties"]["OriginAccessControlConfig"];
+    assert_eq!(
+        (
+            oac["OriginAccessControlOriginType"].as_str(),
+            oac["SigningBehavior"].as_str()
+        ),
+        (Some("s3"), Some("always"))
+    );
+    assert_eq!(
+        s3["DomainName"]["Fn::If"][2],
+        format!("{}.s3.{}.amazonaws.com", p.bucket, p.bucket_region)
+    );
+    // The bucket policy: CloudFront reads, for this distribution only.
+    let bp = &one(t, "AWS::S3::BucketPolicy")["PolicyDocument"];
+    let stmts = policy::statements(bp);
+    assert_eq!(stmts.len(), 1);
+    assert!(stmts[0].has_principal("Service", "cloudfront.amazonaws.com"));
+    assert_eq!(stmts[0].actions, ["s3:GetObject"]);
+    assert!(bp.to_string().contains("distribution/${Distribution}"));
+    // The role: read the bucket, list it (404 not 403), write under the prefix only.
+    let role = one(t, "AWS::IAM::Role");
+    let docs: Vec<Value> = role["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["PolicyDocument"].clone())
+        .collect();
+    let s: Vec<_> = docs.iter().flat_map(policy::statements).collect();
+    let b = &p.bucket;
+    assert!(policy::allows(
+        &s,
+        "s3:GetObject",
+        &format!("arn:aws:s3:::{b}/photos/a.jpg")
+    ));
+    assert!(policy::allows(
+        &s,
+        "s3:ListBucket",
+        &format!("arn:aws:s3:::{b}")
+    ));
+    assert!(policy::allows(
+        &s,
+        "s3:PutObject",
+        &format!(
+            "arn:aws:s3:::{b}/{}/w600/h0/inside/q75/webp/a.jpg",
+            p.prefix
+        )
+    ));
+    assert!(
+        !policy::allows(
+            &s,
+            "s3:PutObject",
+            &format!("arn:aws:s3:::{b}/photos/a.jpg")
+        ),
+        "originals are read-only (I3)"
+    );
+    assert!(
+        !policy::allows(
+            &s,
+            "s3:PutObject",
+            &format!("arn:aws:s3:::{b}/{}x/a.jpg", p.prefix)
+        ),
+        "the prefix is a whole segment"
+    );
+    assert_eq!(
+        policy::allowed_resources(&s, "s3:PutObject"),
+        [format!("arn:aws:s3:::{b}/{}/*", p.prefix)]
+    );
+    assert!(!s.iter().any(|st| st.covers_action("s3:DeleteObject")));
+    assert_eq!(
+        role["ManagedPolicyArns"],
+        json!(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
+    );
+    // Outputs a user needs.
+    let out = &t["Outputs"];
+    assert!(out["TestUrl"]["Value"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .ends_with("/photos/Further%201.jpg?w=600"));
+    assert!(out.get("DistributionDomain").is_some());
+}
+
+#[test]
+fn edge_template_obeys_lambda_edge_rules() {
+    let p = params();
+    let t = parse(&render(Mode::Edge, &p).unwrap());
+    common(&t, &p);
+    let f = one(&t, "AWS::Lambda::Function");
+    assert!(
+        f.get("Environment").is_none(),
+        "Lambda@Edge refuses environment variables"
+    );
+    assert_eq!(f["Architectures"], json!(["x86_64"]));
+    assert!(EDGE_RUNTIMES.contains(&f["Runtime"].as_str().unwrap()));
+    assert_eq!(f["Runtime"], "nodejs22.x");
+    assert!(f.get("Layers").is_none() && f.get("PackageType").is_none());
+    assert!(
+        f["Timeout"].as_u64().unwrap() <= 30,
+        "origin events allow 30 s"
+    );
+    assert_eq!(f["Code"]["S3Key"], p.edge_package.key.as_str());
+    // The role trusts both services.
+    let trust = policy::statements(&one(&t, "AWS::IAM::Role")["AssumeRolePolicyDocument"]);
+    for svc in ["lambda.amazonaws.com", "edgelambda.amazonaws.com"] {
+        assert!(
+            trust.iter().any(|s| s.allow
+                && s.covers_action("sts:AssumeRole")
+                && s.has_principal("Service", svc)),
+            "trusts {svc}"
+        );
+    }
+    // Every association: a numbered version (Ref of an AWS::Lambda::Version), on origin-response.
+    let versions: Vec<&String> = resources_of(&t, "AWS::Lambda::Version")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut n = 0;
+    for b in behaviours(&t) {
+        for a in b["LambdaFunctionAssociations"].as_array().unwrap() {
+            n += 1;
+            assert_eq!(a["EventType"], "origin-response");
+            assert_eq!(a["IncludeBody"], false);
+            let arn = &a["LambdaFunctionARN"];
+            let numbered = arn["Ref"]
+                .as_str()
+                .is_some_and(|r| versions.iter().any(|v| *v == r))
+                || arn.as_str().is_some_and(|s| {
+                    s.rsplit(':')
+                        .next()
+                        .unwrap()
+                        .bytes()
+                        .all(|c| c.is_ascii_digit())
+                });
+            assert!(numbered, "association {arn} must be a numbered version");
+        }
+    }
+    assert_eq!(n, 1);
+    let v = one(&t, "AWS::Lambda::Version");
+    assert_eq!(v["CodeSha256"], p.edge_package.code_sha256().as_str());
+    let (vid, vres) = resources_of(&t, "AWS::Lambda::Version")[0];
+    assert_eq!(
+        vres["UpdateReplacePolicy"], "Retain",
+        "{vid}: old versions stay while replicas use them"
+    );
+}
+
+#[test]
+fn regional_template_fails_over_to_the_function_url() {
+    let p = params();
+    let t = parse(&render(Mode::Regional, &p).unwrap());
+    common(&t, &p);
+    assert!(resources_of(&t, "AWS::Lambda::Version").is_empty());
+    for b in behaviours(&t) {
+        assert!(
+            b.get("LambdaFunctionAssociations").is_none(),
+            "no Lambda@Edge in regional mode"
+        );
+    }
+    let f = one(&t, "AWS::Lambda::Function");
+    assert_eq!(f["Runtime"], "provided.al2023");
+    assert_eq!(f["Handler"], "bootstrap");
+    assert_eq!(f["Code"]["S3Key"], p.regional_package.key.as_str());
+    assert_eq!(one(&t, "AWS::Lambda::Url")["AuthType"], "AWS_IAM");
+    let d = &one(&t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+    let groups = d["OriginGroups"]["Items"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(
+        g["FailoverCriteria"]["StatusCodes"]["Items"],
+        json!([403, 404])
+    );
+    let members: Vec<&str> = g["Members"]["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["OriginId"].as_str().unwrap())
+        .collect();
+    let origins = d["Origins"].as_array().unwrap();
+    let by_id = |id: &str| origins.iter().find(|o| o["Id"] == id).unwrap();
+    assert!(
+        by_id(members[0]).get("S3OriginConfig").is_some(),
+        "S3 is the primary"
+    );
+    let url = by_id(members[1]);
+    assert!(url["DomainName"].to_string().contains("FunctionUrl"));
+    let oac_id = url["OriginAccessControlId"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        t["Resources"][oac_id]["Properties"]["OriginAccessControlConfig"]
+            ["OriginAccessControlOriginType"],
+        "lambda"
+    );
+    assert_eq!(d["DefaultCacheBehavior"]["TargetOriginId"], g["Id"]);
+    let mut actions: Vec<&str> = resources_of(&t, "AWS::Lambda::Permission")
+        .into_iter()
+        .map(|(_, r)| {
+            let p = &r["Properties"];
+            assert_eq!(p["Principal"], "cloudfront.amazonaws.com");
+            assert!(p["SourceArn"]
+                .to_string()
+                .contains("distribution/${Distribution}"));
+            p["Action"].as_str().unwrap()
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+    );
+    let trust = policy::statements(&one(&t, "AWS::IAM::Role")["AssumeRolePolicyDocument"]);
+    assert!(trust[0].has_principal("Service", "lambda.amazonaws.com"));
+}
+
+#[test]
+fn a_spec_or_package_change_publishes_a_new_version() {
+    let p = params();
+    let version = |p: &Params| {
+        one(
+            &parse(&render(Mode::Edge, p).unwrap()),
+            "AWS::Lambda::Version",
+        )
+        .clone()
+    };
+    let before = version(&p);
+    // Same inputs, same template: no needless new version.
+    assert_eq!(before, version(&p));
+    // AWS::Lambda::Version's Description and CodeSha256 need replacement: a change means a new version.
+    let spec_changed = version(&Params {
+        spec_fingerprint: "spec-v2".into(),
+        ..p.clone()
+    });
+    assert_ne!(before["Description"], spec_changed["Description"]);
+    let code_changed = version(&Params {
+        edge_package: Artifact::of("origin-response", b"other"),
+        ..p.clone()
+    });
+    assert_ne!(before["CodeSha256"], code_changed["CodeSha256"]);
+    assert_ne!(before["Description"], code_changed["Description"]);
+}
+
+#[test]
+fn the_viewer_function_code_survives_yaml_exactly() {
+    for code in [
+        TRICKY_CODE,
+        TRICKY_CODE.trim_end(),
+        &format!("{TRICKY_CODE}\n\n"),
+        "x",
+    ] {
+        let p = Params {
+            viewer_function_code: code.to_owned(),
+            ..params()
+        };
+        for mode in [Mode::Edge, Mode::Regional] {
+            let t = parse(&render(mode, &p).unwrap());
+            let want = format!("{}\n", code.trim_end_matches('\n'));
+            assert_eq!(
+                one(&t, "AWS::CloudFront::Function")["FunctionCode"],
+                want.as_str(),
+                "{mode:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn new_bucket_mode_and_missing_artifact_bucket() {
+    let p = Params {
+        create_bucket: true,
+        bucket_region: "us-east-1".into(),
+        artifact_bucket: None,
+        ..params()
+    };
+    let text = render(Mode::Edge, &p).unwrap();
+    let t = parse(&text);
+    assert_eq!(t["Parameters"]["CreateBucket"]["Default"], "true");
+    assert!(t["Parameters"]["ArtifactBucket"].get("Default").is_none());
+    let bucket = &t["Resources"]["PhotoBucket"];
+    assert_eq!(
+        bucket["DeletionPolicy"], "Retain",
+        "the photos outlive the stack"
+    );
+    assert_eq!(
+        bucket["Properties"]["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        "BucketOwnerEnforced"
+    );
+}
+
+#[test]
+fn refuses_values_that_cannot_be_right() {
+    let p = params();
+    let bad = [
+        Params {
+            bucket: "Photos_Bucket".into(),
+            ..p.clone()
+        },
+        Params {
+            bucket: "a\"b".into(),
+            ..p.clone()
+        },
+        Params {
+            bucket_region: "europe".into(),
+            ..p.clone()
+        },
+        Params {
+            stack_name: "my stack".into(),
+            ..p.clone()
+        },
+        Params {
+            stack_name: "x".repeat(41),
+            ..p.clone()
+        },
+        Params {
+            prefix: "../x".into(),
+            ..p.clone()
+        },
+        Params {
+            prefix: "".into(),
+            ..p.clone()
+        },
+        Params {
+            create_bucket: true,
+            ..p.clone()
+        },
+        Params {
+            viewer_function_code: "x".repeat(10 * 1024 + 1),
+            ..p.clone()
+        },
+        Params {
+            viewer_function_code: "a\r\nb".into(),
+            ..p.clone()
+        },
+        Params {
+            memory_mb: 64,
+            ..p.clone()
+        },
+        Params {
+            test_key: "\"quoted\"".into(),
+            ..p.clone()
+        },
+    ];
+    for b in &bad {
+        // test_key is percent-encoded, so it is the one that must render fine.
+        let r = render(Mode::Edge, b);
+        if b.test_key != p.test_key {
+            assert!(r.is_ok());
+            assert!(r.unwrap().contains("%22quoted%22?w=600"));
+        } else {
+            assert!(r.is_err(), "{b:?} should be refused");
+        }
+    }
+}
+
+#[test]
+fn committed_examples_are_current() {
+    let p = Params {
+        viewer_function_code: TRICKY_CODE.into(),
+        ..params()
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for mode in [Mode::Edge, Mode::Regional] {
+        let text = render(mode, &p).unwrap();
+        let path = dir.join(mode.file_name());
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} is stale: run UPDATE_EXPECT=1 cargo test -p infra --test templates",
+            path.display()
+        );
+    }
+}
