@@ -1,0 +1,263 @@
+//! The request path, CloudFront's order:
+//!
+//! ```text
+//! viewer function (generated JS) ─response─▶ answer (400, redirect…)
+//!   ▼ rewritten URI = cache key
+//! edge cache ─fresh─▶ Hit
+//!   ▼ miss (concurrent misses share one fetch)
+//! origin GET ─found─▶ Miss (cached per Cache-Control)
+//!   ▼ 403/404
+//! origin-side flow (resize-lambda): validate key → read original → resize → store variant ─▶ Generated
+//! ```
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use resize_lambda::{native_clock, Answer, Body, Flow, Input, ReadResult, Settings, Step};
+use tokio::sync::Semaphore;
+use viewer_fn::Spec;
+
+use crate::cache::{CacheStatus, EdgeCache};
+use crate::object::Object;
+use crate::origin::{Fetch, Origin};
+use crate::viewer::{ViewerFn, ViewerOutcome, ViewerRequest};
+
+/// Largest object the edge passes through (it holds whole bodies in memory).
+pub const MAX_OBJECT_BYTES: u64 = 256 << 20;
+
+/// Timings for `Server-Timing`, in the order they happened.
+pub type Timing = Vec<(&'static str, Duration)>;
+
+/// What the edge answers, before HTTP details (conditional requests, ranges, HEAD).
+pub struct Served {
+    pub object: Arc<Object>,
+    /// `None` when the viewer function answered itself.
+    pub cache: Option<CacheStatus>,
+    /// The cache key the viewer function produced.
+    pub uri: String,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct EdgeStats {
+    pub requests: u64,
+    /// Variants made by the origin-side flow (each distinct one once, thanks to single flight).
+    pub generated: u64,
+    pub flow_errors: u64,
+}
+
+pub struct Edge {
+    pub spec: Spec,
+    settings: Settings,
+    viewer: ViewerFn,
+    pub cache: EdgeCache,
+    pub origin: Origin,
+    /// Resizes at once: one per core, so memory stays bounded under any load.
+    resize_slots: Semaphore,
+    requests: AtomicU64,
+    generated: AtomicU64,
+    flow_errors: AtomicU64,
+    /// Print the origin-side flow's log line for each generation (stdout), as Lambda would.
+    pub log_flows: bool,
+}
+
+impl Edge {
+    pub fn new(spec: Spec, origin: Origin, cache_bytes: usize) -> anyhow::Result<Edge> {
+        let viewer = ViewerFn::new(viewer_fn::generate(&spec))?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Edge {
+            settings: Settings::new(spec.clone(), resize_lambda::EDGE_MAX_RESPONSE_BYTES),
+            spec,
+            viewer,
+            cache: EdgeCache::new(cache_bytes),
+            origin,
+            resize_slots: Semaphore::new(cores),
+            requests: AtomicU64::new(0),
+            generated: AtomicU64::new(0),
+            flow_errors: AtomicU64::new(0),
+            log_flows: true,
+        })
+    }
+
+    /// The generated viewer function, as it runs in QuickJS.
+    pub fn viewer(&self) -> &ViewerFn {
+        &self.viewer
+    }
+
+    pub fn stats(&self) -> EdgeStats {
+        EdgeStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            generated: self.generated.load(Ordering::Relaxed),
+            flow_errors: self.flow_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// One viewer request through the whole path. `method` is GET or HEAD (the caller refuses
+    /// others); HEAD shares GET's cache entry, as on CloudFront.
+    pub async fn handle(&self, req: &ViewerRequest<'_>) -> Served {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let outcome = self.viewer.run(req);
+        let mut timing: Timing = vec![("viewer", t0.elapsed())];
+        let uri = match outcome {
+            Ok(ViewerOutcome::Forward { uri, .. }) => uri,
+            Ok(ViewerOutcome::Respond { status, headers, body }) => {
+                let mut o = Object::new(status, Bytes::from(body));
+                o.headers = headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect();
+                return Served { object: Arc::new(o), cache: None, uri: req.uri.to_string(), timing };
+            }
+            Err(e) => {
+                // CloudFront answers 503 when a function throws; the cause goes to the log (I6).
+                eprintln!("scalefront serve: {} {}: {e}", req.method, req.uri);
+                let o = Object::error(503, format!("503 Service Unavailable: the viewer function failed: {e}"));
+                return Served { object: Arc::new(o), cache: None, uri: req.uri.to_string(), timing };
+            }
+        };
+        let t1 = Instant::now();
+        let fetch_timing = std::sync::Mutex::new(Timing::new());
+        let (object, status) = self
+            .cache
+            .get_or_fetch(&uri, || async {
+                let (o, s, t) = self.fetch(&uri).await;
+                *fetch_timing.lock().unwrap() = t;
+                (o, s)
+            })
+            .await;
+        timing.push(("edge", t1.elapsed()));
+        timing.extend(fetch_timing.into_inner().unwrap());
+        Served { object, cache: Some(status), uri, timing }
+    }
+
+    /// A cache miss: the origin, then the origin-side flow when the origin lacks the key.
+    async fn fetch(&self, uri: &str) -> (Object, CacheStatus, Timing) {
+        let mut timing = Timing::new();
+        let Some(key) = key_of(uri) else {
+            return (Object::error(400, "400 Bad Request: the path is not valid UTF-8"), CacheStatus::Miss, timing);
+        };
+        let t = Instant::now();
+        let fetched = self.origin.get(&key, MAX_OBJECT_BYTES).await;
+        timing.push(("origin", t.elapsed()));
+        match fetched {
+            Fetch::Found(stored) => {
+                let mut o = Object::new(200, stored.body);
+                o.set_header("content-type", stored.content_type);
+                if let Some(cc) = stored.cache_control {
+                    o.set_header("cache-control", cc);
+                }
+                if let Some(lm) = stored.last_modified {
+                    o.set_header("last-modified", httpdate::fmt_http_date(lm));
+                }
+                o.set_header("etag", stored.etag.unwrap_or_else(|| etag_of(&o.body)));
+                (o, CacheStatus::Miss, timing)
+            }
+            Fetch::Missing { status, .. } => self.flow(uri, status, timing).await,
+            Fetch::TooLarge { size } => {
+                let msg = format!("502 Bad Gateway: the object is {size} bytes, over the local edge's {MAX_OBJECT_BYTES} byte limit");
+                (Object::error(502, msg), CacheStatus::Miss, timing)
+            }
+            Fetch::Failed { cause } => {
+                eprintln!("scalefront serve: origin GET {key}: {cause}");
+                (Object::error(502, "502 Bad Gateway: the origin failed"), CacheStatus::Miss, timing)
+            }
+        }
+    }
+
+    /// The origin-side flow, driven step by step; the resize runs on a blocking thread.
+    async fn flow(&self, uri: &str, origin_status: u16, mut timing: Timing) -> (Object, CacheStatus, Timing) {
+        // Always GET: HEAD shares the cache entry, which must hold the body.
+        let (mut flow, mut step) = Flow::start(&self.settings, "GET", uri, origin_status, native_clock);
+        let done = loop {
+            step = match step {
+                Step::Read(read) => {
+                    let result = match self.origin.get(&read.key, read.max_bytes).await {
+                        Fetch::Found(s) => ReadResult::Found { body: s.body.to_vec(), etag: s.etag },
+                        Fetch::Missing { detail, .. } => ReadResult::Missing { detail },
+                        Fetch::TooLarge { size } => ReadResult::TooLarge { size },
+                        Fetch::Failed { cause } => ReadResult::Failed { cause },
+                    };
+                    let _slot = self.resize_slots.acquire().await.expect("never closed");
+                    let (f, s) = tokio::task::spawn_blocking(move || {
+                        let s = flow.resume(Input::Read(result));
+                        (flow, s)
+                    })
+                    .await
+                    .expect("the flow does not panic");
+                    flow = f;
+                    s
+                }
+                Step::Write(write) => flow.resume(Input::Written(self.origin.put(&write).await)),
+                Step::Done(done) => break done,
+            };
+        };
+        for (name, ms) in &done.log.ms {
+            timing.push((name, Duration::from_secs_f64(ms.max(0.0) / 1000.0)));
+        }
+        if self.log_flows && done.log.outcome != "pass" {
+            println!("{}", done.log.to_json_line());
+        }
+        match done.answer {
+            Answer::PassThrough => {
+                // Not a variant: the origin's own 403/404 stands, as CloudFront would hand it on.
+                let reason = if origin_status == 403 { "Forbidden" } else { "Not Found" };
+                let o = Object::error(origin_status, format!("{origin_status} {reason}: no object {uri}"));
+                (o, CacheStatus::Miss, timing)
+            }
+            Answer::Respond(r) => {
+                let generated = r.status == 200 && matches!(r.body, Body::Image(_));
+                if generated {
+                    self.generated.fetch_add(1, Ordering::Relaxed);
+                } else if r.status >= 400 {
+                    self.flow_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                let body = match r.body {
+                    Body::Empty => Bytes::new(),
+                    Body::Text(t) => Bytes::from(t),
+                    Body::Image(b) => Bytes::from(b),
+                };
+                let mut o = Object::new(r.status, body);
+                for (name, value) in r.headers {
+                    o.set_header(name, value);
+                }
+                if generated {
+                    o.set_header("etag", etag_of(&o.body));
+                }
+                (o, if generated { CacheStatus::Generated } else { CacheStatus::Miss }, timing)
+            }
+        }
+    }
+}
+
+/// The S3 key a CloudFront URI names: the path without its leading slash, %-decoded.
+pub fn key_of(uri: &str) -> Option<String> {
+    viewer_fn::decode_path(uri.strip_prefix('/').unwrap_or(uri))
+}
+
+/// A strong ETag from the bytes (same bytes, same tag, across restarts).
+pub fn etag_of(body: &[u8]) -> String {
+    let mut h = DefaultHasher::new();
+    h.write(body);
+    format!("\"{:016x}-{:x}\"", h.finish(), body.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_decoded_paths() {
+        assert_eq!(key_of("/photos/Further%20caf%C3%A9.jpg").unwrap(), "photos/Further café.jpg");
+        assert_eq!(key_of("/a.jpg").unwrap(), "a.jpg");
+        assert!(key_of("/%FF.jpg").is_none());
+    }
+
+    #[test]
+    fn etags_follow_content() {
+        assert_eq!(etag_of(b"abc"), etag_of(b"abc"));
+        assert_ne!(etag_of(b"abc"), etag_of(b"abd"));
+        assert!(etag_of(b"").starts_with('"'));
+    }
+}

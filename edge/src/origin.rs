@@ -1,0 +1,334 @@
+//! The origin: where originals are read and variants written — a folder, or an S3 bucket.
+//!
+//! Keys are S3 keys (decoded, no leading slash). The folder origin maps them onto paths one
+//! checked segment at a time, so no key can name a file outside the folder (no `..`, no dot
+//! files, no symlink out of the root), and it writes only under the variant prefix (I3).
+
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use resize_lambda::Write;
+
+/// An object as the origin stores it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub body: Bytes,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<SystemTime>,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Fetch {
+    Found(Stored),
+    /// S3 says 404, or 403 for a missing key when the caller may not list the bucket.
+    Missing { status: u16, detail: String },
+    TooLarge { size: u64 },
+    Failed { cause: String },
+}
+
+/// One original, for the preview page's listing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listed {
+    pub key: String,
+    pub bytes: u64,
+}
+
+pub enum Origin {
+    Folder(Folder),
+    #[cfg(feature = "s3")]
+    S3(crate::s3::S3Origin),
+}
+
+impl Origin {
+    pub async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
+        match self {
+            Origin::Folder(f) => f.get(key, max_bytes).await,
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.get(key, max_bytes).await,
+        }
+    }
+
+    pub async fn put(&self, write: &Write) -> Result<(), String> {
+        match self {
+            Origin::Folder(f) => f.put(write).await,
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.put(write).await,
+        }
+    }
+
+    /// Up to `max` originals (keys outside the variant prefix), for the preview page.
+    pub async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {
+        match self {
+            Origin::Folder(f) => f.list(max).await,
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.list(max).await,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Folder(f) => format!("folder {}", f.root.display()),
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.describe(),
+        }
+    }
+}
+
+/// Image extensions the preview page lists.
+pub fn is_image_key(key: &str) -> bool {
+    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp" | "gif" | "avif")
+}
+
+/// Content type from the bytes themselves: the folder keeps no metadata, and a variant's key
+/// ends in its original's extension (`…/webp/photo.jpg` holds WebP).
+pub fn sniff_content_type(head: &[u8], key: &str) -> &'static str {
+    match head {
+        [0xFF, 0xD8, 0xFF, ..] => return "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => return "image/png",
+        [b'G', b'I', b'F', b'8', ..] => return "image/gif",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => return "image/webp",
+        [_, _, _, _, b'f', b't', b'y', b'p', b'a', b'v', b'i', b'f', ..] => return "image/avif",
+        _ => {}
+    }
+    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "gif" => "image/gif",
+        _ => "application/octet-stream",
+    }
+}
+
+pub struct Folder {
+    root: PathBuf,
+    /// The variant prefix (`_sf`): the only place writes may go.
+    prefix: String,
+    /// `Cache-Control` the folder reports for variants (S3 keeps the one the flow wrote).
+    variant_cache_control: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyError {
+    Empty,
+    BadSegment(String),
+}
+
+impl Folder {
+    pub fn new(root: &Path, prefix: &str) -> std::io::Result<Folder> {
+        let root = root.canonicalize()?;
+        if !root.is_dir() {
+            return Err(std::io::Error::other(format!("{} is not a folder", root.display())));
+        }
+        Ok(Folder {
+            root,
+            prefix: prefix.trim_matches('/').to_string(),
+            variant_cache_control: resize_lambda::response::IMMUTABLE.to_string(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path for a key, refusing any key that could leave the folder or name a dot file.
+    pub fn path_for(&self, key: &str) -> Result<PathBuf, KeyError> {
+        if key.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let mut path = self.root.clone();
+        for seg in key.split('/') {
+            let bad = seg.is_empty()
+                || seg.starts_with('.')
+                || seg.contains(['\\', '\0', ':'])
+                || !matches!(Path::new(seg).components().next(), Some(Component::Normal(_)))
+                || Path::new(seg).components().count() != 1;
+            if bad {
+                return Err(KeyError::BadSegment(seg.to_string()));
+            }
+            path.push(seg);
+        }
+        Ok(path)
+    }
+
+    async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
+        let missing = |detail: String| Fetch::Missing { status: 404, detail };
+        let path = match self.path_for(key) {
+            Ok(p) => p,
+            Err(e) => return missing(format!("key {key:?} is not a file name here: {e:?}")),
+        };
+        // Symlinks may point anywhere; what they resolve to must still be inside the root.
+        let real = match tokio::fs::canonicalize(&path).await {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return missing(format!("no file {}", path.display())),
+            Err(e) => return Fetch::Failed { cause: format!("{}: {e}", path.display()) },
+        };
+        if !real.starts_with(&self.root) {
+            return missing(format!("{} resolves outside the folder", path.display()));
+        }
+        let meta = match tokio::fs::metadata(&real).await {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return missing(format!("{} is not a file", path.display())),
+            Err(e) => return Fetch::Failed { cause: format!("{}: {e}", path.display()) },
+        };
+        if meta.len() > max_bytes {
+            return Fetch::TooLarge { size: meta.len() };
+        }
+        let body = match tokio::fs::read(&real).await {
+            Ok(b) => Bytes::from(b),
+            Err(e) => return Fetch::Failed { cause: format!("reading {}: {e}", path.display()) },
+        };
+        let is_variant = key.starts_with(&format!("{}/", self.prefix));
+        Fetch::Found(Stored {
+            content_type: sniff_content_type(&body[..body.len().min(16)], key).to_string(),
+            etag: None,
+            last_modified: meta.modified().ok(),
+            cache_control: is_variant.then(|| self.variant_cache_control.clone()),
+            body,
+        })
+    }
+
+    async fn put(&self, write: &Write) -> Result<(), String> {
+        if !write.key.starts_with(&format!("{}/", self.prefix)) {
+            return Err(format!("refusing to write {:?} outside the variant prefix {:?}", write.key, self.prefix));
+        }
+        let path = self.path_for(&write.key).map_err(|e| format!("variant key {:?}: {e:?}", write.key))?;
+        let dir = path.parent().expect("a key has at least one segment");
+        tokio::fs::create_dir_all(dir).await.map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        // Write then rename, so a reader never sees half a variant.
+        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), std::process::id()));
+        tokio::fs::write(&tmp, &write.body).await.map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("renaming to {}: {e}", path.display()))
+    }
+
+    async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {
+        let root = self.root.clone();
+        let prefix = self.prefix.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let mut entries: Vec<_> = std::fs::read_dir(&dir)
+                    .map_err(|e| format!("listing {}: {e}", dir.display()))?
+                    .filter_map(Result::ok)
+                    .collect();
+                entries.sort_by_key(|e| e.file_name());
+                for e in entries {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    let path = e.path();
+                    let key = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                    let Ok(ft) = e.file_type() else { continue };
+                    if ft.is_dir() {
+                        if key != prefix {
+                            stack.push(path);
+                        }
+                    } else if ft.is_file() && is_image_key(&key) {
+                        out.push(Listed { key, bytes: e.metadata().map(|m| m.len()).unwrap_or(0) });
+                        if out.len() >= max {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(out)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> (tempdir::Dir, Folder) {
+        let d = tempdir::Dir::new();
+        std::fs::write(d.0.join("a.jpg"), b"\xFF\xD8\xFFjpeg").unwrap();
+        std::fs::create_dir_all(d.0.join("sub")).unwrap();
+        std::fs::write(d.0.join("sub/b.png"), b"\x89PNG....").unwrap();
+        std::fs::write(d.0.join(".secret"), b"x").unwrap();
+        let f = Folder::new(&d.0, "_sf").unwrap();
+        (d, f)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!("sf-origin-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_cannot_leave_the_folder() {
+        let (_d, f) = folder();
+        for bad in ["", "../etc/passwd", "a/../../x", "/etc/passwd", "a//b", ".secret", "sub/.git/config", "a\\..\\b", "C:x", "a/./b", "a\0b"] {
+            assert!(f.path_for(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(f.path_for("sub/b.png").unwrap(), f.root().join("sub").join("b.png"));
+        assert!(f.path_for("photos/Further café.jpg").is_ok());
+    }
+
+    #[tokio::test]
+    async fn get_sniffs_and_refuses() {
+        let (d, f) = folder();
+        let Fetch::Found(s) = f.get("a.jpg", 100).await else { panic!() };
+        assert_eq!(s.content_type, "image/jpeg");
+        assert!(s.cache_control.is_none(), "originals carry no Cache-Control");
+        assert!(matches!(f.get("sub/b.png", 100).await, Fetch::Found(s) if s.content_type == "image/png"));
+        assert!(matches!(f.get("a.jpg", 3).await, Fetch::TooLarge { size: 7 }));
+        assert!(matches!(f.get("nope.jpg", 100).await, Fetch::Missing { status: 404, .. }));
+        assert!(matches!(f.get(".secret", 100).await, Fetch::Missing { .. }));
+        assert!(matches!(f.get("sub", 100).await, Fetch::Missing { .. }));
+        // A symlink out of the root is not followed.
+        let outside = tempdir::Dir::new();
+        std::fs::write(outside.0.join("x.jpg"), b"secret").unwrap();
+        std::os::unix::fs::symlink(outside.0.join("x.jpg"), d.0.join("link.jpg")).unwrap();
+        assert!(matches!(f.get("link.jpg", 100).await, Fetch::Missing { .. }));
+    }
+
+    #[tokio::test]
+    async fn put_only_under_the_prefix_and_list_skips_it() {
+        let (_d, f) = folder();
+        let w = |key: &str| Write {
+            key: key.into(),
+            body: b"RIFF\0\0\0\0WEBPVP8 ".to_vec(),
+            content_type: "image/webp",
+            cache_control: resize_lambda::response::IMMUTABLE,
+            metadata: vec![],
+        };
+        assert!(f.put(&w("a.jpg")).await.is_err(), "an original is never overwritten");
+        assert!(f.put(&w("_sf/../a.jpg")).await.is_err());
+        f.put(&w("_sf/w600/h0/inside/q75/webp/a.jpg")).await.unwrap();
+        let Fetch::Found(s) = f.get("_sf/w600/h0/inside/q75/webp/a.jpg", 100).await else { panic!() };
+        assert_eq!(s.content_type, "image/webp");
+        assert_eq!(s.cache_control.as_deref(), Some(resize_lambda::response::IMMUTABLE));
+        let keys: Vec<_> = f.list(100).await.unwrap().into_iter().map(|l| l.key).collect();
+        assert_eq!(keys, vec!["a.jpg", "sub/b.png"]);
+    }
+}

@@ -1,0 +1,61 @@
+//! The `<img srcset sizes>` snippet a page uses for one photo: one candidate per allowed width,
+//! so every URL a browser picks is a variant the spec produces (and the edge caches).
+
+use viewer_fn::Spec;
+
+/// `sizes` when the caller gives none: full viewport width up to the largest candidate.
+pub const DEFAULT_SIZES: &str = "100vw";
+
+/// The URL path of an original key, in viewer-fn's canonical %-encoding.
+pub fn path_of(key: &str) -> String {
+    format!("/{}", viewer_fn::encode_key(key.trim_start_matches('/')))
+}
+
+fn html_attr(s: &str) -> String {
+    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The snippet, e.g. for `photos/a.jpg`:
+/// `<img src="/photos/a.jpg?w=1080" srcset="/photos/a.jpg?w=640 640w, …" sizes="100vw" alt="" loading="lazy" decoding="async">`
+pub fn snippet(spec: &Spec, key: &str, sizes: Option<&str>, alt: &str) -> String {
+    let path = path_of(key);
+    let widths = spec.widths();
+    let candidates: Vec<String> = widths.iter().map(|w| format!("{path}?w={w} {w}w")).collect();
+    // The fallback `src` for browsers without srcset: a middling width, not the largest.
+    let fallback = widths.iter().copied().filter(|&w| w <= 1080).max().or_else(|| widths.first().copied());
+    let src = match fallback {
+        Some(w) => format!("{path}?w={w}"),
+        None => path.clone(),
+    };
+    format!(
+        "<img src=\"{}\" srcset=\"{}\" sizes=\"{}\" alt=\"{}\" loading=\"lazy\" decoding=\"async\">",
+        html_attr(&src),
+        html_attr(&candidates.join(", ")),
+        html_attr(sizes.unwrap_or(DEFAULT_SIZES)),
+        html_attr(alt),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(path_of("photos/Further café.jpg"), "/photos/Further%20caf%C3%A9.jpg");
+        assert_eq!(path_of("/a.jpg"), "/a.jpg");
+        assert_eq!(path_of("a?b#c.jpg"), "/a%3Fb%23c.jpg");
+    }
+
+    #[test]
+    fn snippet_lists_every_width_and_escapes() {
+        let spec = Spec::default();
+        let s = snippet(&spec, "photos/a b.jpg", Some("(max-width: 600px) 100vw, 50vw"), "A \"quoted\" <alt>");
+        for w in spec.widths() {
+            assert!(s.contains(&format!("/photos/a%20b.jpg?w={w} {w}w")), "{s}");
+        }
+        assert!(s.contains("sizes=\"(max-width: 600px) 100vw, 50vw\""));
+        assert!(s.contains("alt=\"A &quot;quoted&quot; &lt;alt&gt;\""));
+        assert!(s.starts_with("<img src=\"/photos/a%20b.jpg?w="));
+    }
+}

@@ -1,0 +1,110 @@
+// `scalefront serve --s3` against a real S3 protocol server (s3s-fs, SigV4 checked): originals
+// read from the bucket, variants generated and PUT back under the prefix, then cached.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { serve, tmpdir, imageSize, SAMPLE } from './harness.mjs';
+
+const KEY = 'sf-test-key';
+const SECRET = 'sf-test-secret';
+const BUCKET = 'photos';
+let s3fs;
+let root;
+let edge;
+let s3;
+
+async function freePort() {
+  const srv = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => srv.once('listening', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForPort(port, ms = 10000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); r(true); });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`s3s-fs did not listen on ${port}`);
+}
+
+before(async () => {
+  root = tmpdir('s3');
+  fs.mkdirSync(path.join(root, BUCKET));
+  const port = await freePort();
+  s3fs = spawn('s3s-fs', ['--host', '127.0.0.1', '--port', String(port), '--access-key', KEY, '--secret-key', SECRET, root], { stdio: 'inherit' });
+  await waitForPort(port);
+  const endpoint = `http://127.0.0.1:${port}`;
+  s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
+  for (const key of ['cups.jpg', 'nature/ladybird.jpg']) {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `photos/${key}`, Body: fs.readFileSync(path.join(SAMPLE, key)), ContentType: 'image/jpeg' }));
+  }
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/corrupt.jpg', Body: Buffer.from('\xff\xd8\xff garbage'), ContentType: 'image/jpeg' }));
+  edge = await serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', endpoint], {
+    env: { AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+});
+
+after(async () => {
+  if (edge) await edge.stop();
+  if (s3fs) s3fs.kill();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+async function get(p, headers = {}) {
+  const res = await fetch(edge.base + p, { headers });
+  return { res, body: Buffer.from(await res.arrayBuffer()), h: (n) => res.headers.get(n) };
+}
+
+test('originals come from the bucket with their S3 ETag', async () => {
+  const r = await get('/photos/cups.jpg');
+  assert.equal(r.res.status, 200, r.body.toString());
+  assert.ok(r.body.equals(fs.readFileSync(path.join(SAMPLE, 'cups.jpg'))));
+  assert.equal(r.h('content-type'), 'image/jpeg');
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'photos/cups.jpg' }));
+  assert.equal(r.h('etag'), head.ETag);
+  assert.equal((await get('/photos/cups.jpg')).h('x-cache'), 'Hit');
+});
+
+test('a variant is generated, PUT to the bucket under the prefix with its headers, then cached', async () => {
+  const a = await get('/photos/cups.jpg?w=384&f=webp');
+  assert.equal(a.res.status, 200, a.body.toString());
+  assert.equal(a.h('x-cache'), 'Generated');
+  assert.deepEqual(imageSize(a.body), { format: 'webp', width: 384, height: 240 });
+  const key = '_sf/w384/h0/inside/q75/webp/photos/cups.jpg';
+  const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  assert.equal(stored.ContentType, 'image/webp');
+  assert.equal(stored.CacheControl, 'public, max-age=31536000, immutable');
+  assert.ok(Buffer.from(await stored.Body.transformToByteArray()).equals(a.body));
+  const b = await get('/photos/cups.jpg?w=384&f=webp');
+  assert.equal(b.h('x-cache'), 'Hit');
+  const rotated = await get('/photos/nature/ladybird.jpg?w=256&f=jpeg');
+  assert.deepEqual(imageSize(rotated.body), { format: 'jpeg', width: 256, height: 160 });
+});
+
+test('missing, corrupt and forged keys fail with their status and write nothing', async () => {
+  assert.equal((await get('/photos/nope.jpg')).res.status, 404);
+  assert.equal((await get('/photos/nope.jpg?w=640')).res.status, 404);
+  assert.equal((await get('/photos/corrupt.jpg?w=640')).res.status, 422);
+  assert.equal((await get('/_sf/w9999/h0/inside/q75/webp/photos/cups.jpg')).res.status, 400);
+  const list = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+  const keys = list.Contents.map((o) => o.Key).sort();
+  assert.deepEqual(keys.filter((k) => !k.startsWith('_sf/')), ['photos/corrupt.jpg', 'photos/cups.jpg', 'photos/nature/ladybird.jpg']);
+  assert.ok(keys.filter((k) => k.startsWith('_sf/')).every((k) => !k.includes('corrupt') && !k.includes('nope')));
+});
+
+test('the preview page lists the bucket', async () => {
+  const site = JSON.parse((await get('/_scalefront/api/site')).body);
+  assert.match(site.origin, /s3:\/\/photos/);
+  assert.deepEqual(site.photos.map((p) => p.key), ['photos/corrupt.jpg', 'photos/cups.jpg', 'photos/nature/ladybird.jpg']);
+});

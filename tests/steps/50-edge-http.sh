@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Local edge: the local edge end to end over HTTP against `scalefront serve` on a folder (pass-through, generate+cache, Accept/Vary, 304, ranges, refusals, traversal, Ctrl-C).
+set -euo pipefail
+cd "$ROOT"
+bash tests/edge/build.sh
+node --test --test-concurrency=1 tests/edge/serve.test.mjs
