@@ -2,6 +2,8 @@
 use clap::{Parser, Subcommand};
 
 mod rewrite;
+mod serve;
+mod srcset;
 mod viewer_fn;
 
 #[derive(Parser)]
@@ -16,6 +18,8 @@ struct Cli {
 enum Command {
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
+    Serve(serve::Args),
+    Srcset(srcset::Args),
 }
 
 fn main() {
@@ -23,6 +27,8 @@ fn main() {
     let result: anyhow::Result<()> = match cli.command {
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Srcset(args) => srcset::run(args),
     };
     if let Err(e) = result {
         eprintln!("scalefront: error: {e:#}");

@@ -171,8 +171,10 @@ fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
         None => "FunctionGeneratedResponse",
     };
     h.insert("x-cache", HeaderValue::from_static(x_cache));
-    if let Ok(v) = HeaderValue::from_str(&uri) {
-        h.insert("x-scalefront-uri", v);
+    if cache.is_some() {
+        if let Ok(v) = HeaderValue::from_str(&uri) {
+            h.insert("x-scalefront-uri", v);
+        }
     }
     if let Ok(v) = HeaderValue::from_str(&server_timing(&timing, x_cache)) {
         h.insert("server-timing", v);

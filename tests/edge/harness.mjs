@@ -51,12 +51,15 @@ export function tmpdir(name) {
 export function fixtureFolder(name) {
   const dir = tmpdir(name);
   fs.cpSync(SAMPLE, dir, { recursive: true });
-  // Starts like a JPEG, then garbage: the decoder must refuse it.
-  const corrupt = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0'), Buffer.alloc(2000, 0x5a)]);
-  fs.writeFileSync(path.join(dir, 'corrupt.jpg'), corrupt);
+  fs.writeFileSync(path.join(dir, 'corrupt.jpg'), corruptJpeg());
   fs.writeFileSync(path.join(dir, 'huge.png'), hugePng(30000, 30000));
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image\n');
   return dir;
+}
+
+/** Starts like a JPEG, then garbage: the decoder must refuse it (422). */
+export function corruptJpeg() {
+  return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0'), Buffer.alloc(2000, 0x5a)]);
 }
 
 /** A tiny PNG whose header claims WxH pixels (a decompression bomb's calling card). */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { serve, tmpdir, imageSize, SAMPLE } from './harness.mjs';
+import { serve, tmpdir, imageSize, corruptJpeg, SAMPLE } from './harness.mjs';
 
 const KEY = 'sf-test-key';
 const SECRET = 'sf-test-secret';
@@ -49,7 +49,7 @@ before(async () => {
   for (const key of ['cups.jpg', 'nature/ladybird.jpg']) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `photos/${key}`, Body: fs.readFileSync(path.join(SAMPLE, key)), ContentType: 'image/jpeg' }));
   }
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/corrupt.jpg', Body: Buffer.from('\xff\xd8\xff garbage'), ContentType: 'image/jpeg' }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/corrupt.jpg', Body: corruptJpeg(), ContentType: 'image/jpeg' }));
   edge = await serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', endpoint], {
     env: { AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
   });

@@ -1,0 +1,55 @@
+//! `scalefront serve`: the local edge (crate `local-edge`).
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use local_edge::{Config, Source};
+use viewer_fn::Spec;
+
+#[derive(clap::Args)]
+#[command(
+    about = "Run a local edge: the generated viewer function, an edge cache and the resize flow over a folder or S3 bucket",
+    long_about = "Run a local edge on this machine: each request goes through the generated CloudFront Function \
+(in embedded QuickJS), an in-memory edge cache, then the folder or S3 bucket; a missing variant is made by the \
+same origin-side flow as Lambda and stored back under the variant prefix. With no folder it serves bundled sample \
+photos. The in-browser resize preview is at /_scalefront/.",
+    after_help = "Examples:\n  scalefront serve                          # the bundled sample photos on http://127.0.0.1:8080\n  scalefront serve ~/Pictures --port 9000\n  scalefront serve --s3 s3://my-photos --s3-endpoint http://127.0.0.1:9100\n\nThen open http://127.0.0.1:8080/cups.jpg?w=600 or http://127.0.0.1:8080/_scalefront/"
+)]
+pub struct Args {
+    /// Folder of photos to serve (variants are written under its prefix folder, e.g. _sf/) [default: bundled samples]
+    #[arg(value_name = "DIR", conflicts_with = "s3")]
+    dir: Option<PathBuf>,
+    /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on (0.0.0.0 exposes the edge to your network)
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Serve an S3 bucket instead of a folder (credentials from the usual AWS chain)
+    #[arg(long, value_name = "s3://BUCKET")]
+    s3: Option<String>,
+    /// S3-compatible endpoint (path-style), e.g. http://127.0.0.1:9100
+    #[arg(long, value_name = "URL", requires = "s3")]
+    s3_endpoint: Option<String>,
+    /// Edge cache size in MiB
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    cache_mb: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let spec = Spec::load(args.config.as_deref())?;
+    let source = match args.s3 {
+        Some(url) => {
+            let bucket = url
+                .strip_prefix("s3://")
+                .map(|b| b.trim_end_matches('/'))
+                .filter(|b| !b.is_empty() && !b.contains('/'))
+                .ok_or_else(|| anyhow::anyhow!("--s3 wants s3://BUCKET, got {url:?}"))?;
+            Source::S3 { bucket: bucket.to_string(), endpoint: args.s3_endpoint }
+        }
+        None => Source::Folder(args.dir),
+    };
+    let config = Config { source, spec, addr: SocketAddr::new(args.bind, args.port), cache_bytes: args.cache_mb << 20 };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(local_edge::run(config))
+}
