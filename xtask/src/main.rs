@@ -1,7 +1,8 @@
 //! Build automation: `cargo xtask <task>`. Tasks are added by the parts that need them.
+mod image;
 mod origin;
 
-const TASKS: &str = "edge-wasm, regional [--dev], artifacts [--dev]";
+const TASKS: &str = "edge-wasm, regional [--dev], artifacts [--dev], wasm [--avif], fixtures [--reseed PHOTO], bench-image [PHOTO_DIR]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +14,10 @@ fn main() -> anyhow::Result<()> {
         "regional" => origin::regional(dev),
         // Everything `scalefront package` needs.
         "artifacts" => origin::edge_wasm().and_then(|()| origin::regional(dev)),
+        // image-core's wasm packages → wasm/pkg/{node,web}
+        "wasm" => image::wasm(&args[1..]),
+        "fixtures" => image::fixtures(&args[1..]),
+        "bench-image" => image::bench(&args[1..]),
         task => anyhow::bail!("unknown task {task:?}; tasks: {TASKS}"),
     }
 }

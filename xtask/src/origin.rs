@@ -19,7 +19,8 @@ pub fn edge_wasm() -> Result<()> {
     let root = root();
     run(Command::new(cargo())
         .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "resize-lambda", "--lib"]))?;
+        .args(["rustc", "--release", "--target", "wasm32-unknown-unknown", "-p", "resize-lambda", "--lib"])
+        .args(["--crate-type", "cdylib"]))?;
     let version = Command::new("wasm-bindgen").arg("--version").output().context(
         "wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version 0.2.130 (or run scripts/setup.sh)",
     )?;

@@ -43,7 +43,7 @@ impl App {
     pub async fn handle(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
         let method = request.request_context.http.method.as_deref().unwrap_or("GET");
         let path = request.raw_path.as_deref().unwrap_or("/");
-        let done = self.run(method, path).await;
+        let done = self.run(method, &canonical_uri(&self.settings.spec, path)).await;
         println!("{}", done.log.to_json_line());
         function_url_response(done.answer)
     }
@@ -71,8 +71,13 @@ impl App {
         }
         let etag = object.e_tag().map(str::to_string);
         match object.body.collect().await {
-            Ok(body) if body.remaining() as u64 > max_bytes => ReadResult::TooLarge { size: body.remaining() as u64 },
-            Ok(body) => ReadResult::Found { body: body.to_vec(), etag },
+            Ok(body) => {
+                let body = body.to_vec();
+                match body.len() as u64 {
+                    size if size > max_bytes => ReadResult::TooLarge { size },
+                    _ => ReadResult::Found { body, etag },
+                }
+            }
             Err(e) => ReadResult::Failed { cause: format!("S3 GetObject {key} body: {e}") },
         }
     }
@@ -108,6 +113,18 @@ fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         Some(403) => ReadResult::Missing { detail: format!("S3 403 {code}: missing, or the role may not read it") },
         _ => ReadResult::Failed { cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)) },
     }
+}
+
+/// The function URL's `rawPath` as the URI CloudFront had: a variant path that only parses in its
+/// decoded form (should the URL service hand it over decoded) is re-encoded canonically; anything
+/// else is left for the flow to judge.
+pub fn canonical_uri(spec: &viewer_fn::Spec, raw_path: &str) -> String {
+    if viewer_fn::Variant::parse(spec, raw_path).is_err() {
+        if let Ok(v) = viewer_fn::Variant::parse(spec, raw_path.trim_start_matches('/')) {
+            return v.uri(spec);
+        }
+    }
+    raw_path.to_string()
 }
 
 /// The flow's answer as a function URL response. A pass-through here means the path is not a
