@@ -12,7 +12,11 @@ use viewer_fn::{rewrite, Spec, ViewerRequestEvent};
 )]
 pub struct Args {
     /// Path and query as a browser sends them, e.g. '/photos/a.jpg?w=600&f=auto'
-    #[arg(value_name = "PATH?QUERY", required_unless_present = "events", conflicts_with = "events")]
+    #[arg(
+        value_name = "PATH?QUERY",
+        required_unless_present = "events",
+        conflicts_with = "events"
+    )]
     request: Option<String>,
     /// A request header, 'name: value' (repeatable)
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
@@ -33,7 +37,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let f =
+                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
             Box::new(std::io::BufReader::new(f))
         };
         for (i, line) in input.lines().enumerate() {
@@ -41,8 +46,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if line.trim().is_empty() {
                 continue;
             }
-            let event: ViewerRequestEvent = serde_json::from_str(&line)
-                .with_context(|| format!("{}:{}: not a viewer-request event", path.display(), i + 1))?;
+            let event: ViewerRequestEvent = serde_json::from_str(&line).with_context(|| {
+                format!("{}:{}: not a viewer-request event", path.display(), i + 1)
+            })?;
             serde_json::to_writer(&mut out, &rewrite(&spec, &event))?;
             out.write_all(b"\n")?;
         }

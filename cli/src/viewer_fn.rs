@@ -30,10 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.output {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             std::fs::write(&path, &js).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {} ({} bytes of {} allowed)", path.display(), js.len(), viewer_fn::MAX_FUNCTION_BYTES);
+            eprintln!(
+                "wrote {} ({} bytes of {} allowed)",
+                path.display(),
+                js.len(),
+                viewer_fn::MAX_FUNCTION_BYTES
+            );
         }
         None => print!("{js}"),
     }

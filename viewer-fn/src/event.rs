@@ -36,7 +36,11 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     pub value: String,
-    #[serde(rename = "multiValue", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "multiValue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub multi_value: Option<Vec<Value1>>,
 }
 
@@ -48,7 +52,10 @@ pub struct Value1 {
 
 impl Field {
     pub fn single(value: impl Into<String>) -> Field {
-        Field { value: value.into(), multi_value: None }
+        Field {
+            value: value.into(),
+            multi_value: None,
+        }
     }
 
     /// Every value, in order (`multiValue` when present and non-empty, else `value`).
@@ -60,7 +67,11 @@ impl Field {
     }
 
     fn push(&mut self, value: String) {
-        let m = self.multi_value.get_or_insert_with(|| vec![Value1 { value: self.value.clone() }]);
+        let m = self.multi_value.get_or_insert_with(|| {
+            vec![Value1 {
+                value: self.value.clone(),
+            }]
+        });
         m.push(Value1 { value });
     }
 }
@@ -102,9 +113,17 @@ impl Response {
         .collect();
         Response {
             status_code: status,
-            status_description: if status == 414 { "URI Too Long" } else { "Bad Request" }.into(),
+            status_description: if status == 414 {
+                "URI Too Long"
+            } else {
+                "Bad Request"
+            }
+            .into(),
             headers,
-            body: Body { encoding: "text".into(), data: format!("scalefront: {message}\n") },
+            body: Body {
+                encoding: "text".into(),
+                data: format!("scalefront: {message}\n"),
+            },
         }
     }
 }
@@ -116,12 +135,19 @@ impl ViewerRequestEvent {
     /// a `#fragment` is dropped (browsers never send it).
     pub fn from_http(path_and_query: &str, headers: &[(String, String)]) -> ViewerRequestEvent {
         let mut s = path_and_query;
-        if let Some(rest) = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")) {
+        if let Some(rest) = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+        {
             s = rest.find(['/', '?']).map_or("/", |i| &rest[i..]);
         }
         let s = s.split('#').next().unwrap_or("");
         let (path, query) = s.split_once('?').unwrap_or((s, ""));
-        let uri = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+        let uri = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
 
         let mut querystring: BTreeMap<String, Field> = BTreeMap::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -145,7 +171,10 @@ impl ViewerRequestEvent {
         };
         let rest = [
             ("version", serde_json::json!("1.0")),
-            ("context", serde_json::json!({"eventType": "viewer-request"})),
+            (
+                "context",
+                serde_json::json!({"eventType": "viewer-request"}),
+            ),
             ("viewer", serde_json::json!({"ip": "127.0.0.1"})),
         ]
         .into_iter()

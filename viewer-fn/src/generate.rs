@@ -23,8 +23,11 @@ pub fn generate(spec: &Spec) -> String {
         }
         primary.insert(role.code().into(), Value::from(spec.params().primary(role)));
     }
-    let extensions: Map<String, Value> =
-        spec.extensions().iter().map(|(e, f)| (e.clone(), Value::from(f.as_str()))).collect();
+    let extensions: Map<String, Value> = spec
+        .extensions()
+        .iter()
+        .map(|(e, f)| (e.clone(), Value::from(f.as_str())))
+        .collect();
     let c = json!({
         "p": spec.prefix(),
         "W": spec.widths(),

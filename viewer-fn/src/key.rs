@@ -96,9 +96,13 @@ fn parse_segments(spec: &Spec, key: &str) -> Result<Variant, KeyError> {
     if p != spec.prefix() {
         return bad(format!("not under the variant prefix {}/", spec.prefix()));
     }
-    let width = dimension(w, 'w', spec.widths()).ok_or_else(|| KeyError(format!("{w:?} is not w0 or an allowed width")))?;
-    let height = dimension(h, 'h', spec.heights()).ok_or_else(|| KeyError(format!("{h:?} is not h0 or an allowed height")))?;
-    let fit: Fit = fit.parse().map_err(|_| KeyError(format!("{fit:?} is not a fit")))?;
+    let width = dimension(w, 'w', spec.widths())
+        .ok_or_else(|| KeyError(format!("{w:?} is not w0 or an allowed width")))?;
+    let height = dimension(h, 'h', spec.heights())
+        .ok_or_else(|| KeyError(format!("{h:?} is not h0 or an allowed height")))?;
+    let fit: Fit = fit
+        .parse()
+        .map_err(|_| KeyError(format!("{fit:?} is not a fit")))?;
     let quality = q
         .strip_prefix('q')
         .filter(|d| canonical_number(d, 3) && !d.starts_with('0'))
@@ -111,16 +115,29 @@ fn parse_segments(spec: &Spec, key: &str) -> Result<Variant, KeyError> {
         .filter(|f| spec.formats().contains(f))
         .ok_or_else(|| KeyError(format!("{format:?} is not an enabled format")))?;
     if (width == 0 || height == 0) && fit != spec.default_fit() {
-        return bad(format!("a variant with a free side has fit {}", spec.default_fit()));
+        return bad(format!(
+            "a variant with a free side has fit {}",
+            spec.default_fit()
+        ));
     }
     if format.ignores_quality() && quality != spec.default_quality() {
-        return bad(format!("a {format} variant has quality {}", spec.default_quality()));
+        return bad(format!(
+            "a {format} variant has quality {}",
+            spec.default_quality()
+        ));
     }
     if source_key.split('/').next() == Some(spec.prefix()) {
         return bad("the source is itself under the variant prefix");
     }
     check_source(spec, &source_key).map_err(|(_, why)| KeyError(why))?;
-    Ok(Variant { width, height, fit, quality, format, source_key })
+    Ok(Variant {
+        width,
+        height,
+        fit,
+        quality,
+        format,
+        source_key,
+    })
 }
 
 /// `w0` or `w{N}` with N allowed, no leading zeros.
@@ -135,7 +152,10 @@ fn dimension(s: &str, tag: char, allowed: &[u32]) -> Option<u32> {
 
 /// 1..=max ASCII digits without a leading zero (except "0" itself).
 fn canonical_number(s: &str, max: usize) -> bool {
-    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'))
 }
 
 /// Refusals that apply to every request's decoded path: a control character, or a `.`/`..`
@@ -158,7 +178,8 @@ pub(crate) fn check_source(spec: &Spec, key: &str) -> Result<Format, (u16, Strin
     if key.len() > MAX_SOURCE_KEY_BYTES {
         return Err((414, format!("key longer than {MAX_SOURCE_KEY_BYTES} bytes")));
     }
-    spec.source_format(key).ok_or_else(|| (400, not_an_image(spec)))
+    spec.source_format(key)
+        .ok_or_else(|| (400, not_an_image(spec)))
 }
 
 pub(crate) fn not_an_image(spec: &Spec) -> String {
@@ -211,4 +232,96 @@ pub fn decode_path(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(w: u32, h: u32, fit: Fit, q: u8, format: Format, key: &str) -> Variant {
+        Variant {
+            width: w,
+            height: h,
+            fit,
+            quality: q,
+            format,
+            source_key: key.into(),
+        }
+    }
+
+    #[test]
+    fn key_layout_and_uri() {
+        let s = Spec::default();
+        let x = v(
+            640,
+            0,
+            Fit::Inside,
+            75,
+            Format::Webp,
+            "photos/My Photo é.jpg",
+        );
+        assert_eq!(
+            x.key(&s),
+            "_sf/w640/h0/inside/q75/webp/photos/My Photo é.jpg"
+        );
+        assert_eq!(
+            x.uri(&s),
+            "/_sf/w640/h0/inside/q75/webp/photos/My%20Photo%20%C3%A9.jpg"
+        );
+        assert_eq!(Variant::parse(&s, &x.key(&s)), Ok(x.clone()));
+        assert_eq!(Variant::parse(&s, &x.uri(&s)), Ok(x));
+    }
+
+    #[test]
+    fn parse_refuses_what_the_spec_cannot_produce_or_is_not_canonical() {
+        let s = Spec::default();
+        for bad in [
+            "_sf/w9999/h0/inside/q75/webp/a.jpg",     // width not allowed
+            "_sf/w0640/h0/inside/q75/webp/a.jpg",     // leading zero
+            "_sf/w640/h0/cover/q75/webp/a.jpg",       // fit on a free side
+            "_sf/w640/h640/crop/q75/webp/a.jpg",      // not a fit
+            "_sf/w640/h0/inside/q80/webp/a.jpg",      // quality not allowed
+            "_sf/w640/h0/inside/q075/webp/a.jpg",     // leading zero
+            "_sf/w640/h0/inside/q90/png/a.png",       // png with non-default quality
+            "_sf/w640/h0/inside/q75/gif/a.jpg",       // not a format
+            "_sf/w640/h0/inside/q75/jpg/a.jpg",       // alias, not the canonical name
+            "_sf/w640/h0/inside/q75/webp/a.pdf",      // not an image
+            "_sf/w640/h0/inside/q75/webp/a//b.jpg",   // empty segment
+            "_sf/w640/h0/inside/q75/webp/../a.jpg",   // dot segment
+            "_sf/w640/h0/inside/q75/webp/a\u{0}.jpg", // control character
+            "_sf/w640/h0/inside/q75/webp/_sf/x.jpg",  // variant of a variant
+            "_sf/w640/h0/inside/q75/webp",            // no source
+            "other/w640/h0/inside/q75/webp/a.jpg",    // not under the prefix
+            "/_sf/w640/h0/inside/q75/webp/a b.jpg",   // URI not canonically encoded
+            "/_sf/w640/h0/inside/q75/webp/%7Ea.jpg",  // needless escape
+            "/_sf/w640/h0/inside/q75/webp/%e9.jpg",   // malformed UTF-8
+        ] {
+            assert!(Variant::parse(&s, bad).is_err(), "{bad} parsed");
+        }
+        let long = format!(
+            "_sf/w640/h0/inside/q75/webp/{}.jpg",
+            "k".repeat(MAX_SOURCE_KEY_BYTES)
+        );
+        assert!(Variant::parse(&s, &long).is_err());
+        assert!(Variant::parse(&s, "_sf/w0/h0/inside/q50/avif/a.jpg").is_ok());
+    }
+
+    #[test]
+    fn encoding_matches_encode_uri_component_plus_slash() {
+        assert_eq!(
+            encode_key("a-_.!~*'()/b c+%é"),
+            "a-_.!~*'()/b%20c%2B%25%C3%A9"
+        );
+        assert_eq!(encode_key("😀"), "%F0%9F%98%80");
+    }
+
+    #[test]
+    fn decoding_is_strict_like_decode_uri_component() {
+        assert_eq!(decode_path("a%20b%2Fc%c3%a9").as_deref(), Some("a b/cé"));
+        for bad in ["%", "%2", "%zz", "%C3", "%C0%AF", "%ED%A0%80", "%FF"] {
+            assert_eq!(decode_path(bad), None, "{bad}");
+        }
+        // Decoded once: %2541 is "%41", not "A".
+        assert_eq!(decode_path("%2541").as_deref(), Some("%41"));
+    }
 }

@@ -75,5 +75,9 @@ mod spec;
 pub use event::{Body, Field, Request, Response, Value1, ViewerRequestEvent, ViewerResult};
 pub use generate::{generate, MAX_FUNCTION_BYTES};
 pub use key::{decode_path, encode_key, KeyError, Variant, MAX_SOURCE_KEY_BYTES};
-pub use rewrite::{resolve, rewrite, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES, MAX_URI_LEN, MAX_VALUE_LEN};
-pub use spec::{Fit, Format, Params, Role, Snap, Spec, SpecError, MAX_DIMENSION, MAX_DPR, MAX_PREFIX_LEN};
+pub use rewrite::{
+    resolve, rewrite, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES, MAX_URI_LEN, MAX_VALUE_LEN,
+};
+pub use spec::{
+    Fit, Format, Params, Role, Snap, Spec, SpecError, MAX_DIMENSION, MAX_DPR, MAX_PREFIX_LEN,
+};

@@ -31,7 +31,10 @@ pub enum Outcome {
 }
 
 fn reject(status: u16, message: impl Into<String>) -> Outcome {
-    Outcome::Reject { status, message: message.into() }
+    Outcome::Reject {
+        status,
+        message: message.into(),
+    }
 }
 
 /// The function's result for an event: [`resolve`] applied to `event.request`.
@@ -45,7 +48,9 @@ pub fn rewrite(spec: &Spec, event: &ViewerRequestEvent) -> ViewerResult {
             r.querystring = Some(BTreeMap::new());
             ViewerResult::Request(r)
         }
-        Outcome::Reject { status, message } => ViewerResult::Response(Response::error(status, &message)),
+        Outcome::Reject { status, message } => {
+            ViewerResult::Response(Response::error(status, &message))
+        }
     }
 }
 
@@ -74,7 +79,10 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         }
     }
     if count > MAX_QUERY_VALUES {
-        return reject(400, format!("more than {MAX_QUERY_VALUES} query parameters"));
+        return reject(
+            400,
+            format!("more than {MAX_QUERY_VALUES} query parameters"),
+        );
     }
 
     // Path: decoded once; the rules below see the key S3 will see.
@@ -91,9 +99,15 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
             Err(_) => reject(400, "not a canonical variant key"),
         };
     }
-    let transform = [Role::Width, Role::Height, Role::Box, Role::Quality, Role::Format]
-        .iter()
-        .any(|r| by_role.contains_key(r));
+    let transform = [
+        Role::Width,
+        Role::Height,
+        Role::Box,
+        Role::Quality,
+        Role::Format,
+    ]
+    .iter()
+    .any(|r| by_role.contains_key(r));
     if !transform {
         return Outcome::Original;
     }
@@ -112,14 +126,34 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
             }
         };
     }
-    let boxes = parse_all!(Role::Box, parse_box, "expected N or WxH, whole numbers 1-99999");
+    let boxes = parse_all!(
+        Role::Box,
+        parse_box,
+        "expected N or WxH, whole numbers 1-99999"
+    );
     let mut ws = parse_all!(Role::Width, parse_int, "expected a whole number 1-99999");
     let mut hs = parse_all!(Role::Height, parse_int, "expected a whole number 1-99999");
-    let qs = parse_all!(Role::Quality, parse_quality, "expected a whole number 1-100");
-    let fs = parse_all!(Role::Format, parse_format, "expected auto, jpeg, png, webp or avif");
-    let ts = parse_all!(Role::Fit, parse_fit, "expected cover, contain, fill, inside or outside");
+    let qs = parse_all!(
+        Role::Quality,
+        parse_quality,
+        "expected a whole number 1-100"
+    );
+    let fs = parse_all!(
+        Role::Format,
+        parse_format,
+        "expected auto, jpeg, png, webp or avif"
+    );
+    let ts = parse_all!(
+        Role::Fit,
+        parse_fit,
+        "expected cover, contain, fill, inside or outside"
+    );
     let max_dpr = spec.max_dpr() as u32;
-    let rs = parse_all!(Role::Dpr, |v| parse_dpr(v, max_dpr), format!("expected a number 1-{max_dpr} with at most 2 decimals"));
+    let rs = parse_all!(
+        Role::Dpr,
+        |v| parse_dpr(v, max_dpr),
+        format!("expected a number 1-{max_dpr} with at most 2 decimals")
+    );
     for (w, h) in boxes {
         ws.push(w);
         hs.push(h);
@@ -140,7 +174,10 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     let dpr = one!(Role::Dpr, rs).unwrap_or(100);
 
     let mut dims = [0u32; 2];
-    for (i, (v, allowed, what)) in [(w, spec.widths(), "width"), (h, spec.heights(), "height")].into_iter().enumerate() {
+    for (i, (v, allowed, what)) in [(w, spec.widths(), "width"), (h, spec.heights(), "height")]
+        .into_iter()
+        .enumerate()
+    {
         if let Some(v) = v {
             // Integer ceil(v × dpr): the same number in every engine.
             let x = (v * dpr).div_ceil(100);
@@ -151,7 +188,16 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         }
     }
     let [width, height] = dims;
-    let mut quality = snap(q.unwrap_or(spec.default_quality() as u32), &spec.qualities().iter().map(|&q| q as u32).collect::<Vec<_>>(), Snap::Up).unwrap_or(0) as u8;
+    let mut quality = snap(
+        q.unwrap_or(spec.default_quality() as u32),
+        &spec
+            .qualities()
+            .iter()
+            .map(|&q| q as u32)
+            .collect::<Vec<_>>(),
+        Snap::Up,
+    )
+    .unwrap_or(0) as u8;
     let format = match f {
         Some(Some(f)) if !spec.formats().contains(&f) => {
             return reject(400, format!("format {f} is not enabled"));
@@ -166,7 +212,14 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         Some(t) if width != 0 && height != 0 => t,
         _ => spec.default_fit(),
     };
-    Outcome::Transform(Variant { width, height, fit, quality, format, source_key: key })
+    Outcome::Transform(Variant {
+        width,
+        height,
+        fit,
+        quality,
+        format,
+        source_key: key,
+    })
 }
 
 /// Parses every value (length-checked, %-decoded, ASCII lower-cased); `None` if any is invalid.
@@ -185,7 +238,9 @@ fn parse_each<T>(values: &[&str], parse: impl Fn(&str) -> Option<T>) -> Option<V
 /// All values equal (in any order: JavaScript and Rust see query names in different orders).
 fn same<T: PartialEq>(values: Vec<T>) -> Result<Option<T>, ()> {
     let mut it = values.into_iter();
-    let Some(first) = it.next() else { return Ok(None) };
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
     for v in it {
         if v != first {
             return Err(());
@@ -209,7 +264,10 @@ fn digits(s: &str, max: usize) -> bool {
 
 /// 1-5 digits, value ≥ 1 (leading zeros allowed: `0600` is 600).
 fn parse_int(s: &str) -> Option<u32> {
-    digits(s, 5).then(|| s.parse().ok()).flatten().filter(|&v| v > 0)
+    digits(s, 5)
+        .then(|| s.parse().ok())
+        .flatten()
+        .filter(|&v| v > 0)
 }
 
 fn parse_quality(s: &str) -> Option<u32> {
@@ -263,7 +321,9 @@ fn negotiate(spec: &Spec, req: &Request, source: Format) -> Format {
     for entry in accept.split(',') {
         let mut parts = entry.split(';');
         let ty = trim_ows(parts.next().unwrap_or("")).to_ascii_lowercase();
-        let Some(format) = Format::ALL.into_iter().find(|f| f.content_type() == ty) else { continue };
+        let Some(format) = Format::ALL.into_iter().find(|f| f.content_type() == ty) else {
+            continue;
+        };
         let mut q = 1000;
         for p in parts {
             let p = trim_ows(p);
@@ -297,5 +357,110 @@ fn qvalue(s: &str) -> u32 {
         "0" if frac_ok => format!("{frac:0<3}").parse().unwrap_or(0),
         "1" if frac_ok && frac.bytes().all(|b| b == b'0') => 1000,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapping() {
+        let l = [100, 200, 400];
+        assert_eq!(snap(1, &l, Snap::Up), Some(100));
+        assert_eq!(snap(200, &l, Snap::Up), Some(200));
+        assert_eq!(snap(201, &l, Snap::Up), Some(400));
+        assert_eq!(snap(9000, &l, Snap::Up), Some(400));
+        assert_eq!(snap(200, &l, Snap::Reject), Some(200));
+        assert_eq!(snap(201, &l, Snap::Reject), None);
+        assert_eq!(snap(9000, &l, Snap::Reject), None);
+    }
+
+    #[test]
+    fn qvalues() {
+        for (s, q) in [
+            ("1", 1000),
+            ("1.", 1000),
+            ("1.000", 1000),
+            ("0", 0),
+            ("0.5", 500),
+            ("0.05", 50),
+            ("0.123", 123),
+        ] {
+            assert_eq!(qvalue(s), q, "{s}");
+        }
+        for s in ["", "1.001", "2", "0.1234", ".5", "00.5", "-0", "0.5 "] {
+            assert_eq!(qvalue(s), 0, "{s}");
+        }
+    }
+
+    #[test]
+    fn dpr_grammar() {
+        assert_eq!(parse_dpr("1", 4), Some(100));
+        assert_eq!(parse_dpr("1.5", 4), Some(150));
+        assert_eq!(parse_dpr("1.25", 4), Some(125));
+        assert_eq!(parse_dpr("4", 4), Some(400));
+        for bad in ["0.5", "4.01", "5", "1.", ".5", "1.255", "10", "", "1e0"] {
+            assert_eq!(parse_dpr(bad, 4), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn box_and_ints() {
+        assert_eq!(parse_box("600x400"), Some((600, 400)));
+        assert_eq!(parse_box("600"), Some((600, 600)));
+        for bad in ["600x", "x400", "0x5", "6x7x8", "", "600X400"] {
+            assert_eq!(parse_box(bad), None, "{bad}");
+        }
+        assert_eq!(parse_int("0600"), Some(600));
+        assert_eq!(parse_int("100000"), None);
+        assert_eq!(parse_int("0"), None);
+    }
+
+    #[test]
+    fn resolve_outcomes() {
+        let s = Spec::default();
+        let req = |p: &str, accept: &str| {
+            let h = if accept.is_empty() {
+                vec![]
+            } else {
+                vec![("Accept".to_string(), accept.to_string())]
+            };
+            ViewerRequestEvent::from_http(p, &h).request
+        };
+        assert_eq!(resolve(&s, &req("/a.jpg", "")), Outcome::Original);
+        let Outcome::Transform(v) = resolve(&s, &req("/a.jpg?w=500&dpr=2", "image/webp")) else {
+            panic!()
+        };
+        assert_eq!(
+            (v.width, v.height, v.format, v.source_key.as_str()),
+            (1080, 0, Format::Webp, "a.jpg")
+        );
+        let uri = v.uri(&s);
+        assert_eq!(resolve(&s, &req(&uri, "")), Outcome::Canonical(v));
+        assert!(matches!(
+            resolve(&s, &req("/a.jpg?w=x", "")),
+            Outcome::Reject { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn from_http_builds_cloudfront_shaped_events() {
+        let e = ViewerRequestEvent::from_http(
+            "https://example.com/a%20b.jpg?w=1&w=2&x#frag",
+            &[("Accept".into(), "*/*".into())],
+        );
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(j["request"]["uri"], "/a%20b.jpg");
+        assert_eq!(j["request"]["querystring"]["w"]["value"], "1");
+        assert_eq!(
+            j["request"]["querystring"]["w"]["multiValue"][1]["value"],
+            "2"
+        );
+        assert_eq!(j["request"]["querystring"]["x"]["value"], "");
+        assert_eq!(j["request"]["headers"]["accept"]["value"], "*/*");
+        assert_eq!(j["request"]["method"], "GET");
+        let back: ViewerRequestEvent = serde_json::from_value(j).unwrap();
+        assert_eq!(back, e);
     }
 }

@@ -33,7 +33,13 @@ pub enum Fit {
 }
 
 impl Fit {
-    pub const ALL: [Fit; 5] = [Fit::Cover, Fit::Contain, Fit::Fill, Fit::Inside, Fit::Outside];
+    pub const ALL: [Fit; 5] = [
+        Fit::Cover,
+        Fit::Contain,
+        Fit::Fill,
+        Fit::Inside,
+        Fit::Outside,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -164,8 +170,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] =
-        [Role::Box, Role::Width, Role::Height, Role::Quality, Role::Format, Role::Fit, Role::Dpr];
+    pub const ALL: [Role; 7] = [
+        Role::Box,
+        Role::Width,
+        Role::Height,
+        Role::Quality,
+        Role::Format,
+        Role::Fit,
+        Role::Dpr,
+    ];
 
     /// Short code used in the generated JavaScript.
     pub fn code(self) -> &'static str {
@@ -213,7 +226,9 @@ impl Params {
 
     /// The role of a (lower-cased) query parameter name.
     pub fn role_of(&self, name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|&r| self.names(r).iter().any(|n| n == name))
+        Role::ALL
+            .into_iter()
+            .find(|&r| self.names(r).iter().any(|n| n == name))
     }
 }
 
@@ -237,8 +252,9 @@ pub struct Spec {
 }
 
 /// Next.js' default `deviceSizes` and `imageSizes` together: the widths real layouts ask for.
-const DEFAULT_SIZES: [u32; 16] =
-    [16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840];
+const DEFAULT_SIZES: [u32; 16] = [
+    16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840,
+];
 
 impl Default for Spec {
     fn default() -> Spec {
@@ -287,7 +303,10 @@ impl Spec {
             None => (PathBuf::from("scalefront.toml"), false),
         };
         match std::fs::read_to_string(&path) {
-            Ok(src) => Spec::from_toml(&src).map_err(|e| SpecError { file: Some(path), ..e }),
+            Ok(src) => Spec::from_toml(&src).map_err(|e| SpecError {
+                file: Some(path),
+                ..e
+            }),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(Spec::default()),
             Err(e) => Err(SpecError {
                 file: Some(path),
@@ -374,8 +393,16 @@ impl SpecError {
     fn from_toml(src: &str, e: &toml::de::Error) -> SpecError {
         let span = e.span();
         let message = e.message().trim().to_string();
-        let key = span.as_ref().map(|s| key_at(src, s.start)).unwrap_or_default();
-        SpecError { file: None, key, line: span.map(|s| line_of(src, s.start)), message }
+        let key = span
+            .as_ref()
+            .map(|s| key_at(src, s.start))
+            .unwrap_or_default();
+        SpecError {
+            file: None,
+            key,
+            line: span.map(|s| line_of(src, s.start)),
+            message,
+        }
     }
 }
 
@@ -387,7 +414,9 @@ fn key_at(src: &str, offset: usize) -> String {
         end -= 1;
     }
     let upto = &src[..end];
-    let line_end = src[upto.len()..].find('\n').map_or(src.len(), |i| upto.len() + i);
+    let line_end = src[upto.len()..]
+        .find('\n')
+        .map_or(src.len(), |i| upto.len() + i);
     let mut key = None;
     for line in src[..line_end].lines().rev() {
         let line = line.trim();
@@ -401,7 +430,10 @@ fn key_at(src: &str, offset: usize) -> String {
         if key.is_none() {
             if let Some((k, _)) = line.split_once('=') {
                 let k = k.trim().trim_matches('"');
-                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
+                if !k.is_empty()
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+                {
                     key = Some(k.to_string());
                 }
             }
@@ -429,7 +461,11 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 fn line_of(src: &str, offset: usize) -> usize {
-    src.as_bytes()[..offset.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,7 +506,11 @@ struct RawParams {
 /// A validation failure: dotted key, span of the offending value, message.
 type Refusal = (String, Option<Range<usize>>, String);
 
-fn refuse<T>(key: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Result<T, Refusal> {
+fn refuse<T>(
+    key: &str,
+    span: Option<Range<usize>>,
+    message: impl Into<String>,
+) -> Result<T, Refusal> {
     Err((key.to_string(), span, message.into()))
 }
 
@@ -483,7 +523,9 @@ fn list<T: Ord + Copy + fmt::Display>(
     check: impl Fn(T) -> Result<(), String>,
     sort: bool,
 ) -> Result<Vec<T>, Refusal> {
-    let Some(raw) = raw else { return Ok(default.to_vec()) };
+    let Some(raw) = raw else {
+        return Ok(default.to_vec());
+    };
     let span = raw.span();
     let items = raw.into_inner();
     if items.is_empty() {
@@ -510,13 +552,20 @@ fn list<T: Ord + Copy + fmt::Display>(
 }
 
 fn range<T: PartialOrd + fmt::Display + Copy>(lo: T, hi: T) -> impl Fn(T) -> Result<(), String> {
-    move |v| if v >= lo && v <= hi { Ok(()) } else { Err(format!("outside {lo}..={hi}")) }
+    move |v| {
+        if v >= lo && v <= hi {
+            Ok(())
+        } else {
+            Err(format!("outside {lo}..={hi}"))
+        }
+    }
 }
 
 fn is_name(s: &str, max: usize, extra: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
 }
 
 impl Raw {
@@ -531,7 +580,8 @@ impl Raw {
                     && p.len() <= MAX_PREFIX_LEN
                     && p != "."
                     && p != ".."
-                    && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
                 if !safe {
                     return refuse(
                         "prefix",
@@ -545,17 +595,42 @@ impl Raw {
         let snap = self.snap.map_or(d.snap, |s| s.into_inner());
         let dims = range(1, MAX_DIMENSION);
         let widths = list("widths", self.widths, &d.widths, MAX_LIST_LEN, &dims, true)?;
-        let heights = list("heights", self.heights, &d.heights, MAX_LIST_LEN, &dims, true)?;
-        let qualities = list("qualities", self.qualities, &d.qualities, MAX_LIST_LEN, range(1, 100), true)?;
+        let heights = list(
+            "heights",
+            self.heights,
+            &d.heights,
+            MAX_LIST_LEN,
+            &dims,
+            true,
+        )?;
+        let qualities = list(
+            "qualities",
+            self.qualities,
+            &d.qualities,
+            MAX_LIST_LEN,
+            range(1, 100),
+            true,
+        )?;
         let quality = match self.quality {
             None if qualities.contains(&d.quality) => d.quality,
             None => {
-                return refuse("quality", None, format!("the default quality {} is not in `qualities`; set `quality`", d.quality))
+                return refuse(
+                    "quality",
+                    None,
+                    format!(
+                        "the default quality {} is not in `qualities`; set `quality`",
+                        d.quality
+                    ),
+                )
             }
             Some(q) => {
                 let (span, q) = (q.span(), q.into_inner());
                 if !qualities.contains(&q) {
-                    return refuse("quality", Some(span), format!("{q} is not one of `qualities`"));
+                    return refuse(
+                        "quality",
+                        Some(span),
+                        format!("{q} is not one of `qualities`"),
+                    );
                 }
                 q
             }
@@ -574,7 +649,12 @@ impl Raw {
         let ok = |_| Ok(());
         let formats = list("formats", self.formats, &d.formats, 4, ok, false)?;
         let auto = match self.auto {
-            None => d.auto.iter().copied().filter(|f| formats.contains(f)).collect(),
+            None => d
+                .auto
+                .iter()
+                .copied()
+                .filter(|f| formats.contains(f))
+                .collect(),
             // An empty list is allowed here: it turns negotiation off.
             Some(a) if a.get_ref().is_empty() => Vec::new(),
             Some(a) => list("auto", Some(a), &[], 4, ok, false)?,
@@ -594,10 +674,18 @@ impl Raw {
                 for (ext, f) in e {
                     let (fspan, f) = (f.span(), f.into_inner());
                     if !is_name(&ext, 16, b"") {
-                        return refuse(&format!("extensions.{ext}"), Some(fspan), "an extension is 1-16 characters from a-z 0-9, without the dot");
+                        return refuse(
+                            &format!("extensions.{ext}"),
+                            Some(fspan),
+                            "an extension is 1-16 characters from a-z 0-9, without the dot",
+                        );
                     }
                     if !formats.contains(&f) {
-                        return refuse(&format!("extensions.{ext}"), Some(fspan), format!("{f} is not one of `formats`"));
+                        return refuse(
+                            &format!("extensions.{ext}"),
+                            Some(fspan),
+                            format!("{f} is not one of `formats`"),
+                        );
                     }
                     out.insert(ext, f);
                 }
@@ -606,14 +694,31 @@ impl Raw {
         };
         for (ext, f) in &extensions {
             if !formats.contains(f) {
-                return refuse(&format!("extensions.{ext}"), None, format!("{f} is not one of `formats`"));
+                return refuse(
+                    &format!("extensions.{ext}"),
+                    None,
+                    format!("{f} is not one of `formats`"),
+                );
             }
         }
         let params = match self.params {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
         };
-        Ok(Spec { prefix, snap, widths, heights, qualities, quality, fit, max_dpr, formats, auto, extensions, params })
+        Ok(Spec {
+            prefix,
+            snap,
+            widths,
+            heights,
+            qualities,
+            quality,
+            fit,
+            max_dpr,
+            formats,
+            auto,
+            extensions,
+            params,
+        })
     }
 }
 
@@ -621,7 +726,9 @@ impl RawParams {
     fn validate(self) -> Result<Params, Refusal> {
         let d = Params::default();
         let mut seen: BTreeMap<String, &'static str> = BTreeMap::new();
-        let mut take = |role: Role, raw: Option<S<Vec<S<String>>>>| -> Result<Vec<String>, Refusal> {
+        let mut take = |role: Role,
+                        raw: Option<S<Vec<S<String>>>>|
+         -> Result<Vec<String>, Refusal> {
             let key = format!("params.{}", role.key());
             // Defaults go through the same checks: a custom name may clash with a default one.
             let names: Vec<(Option<Range<usize>>, String)> = match raw {
@@ -632,13 +739,20 @@ impl RawParams {
                     if names.is_empty() {
                         return refuse(&key, Some(span), "must not be empty");
                     }
-                    names.into_iter().map(|n| (Some(n.span()), n.into_inner())).collect()
+                    names
+                        .into_iter()
+                        .map(|n| (Some(n.span()), n.into_inner()))
+                        .collect()
                 }
             };
             let mut out = Vec::new();
             for (s, n) in names {
                 if !is_name(&n, 32, b"_-.") {
-                    return refuse(&key, s, format!("{n:?}: a parameter name is 1-32 characters from a-z 0-9 _ - ."));
+                    return refuse(
+                        &key,
+                        s,
+                        format!("{n:?}: a parameter name is 1-32 characters from a-z 0-9 _ - ."),
+                    );
                 }
                 if let Some(other) = seen.insert(n.clone(), role.key()) {
                     return refuse(&key, s, format!("{n:?} is already a name for `{other}`"));
@@ -668,5 +782,165 @@ impl TryFrom<RawOwned> for Spec {
     fn try_from(v: RawOwned) -> Result<Spec, String> {
         let src = toml::to_string(&v.0).map_err(|e| e.to_string())?;
         Spec::from_toml(&src).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(src: &str) -> SpecError {
+        Spec::from_toml(src).expect_err(src)
+    }
+
+    #[test]
+    fn empty_file_is_the_default_spec() {
+        assert_eq!(Spec::from_toml("").unwrap(), Spec::default());
+        let d = Spec::default();
+        assert!(d.widths().windows(2).all(|w| w[0] < w[1]));
+        assert!(d.qualities().contains(&d.default_quality()));
+        assert!(d.negotiates_format());
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults_and_sorts_lists() {
+        let s =
+            Spec::from_toml("widths = [800, 400]\nqualities = [90, 60]\nquality = 60\n").unwrap();
+        assert_eq!(s.widths(), &[400, 800]);
+        assert_eq!(s.qualities(), &[60, 90]);
+        assert_eq!(s.heights(), Spec::default().heights());
+        assert_eq!(s.prefix(), "_sf");
+    }
+
+    #[test]
+    fn refusals_name_key_and_line() {
+        let cases: &[(&str, &str, usize, &str)] = &[
+            (
+                "prefix = \"_sf\"\nwidht = [1]\n",
+                "widht",
+                2,
+                "unknown field",
+            ),
+            (
+                "\n\nwidths = [100, 9000]\n",
+                "widths",
+                3,
+                "outside 1..=8192",
+            ),
+            ("widths = [0]\n", "widths", 1, "outside"),
+            ("heights = []\n", "heights", 1, "must not be empty"),
+            ("qualities = [50,\n 50]\n", "qualities", 2, "listed twice"),
+            ("qualities = [101]\n", "qualities", 1, "outside 1..=100"),
+            ("quality = 80\n", "quality", 1, "not one of `qualities`"),
+            ("prefix = \"a/b\"\n", "prefix", 1, "one path segment"),
+            ("prefix = \"..\"\n", "prefix", 1, "one path segment"),
+            ("prefix = \"\"\n", "prefix", 1, "one path segment"),
+            ("max_dpr = 9\n", "max_dpr", 1, "outside 1..=8"),
+            ("snap = \"down\"\n", "snap", 1, "unknown variant"),
+            ("fit = \"crop\"\n", "fit", 1, "unknown variant"),
+            ("formats = [\"gif\"]\n", "formats", 1, "unknown variant"),
+            (
+                "formats = [\"webp\", \"webp\"]\n",
+                "formats",
+                1,
+                "listed twice",
+            ),
+            (
+                "formats = [\"jpeg\"]\nauto = [\"webp\"]\n",
+                "auto",
+                0,
+                "not one of `formats`",
+            ),
+            (
+                "[extensions]\nJPG = \"jpeg\"\n",
+                "extensions.JPG",
+                2,
+                "an extension is",
+            ),
+            (
+                "formats = [\"jpeg\", \"webp\"]\n[extensions]\npng = \"png\"\n",
+                "extensions.png",
+                3,
+                "not one of `formats`",
+            ),
+            ("[extensions]\n", "extensions", 1, "must not be empty"),
+            (
+                "[params]\nwidth = [\"w\"]\nheight = [\"w\"]\n",
+                "params.height",
+                3,
+                "already a name for `width`",
+            ),
+            (
+                "[params]\nquality = [\"w\"]\n",
+                "params.quality",
+                2,
+                "already a name",
+            ),
+            ("[params]\nfit = []\n", "params.fit", 2, "must not be empty"),
+            (
+                "[params]\nfit = [\"Fit\"]\n",
+                "params.fit",
+                2,
+                "a parameter name is",
+            ),
+            (
+                "[params]\nwidht = [\"x\"]\n",
+                "params.widht",
+                2,
+                "unknown field",
+            ),
+            ("widths = \"640\"\n", "widths", 1, "invalid type"),
+        ];
+        for &(src, key, line, msg) in cases {
+            let e = err(src);
+            assert_eq!(e.key, key, "{src:?} → {e}");
+            if line > 0 {
+                assert_eq!(e.line, Some(line), "{src:?} → {e}");
+            }
+            assert!(e.message.contains(msg), "{src:?} → {e}");
+            assert!(e.to_string().contains(&format!("`{key}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        let e = err("prefix = \"_sf\"\nwidths = [1, 2\n");
+        assert!(e.line.is_some(), "{e}");
+    }
+
+    #[test]
+    fn serde_round_trip_through_json_revalidates() {
+        let s = Spec::from_toml(
+            "snap = \"reject\"\nwidths = [10, 20]\n[params]\nbox = [\"d\", \"box\"]\n",
+        )
+        .unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Spec = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let bad = json.replace("[10,20]", "[10,10]");
+        assert!(serde_json::from_str::<Spec>(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("listed twice"));
+    }
+
+    #[test]
+    fn source_format_by_extension() {
+        let s = Spec::default();
+        assert_eq!(s.source_format("photos/a.JPG"), Some(Format::Jpeg));
+        assert_eq!(s.source_format("a.b/c.webp"), Some(Format::Webp));
+        assert_eq!(s.source_format("a.pdf"), None);
+        assert_eq!(s.source_format("a.jpg/readme"), None);
+        assert_eq!(s.source_format("jpg"), None);
+    }
+
+    #[test]
+    fn load_without_a_file_is_the_default_and_with_a_missing_file_an_error() {
+        let e = Spec::load(Some(Path::new("/nonexistent/scalefront.toml"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/scalefront.toml: cannot read"),
+            "{e}"
+        );
     }
 }

@@ -72,7 +72,12 @@ impl Case {
         let headers: Vec<(String, String)> = self
             .accept
             .iter()
-            .map(|a| ("accept".to_string(), a.replace("LONG_ACCEPT", &format!("image/webp,{}", "x".repeat(4100)))))
+            .map(|a| {
+                (
+                    "accept".to_string(),
+                    a.replace("LONG_ACCEPT", &format!("image/webp,{}", "x".repeat(4100))),
+                )
+            })
             .collect();
         ViewerRequestEvent::from_http(&request, &headers)
     }
@@ -87,9 +92,9 @@ impl Case {
             return Err("give exactly one of uri, untouched, status".into());
         }
         match result {
-            ViewerResult::Request(r) if self.untouched => {
-                (r == &event.request).then_some(()).ok_or_else(|| format!("expected untouched, got {r:?}"))
-            }
+            ViewerResult::Request(r) if self.untouched => (r == &event.request)
+                .then_some(())
+                .ok_or_else(|| format!("expected untouched, got {r:?}")),
             ViewerResult::Request(r) if self.uri.is_some() => {
                 let want = self.uri.as_deref().unwrap();
                 if r.uri != want {
@@ -105,15 +110,24 @@ impl Case {
             }
             ViewerResult::Response(resp) if self.status.is_some() => {
                 if Some(resp.status_code) != self.status {
-                    return Err(format!("expected status {:?}, got {} ({})", self.status, resp.status_code, resp.body.data));
+                    return Err(format!(
+                        "expected status {:?}, got {} ({})",
+                        self.status, resp.status_code, resp.body.data
+                    ));
                 }
-                let msg = self.message.as_deref().ok_or("a status case needs a message")?;
+                let msg = self
+                    .message
+                    .as_deref()
+                    .ok_or("a status case needs a message")?;
                 if !resp.body.data.contains(msg) {
                     return Err(format!("body {:?} lacks {msg:?}", resp.body.data));
                 }
                 Ok(())
             }
-            other => Err(format!("unexpected result {}", serde_json::to_string(other).unwrap())),
+            other => Err(format!(
+                "unexpected result {}",
+                serde_json::to_string(other).unwrap()
+            )),
         }
     }
 }
@@ -143,7 +157,12 @@ fn native_rewrite_meets_every_case() {
             failures.push(format!("[{}] {} ({}): {e}", c.rule, c.name, c.request));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -154,18 +173,33 @@ fn node_and_quickjs_agree_on_every_case() {
     for spec_name in specs {
         let spec = common::load_spec(spec_name);
         let js = viewer_fn::generate(&spec);
-        let cases: Vec<&Case> = t.case.iter().filter(|c| c.spec_name() == spec_name).collect();
-        let events: Vec<String> = cases.iter().map(|c| serde_json::to_string(&c.event()).unwrap()).collect();
+        let cases: Vec<&Case> = t
+            .case
+            .iter()
+            .filter(|c| c.spec_name() == spec_name)
+            .collect();
+        let events: Vec<String> = cases
+            .iter()
+            .map(|c| serde_json::to_string(&c.event()).unwrap())
+            .collect();
         let node = common::run_node(&js, &events, &format!("cases-{spec_name}"));
         let qjs = common::QuickJs::new(&js);
         for ((c, ev), node_out) in cases.iter().zip(&events).zip(&node) {
             let rust: Value = serde_json::to_value(rewrite(&spec, &c.event())).unwrap();
             for (engine, out) in [("node", node_out.clone()), ("quickjs", qjs.call(ev))] {
                 if let Err(e) = common::same_json(&out, &rust) {
-                    failures.push(format!("[{}] {} — {engine} differs on {ev}\n{e}", c.rule, c.name));
+                    failures.push(format!(
+                        "[{}] {} — {engine} differs on {ev}\n{e}",
+                        c.rule, c.name
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatch(es):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatch(es):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -33,30 +33,168 @@ impl Rng {
 }
 
 const DIRS: &[&str] = &[
-    "", "photos/", "photos/2024/", "a/b/c/", "My%20Photos/", "My Photos/", "caf%C3%A9/", "café/", "日本/",
-    "%E2%9C%93/", "x%2Fy/", "%2e%2e/", "../", "./", "photos//", "//", "_sf/", "%5Fsf/", "%5fsf/", "img-v1/",
-    "%00/", "%ZZ/", "%C3/", "%c3%a9/", "a+b/", "%F0%9F%98%80/", "%ED%A0%80/", "%C0%AF/", "sp ace/", "...//",
-    "%2E/", "~user/", "(x)/", "tab%09/", "%7F/", "%25/", "%/",
+    "",
+    "photos/",
+    "photos/2024/",
+    "a/b/c/",
+    "My%20Photos/",
+    "My Photos/",
+    "caf%C3%A9/",
+    "café/",
+    "日本/",
+    "%E2%9C%93/",
+    "x%2Fy/",
+    "%2e%2e/",
+    "../",
+    "./",
+    "photos//",
+    "//",
+    "_sf/",
+    "%5Fsf/",
+    "%5fsf/",
+    "img-v1/",
+    "%00/",
+    "%ZZ/",
+    "%C3/",
+    "%c3%a9/",
+    "a+b/",
+    "%F0%9F%98%80/",
+    "%ED%A0%80/",
+    "%C0%AF/",
+    "sp ace/",
+    "...//",
+    "%2E/",
+    "~user/",
+    "(x)/",
+    "tab%09/",
+    "%7F/",
+    "%25/",
+    "%/",
 ];
 const NAMES: &[&str] = &[
-    "Further", "a", "IMG 0001", "IMG_0001", "x%20y", "über", "a.b", "", "%41", "~tilde", "(1)", "it's", "*",
-    "100%25", "%2e", "..", "%F0%9F%98%80", "Ω", "a%2Fb", "q=1", "e%CC%81",
+    "Further",
+    "a",
+    "IMG 0001",
+    "IMG_0001",
+    "x%20y",
+    "über",
+    "a.b",
+    "",
+    "%41",
+    "~tilde",
+    "(1)",
+    "it's",
+    "*",
+    "100%25",
+    "%2e",
+    "..",
+    "%F0%9F%98%80",
+    "Ω",
+    "a%2Fb",
+    "q=1",
+    "e%CC%81",
 ];
 const EXTS: &[&str] = &[
-    ".jpg", ".jpg", ".jpg", ".JPG", ".jpeg", ".png", ".webp", ".avif", ".gif", ".pdf", "", ".Jpg", ".jp%67",
-    ".", ".tar.gz", "/", ".jpe", ".JPE", ".PnG", ".%6A%70%67",
+    ".jpg",
+    ".jpg",
+    ".jpg",
+    ".JPG",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".avif",
+    ".gif",
+    ".pdf",
+    "",
+    ".Jpg",
+    ".jp%67",
+    ".",
+    ".tar.gz",
+    "/",
+    ".jpe",
+    ".JPE",
+    ".PnG",
+    ".%6A%70%67",
 ];
 
 const SIZES: &[&str] = &[
-    "600", "0600", "0", "1", "16", "99999", "100000", "-5", "6e2", "600px", " 600", "%36%30%30", "", "3840",
-    "4000", "1.5", "640", "650", "3200", "300", "%", "%zz", "６００", "0x10", "00000000000000000000000000000000600",
+    "600",
+    "0600",
+    "0",
+    "1",
+    "16",
+    "99999",
+    "100000",
+    "-5",
+    "6e2",
+    "600px",
+    " 600",
+    "%36%30%30",
+    "",
+    "3840",
+    "4000",
+    "1.5",
+    "640",
+    "650",
+    "3200",
+    "300",
+    "%",
+    "%zz",
+    "６００",
+    "0x10",
+    "00000000000000000000000000000000600",
 ];
-const BOXES: &[&str] = &["600x400", "600", "600X400", "x400", "600x", "0x5", "1x1", "100", "650x400", "3840x3840", "6x7x8", ""];
-const QUALITIES: &[&str] = &["75", "80", "0", "100", "101", "50", "q", "%37%35", "40", "95", "90", "1", ""];
-const FORMATS: &[&str] = &["auto", "webp", "WEBP", "jpg", "jpeg", "png", "avif", "gif", "", "au%74o", "Auto", "jpe", "image/webp"];
-const FITS: &[&str] = &["cover", "contain", "fill", "inside", "outside", "COVER", "crop", "", "Inside", "\u{212A}"];
-const DPRS: &[&str] = &["1", "2", "1.5", "1.25", "1.255", "0.5", "4", "4.01", "5", "2.", ".5", "3", "2.99", "3.00", "1.0", "8"];
-const UNKNOWN: &[&str] = &["utm_source", "x", "ww", "", "v", "blur", "__proto__", "constructor", "hasOwnProperty", "toString"];
+const BOXES: &[&str] = &[
+    "600x400",
+    "600",
+    "600X400",
+    "x400",
+    "600x",
+    "0x5",
+    "1x1",
+    "100",
+    "650x400",
+    "3840x3840",
+    "6x7x8",
+    "",
+];
+const QUALITIES: &[&str] = &[
+    "75", "80", "0", "100", "101", "50", "q", "%37%35", "40", "95", "90", "1", "",
+];
+const FORMATS: &[&str] = &[
+    "auto",
+    "webp",
+    "WEBP",
+    "jpg",
+    "jpeg",
+    "png",
+    "avif",
+    "gif",
+    "",
+    "au%74o",
+    "Auto",
+    "jpe",
+    "image/webp",
+];
+const FITS: &[&str] = &[
+    "cover", "contain", "fill", "inside", "outside", "COVER", "crop", "", "Inside", "\u{212A}",
+];
+const DPRS: &[&str] = &[
+    "1", "2", "1.5", "1.25", "1.255", "0.5", "4", "4.01", "5", "2.", ".5", "3", "2.99", "3.00",
+    "1.0", "8",
+];
+const UNKNOWN: &[&str] = &[
+    "utm_source",
+    "x",
+    "ww",
+    "",
+    "v",
+    "blur",
+    "__proto__",
+    "constructor",
+    "hasOwnProperty",
+    "toString",
+];
 const ACCEPTS: &[&str] = &[
     "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
     "image/webp,*/*",
@@ -81,9 +219,29 @@ const ACCEPTS: &[&str] = &[
     "image/jpeg,image/png",
 ];
 const ACCEPT_PARTS: &[&str] = &[
-    "image/avif", "image/webp", "*/*", "image/*", "image/jpeg", "image/png", "text/html", "image/AVIF", " image/webp ",
+    "image/avif",
+    "image/webp",
+    "*/*",
+    "image/*",
+    "image/jpeg",
+    "image/png",
+    "text/html",
+    "image/AVIF",
+    " image/webp ",
 ];
-const QS: &[&str] = &["", ";q=0", ";q=1", ";q=0.5", ";q=0.9", ";q=0.001", ";q=1.000", ";q=2", ";q=", ";level=1;q=0.3", "; q=0.7"];
+const QS: &[&str] = &[
+    "",
+    ";q=0",
+    ";q=1",
+    ";q=0.5",
+    ";q=0.9",
+    ";q=0.001",
+    ";q=1.000",
+    ";q=2",
+    ";q=",
+    ";level=1;q=0.3",
+    "; q=0.7",
+];
 
 fn values_for(rng: &mut Rng, spec: &Spec, role: Option<Role>, clean: bool) -> String {
     if clean && rng.chance(50) {
@@ -102,9 +260,13 @@ fn values_for(rng: &mut Rng, spec: &Spec, role: Option<Role>, clean: bool) -> St
             Some(Role::Box) if rng.chance(50) => n(rng, 3000),
             Some(Role::Box) => format!("{}x{}", n(rng, 3000), n(rng, 3000)),
             Some(Role::Quality) => n(rng, 100),
-            Some(Role::Format) => rng.pick(&["auto", "auto", "webp", "jpeg", "jpg", "png", "avif"]).to_string(),
+            Some(Role::Format) => rng
+                .pick(&["auto", "auto", "webp", "jpeg", "jpg", "png", "avif"])
+                .to_string(),
             Some(Role::Fit) => rng.pick(&Fit::ALL).as_str().to_string(),
-            Some(Role::Dpr) => rng.pick(&["1", "2", "3", "1.5", "2.25", "1.33", "4"]).to_string(),
+            Some(Role::Dpr) => rng
+                .pick(&["1", "2", "3", "1.5", "2.25", "1.33", "4"])
+                .to_string(),
             None => "1".into(),
         };
     }
@@ -125,10 +287,26 @@ fn values_for(rng: &mut Rng, spec: &Spec, role: Option<Role>, clean: bool) -> St
 
 fn gen_path(rng: &mut Rng, spec: &Spec, clean: bool) -> String {
     if clean {
-        let ext = rng.pick(&spec.extensions().keys().collect::<Vec<_>>()).to_string();
-        let ext = if rng.chance(20) { ext.to_uppercase() } else { ext };
-        let dir = rng.pick::<&str>(&["", "photos/", "photos/2024/", "My%20Photos/", "caf%C3%A9/", "日本/", "a+b/"]);
-        let name = rng.pick::<&str>(&["Further", "IMG 0001", "IMG_0001", "x%20y", "über", "a.b", "(1)", "it's"]);
+        let ext = rng
+            .pick(&spec.extensions().keys().collect::<Vec<_>>())
+            .to_string();
+        let ext = if rng.chance(20) {
+            ext.to_uppercase()
+        } else {
+            ext
+        };
+        let dir = rng.pick::<&str>(&[
+            "",
+            "photos/",
+            "photos/2024/",
+            "My%20Photos/",
+            "caf%C3%A9/",
+            "日本/",
+            "a+b/",
+        ]);
+        let name = rng.pick::<&str>(&[
+            "Further", "IMG 0001", "IMG_0001", "x%20y", "über", "a.b", "(1)", "it's",
+        ]);
         return format!("/{dir}{name}.{ext}");
     }
     let roll = rng.below(100);
@@ -137,7 +315,11 @@ fn gen_path(rng: &mut Rng, spec: &Spec, clean: bool) -> String {
     }
     if roll < 30 {
         // Over the limits: a long key, or a long URI.
-        let n = if rng.chance(50) { 900 + rng.below(200) } else { 4000 + rng.below(200) };
+        let n = if rng.chance(50) {
+            900 + rng.below(200)
+        } else {
+            4000 + rng.below(200)
+        };
         return format!("/{}{}", "k".repeat(n), rng.pick::<&str>(EXTS));
     }
     let mut p = String::from(if rng.chance(1) { "" } else { "/" });
@@ -159,12 +341,32 @@ fn variant_uri(rng: &mut Rng, spec: &Spec) -> String {
     if width == 0 || height == 0 {
         fit = spec.default_fit();
     }
-    let quality = if format == Format::Png { spec.default_quality() } else { *rng.pick(spec.qualities()) };
-    let ext = rng.pick(&spec.extensions().keys().collect::<Vec<_>>()).to_string();
-    let source_key = format!("{}{}.{ext}", rng.pick(&["photos/", "", "My Photos/", "日本/", "a/b/"]), rng.pick(&["Further", "IMG 0001", "café", "x"]));
-    let v = Variant { width, height, fit, quality, format, source_key };
+    let quality = if format == Format::Png {
+        spec.default_quality()
+    } else {
+        *rng.pick(spec.qualities())
+    };
+    let ext = rng
+        .pick(&spec.extensions().keys().collect::<Vec<_>>())
+        .to_string();
+    let source_key = format!(
+        "{}{}.{ext}",
+        rng.pick(&["photos/", "", "My Photos/", "日本/", "a/b/"]),
+        rng.pick(&["Further", "IMG 0001", "café", "x"])
+    );
+    let v = Variant {
+        width,
+        height,
+        fit,
+        quality,
+        format,
+        source_key,
+    };
     let uri = v.uri(spec);
-    assert!(Variant::parse(spec, &uri).is_ok(), "generator made a non-canonical {uri}");
+    assert!(
+        Variant::parse(spec, &uri).is_ok(),
+        "generator made a non-canonical {uri}"
+    );
     if rng.chance(40) {
         return uri;
     }
@@ -203,15 +405,36 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
         names.extend(spec.params().names(role).iter().cloned());
     }
     // Aliases of the other spec, so each spec also sees names it does not know.
-    names.extend(["w", "width", "wid", "d", "box", "fmt", "mode", "x", "q", "quality", "f", "format", "h", "hei", "fit", "dpr"].map(String::from));
+    names.extend(
+        [
+            "w", "width", "wid", "d", "box", "fmt", "mode", "x", "q", "quality", "f", "format",
+            "h", "hei", "fit", "dpr",
+        ]
+        .map(String::from),
+    );
     let mut qs = Map::new();
-    let n = if rng.chance(2) { 60 + rng.below(10) } else if clean { 1 + rng.below(4) } else { rng.below(6) };
+    let n = if rng.chance(2) {
+        60 + rng.below(10)
+    } else if clean {
+        1 + rng.below(4)
+    } else {
+        rng.below(6)
+    };
     for _ in 0..n {
-        let mut name = if rng.chance(if clean { 95 } else { 85 }) { rng.pick(&names).clone() } else { rng.pick(UNKNOWN).to_string() };
+        let mut name = if rng.chance(if clean { 95 } else { 85 }) {
+            rng.pick(&names).clone()
+        } else {
+            rng.pick(UNKNOWN).to_string()
+        };
         if rng.chance(if clean { 2 } else { 7 }) {
             name = name.to_uppercase();
         }
-        let value = values_for(rng, spec, spec.params().role_of(&name.to_ascii_lowercase()), clean);
+        let value = values_for(
+            rng,
+            spec,
+            spec.params().role_of(&name.to_ascii_lowercase()),
+            clean,
+        );
         match qs.get_mut(&name) {
             // A repeated name: CloudFront's multiValue shape.
             Some(Value::Object(f)) => {
@@ -219,7 +442,10 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
                     let first = f["value"].clone();
                     f.insert("multiValue".into(), json!([{ "value": first }]));
                 }
-                f["multiValue"].as_array_mut().unwrap().push(json!({ "value": value }));
+                f["multiValue"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({ "value": value }));
             }
             _ => {
                 qs.insert(name, json!({ "value": value }));
@@ -227,7 +453,10 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
         }
     }
     let mut headers = Map::new();
-    headers.insert("host".into(), json!({"value": "d111111abcdef8.cloudfront.net"}));
+    headers.insert(
+        "host".into(),
+        json!({"value": "d111111abcdef8.cloudfront.net"}),
+    );
     let roll = rng.below(100);
     if roll < 75 {
         let accept = if rng.chance(60) {
@@ -235,11 +464,17 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
         } else if rng.chance(3) {
             format!("image/webp,{}", "x".repeat(4100))
         } else {
-            (0..1 + rng.below(4)).map(|_| format!("{}{}", rng.pick(ACCEPT_PARTS), rng.pick(QS))).collect::<Vec<_>>().join(",")
+            (0..1 + rng.below(4))
+                .map(|_| format!("{}{}", rng.pick(ACCEPT_PARTS), rng.pick(QS)))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         if rng.chance(5) {
             let second = rng.pick(ACCEPTS).to_string();
-            headers.insert("accept".into(), json!({"value": accept, "multiValue": [{"value": accept}, {"value": second}]}));
+            headers.insert(
+                "accept".into(),
+                json!({"value": accept, "multiValue": [{"value": accept}, {"value": second}]}),
+            );
         } else {
             headers.insert("accept".into(), json!({ "value": accept }));
         }
@@ -253,14 +488,19 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn differential(spec_name: &str, count: usize, seed: u64) {
     let spec = common::load_spec(spec_name);
     let js = viewer_fn::generate(&spec);
     let mut rng = Rng(seed);
-    let events: Vec<String> = (0..count).map(|_| gen_event(&mut rng, &spec).to_string()).collect();
+    let events: Vec<String> = (0..count)
+        .map(|_| gen_event(&mut rng, &spec).to_string())
+        .collect();
     let rust: Vec<Value> = events
         .iter()
         .map(|e| {
@@ -276,7 +516,11 @@ fn differential(spec_name: &str, count: usize, seed: u64) {
     for (i, (event, want)) in events.iter().zip(&rust).enumerate() {
         let kind = match want.get("statusCode") {
             Some(s) => format!("status {s}"),
-            None if want["uri"] != serde_json::from_str::<Value>(event).unwrap()["request"]["uri"] => "rewritten".into(),
+            None if want["uri"]
+                != serde_json::from_str::<Value>(event).unwrap()["request"]["uri"] =>
+            {
+                "rewritten".into()
+            }
             None => "untouched".into(),
         };
         *kinds.entry(kind).or_default() += 1;
@@ -290,12 +534,26 @@ fn differential(spec_name: &str, count: usize, seed: u64) {
         mismatches.is_empty(),
         "{} mismatch(es) on spec {spec_name} (seed {seed}); first ones:\n{}",
         mismatches.len(),
-        mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        mismatches
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     // The mix must exercise every branch kind, or the generator has gone blind.
-    assert!(kinds.get("rewritten").copied().unwrap_or(0) > count / 10, "too few rewrites: {kinds:?}");
-    assert!(kinds.get("untouched").copied().unwrap_or(0) > count / 20, "too few pass-throughs: {kinds:?}");
-    assert!(kinds.get("status 400").copied().unwrap_or(0) > count / 10, "too few rejections: {kinds:?}");
+    assert!(
+        kinds.get("rewritten").copied().unwrap_or(0) > count / 10,
+        "too few rewrites: {kinds:?}"
+    );
+    assert!(
+        kinds.get("untouched").copied().unwrap_or(0) > count / 20,
+        "too few pass-throughs: {kinds:?}"
+    );
+    assert!(
+        kinds.get("status 400").copied().unwrap_or(0) > count / 10,
+        "too few rejections: {kinds:?}"
+    );
     assert!(kinds.contains_key("status 414"), "no 414: {kinds:?}");
     println!("differential ({spec_name}): {count} generated requests, Node and QuickJS agree with the native rewrite {kinds:?}");
 }
@@ -309,5 +567,9 @@ fn generated_js_matches_native_rewrite_default_spec() {
 #[test]
 fn generated_js_matches_native_rewrite_wide_spec() {
     let n = env_num("SCALEFRONT_DIFF_CASES", 12_000) as usize / 2;
-    differential("wide", n, env_num("SCALEFRONT_DIFF_SEED", 20_261_125) ^ 0xA5A5);
+    differential(
+        "wide",
+        n,
+        env_num("SCALEFRONT_DIFF_SEED", 20_261_125) ^ 0xA5A5,
+    );
 }

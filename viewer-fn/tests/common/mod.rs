@@ -9,15 +9,21 @@ use serde_json::Value;
 use viewer_fn::Spec;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn load_spec(name: &str) -> Spec {
     match name {
         "default" => Spec::default(),
         _ => {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs").join(format!("{name}.toml"));
-            Spec::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/specs")
+                .join(format!("{name}.toml"));
+            Spec::from_toml(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         }
     }
 }
@@ -41,11 +47,23 @@ pub fn run_node(js: &str, events: &[String], name: &str) -> Vec<String> {
         .arg(&fn_path)
         .arg(&ev_path)
         .output()
-        .expect("node must be installed (Node 20): the generated function is tested in a real engine");
-    assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
+        .expect(
+            "node must be installed (Node 20): the generated function is tested in a real engine",
+        );
+    assert!(
+        out.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
-    assert_eq!(lines.len(), events.len(), "node printed {} results for {} events", lines.len(), events.len());
+    assert_eq!(
+        lines.len(),
+        events.len(),
+        "node printed {} results for {} events",
+        lines.len(),
+        events.len()
+    );
     lines
 }
 
@@ -63,9 +81,15 @@ impl QuickJs {
         rt.set_memory_limit(8 << 20);
         let ctx = Context::full(&rt).unwrap();
         ctx.with(|c| {
-            c.eval::<(), _>("var console = {log: function () {}};").unwrap();
-            c.eval::<(), _>(js).catch(&c).unwrap_or_else(|e| panic!("QuickJS refused the function: {e}"));
-            c.eval::<(), _>("function __sf_run(s) { return JSON.stringify(handler(JSON.parse(s))); }").unwrap();
+            c.eval::<(), _>("var console = {log: function () {}};")
+                .unwrap();
+            c.eval::<(), _>(js)
+                .catch(&c)
+                .unwrap_or_else(|e| panic!("QuickJS refused the function: {e}"));
+            c.eval::<(), _>(
+                "function __sf_run(s) { return JSON.stringify(handler(JSON.parse(s))); }",
+            )
+            .unwrap();
         });
         QuickJs { _rt: rt, ctx }
     }
@@ -73,14 +97,17 @@ impl QuickJs {
     pub fn call(&self, event_json: &str) -> String {
         self.ctx.with(|c| {
             let f: Function = c.globals().get("__sf_run").unwrap();
-            f.call::<_, String>((event_json,)).catch(&c).unwrap_or_else(|e| panic!("QuickJS threw on {event_json}: {e}"))
+            f.call::<_, String>((event_json,))
+                .catch(&c)
+                .unwrap_or_else(|e| panic!("QuickJS threw on {event_json}: {e}"))
         })
     }
 }
 
 /// Compares a JS result with the Rust one as JSON values (key order aside); `Err` explains.
 pub fn same_json(js: &str, rust: &Value) -> Result<(), String> {
-    let v: Value = serde_json::from_str(js).map_err(|e| format!("JS printed non-JSON ({e}): {js}"))?;
+    let v: Value =
+        serde_json::from_str(js).map_err(|e| format!("JS printed non-JSON ({e}): {js}"))?;
     if &v == rust {
         Ok(())
     } else {

@@ -1,0 +1,84 @@
+//! The generated function: committed for the default spec and fresh, within CloudFront's 10 KB,
+//! deterministic; the commented `scalefront.toml` at the repository root is the default spec.
+
+mod common;
+
+use viewer_fn::{generate, Spec, MAX_FUNCTION_BYTES};
+
+const COMMITTED: &str = "generated/viewer-request.js";
+
+/// `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` rewrites the committed file.
+#[test]
+fn committed_function_is_fresh() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
+    let fresh = generate(&Spec::default());
+    if std::env::var_os("SCALEFRONT_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "viewer-fn/{COMMITTED} is stale: run `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` and commit it"
+    );
+}
+
+#[test]
+fn fits_cloudfront_limit_for_default_and_64_width_specs() {
+    for name in ["default", "wide"] {
+        let spec = common::load_spec(name);
+        let js = generate(&spec);
+        println!(
+            "generated function, {name} spec ({} widths): {} bytes",
+            spec.widths().len(),
+            js.len()
+        );
+        assert!(
+            js.len() <= MAX_FUNCTION_BYTES,
+            "{name}: {} bytes > {MAX_FUNCTION_BYTES}",
+            js.len()
+        );
+    }
+    assert_eq!(common::load_spec("wide").widths().len(), 64);
+}
+
+#[test]
+fn generation_is_deterministic_and_spec_driven() {
+    let a = generate(&Spec::default());
+    assert_eq!(a, generate(&Spec::default()));
+    let wide = generate(&common::load_spec("wide"));
+    assert_ne!(a, wide);
+    assert!(wide.contains("\"img-v1\"") && wide.contains("3200"));
+}
+
+#[test]
+fn root_scalefront_toml_is_the_default_spec() {
+    let path = common::repo_root().join("scalefront.toml");
+    let src = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(Spec::from_toml(&src).unwrap(), Spec::default());
+    // Every top-level key and every [params] key is written out (documented), not left implicit.
+    for key in [
+        "prefix",
+        "snap",
+        "widths",
+        "heights",
+        "qualities",
+        "quality",
+        "fit",
+        "max_dpr",
+        "formats",
+        "auto",
+        "[extensions]",
+        "[params]",
+        "width",
+        "height",
+        "box",
+        "format",
+        "dpr",
+    ] {
+        assert!(
+            src.lines().any(|l| l.trim_start().starts_with(key)),
+            "scalefront.toml does not set {key}"
+        );
+    }
+    assert_eq!(Spec::load(Some(&path)).unwrap(), Spec::default());
+}
