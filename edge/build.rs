@@ -1,4 +1,4 @@
-//! Embeds the image core's wasm `web` build (wasm/pkg/web, made by `cargo xtask wasm web`) for the
+//! Embeds the image core's wasm `web` build (wasm/pkg/web, made by `cargo xtask wasm`) for the
 //! preview page. Without it the binary still builds — the rest of the edge does not need it — and
 //! the page and `serve` say how to build it; `SCALEFRONT_REQUIRE_PREVIEW=1` (set by
 //! scripts/run.sh) makes a missing build a hard error instead.
@@ -25,7 +25,7 @@ fn main() {
     }
     if !present {
         let msg = format!(
-            "the preview page's wasm is not built ({} is missing): run `cargo xtask wasm web`, then rebuild",
+            "the preview page's wasm is not built ({} is missing): run `cargo xtask wasm`, then rebuild",
             pkg.join(files[1]).display()
         );
         if std::env::var("SCALEFRONT_REQUIRE_PREVIEW").is_ok_and(|v| v == "1") {

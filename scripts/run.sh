@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo xtask wasm web >/dev/null   # the in-browser preview's wasm, embedded in the binary
+cargo xtask wasm >/dev/null   # the in-browser preview's wasm, embedded in the binary
 SCALEFRONT_REQUIRE_PREVIEW=1 cargo build --release --quiet -p scalefront
 exec target/release/scalefront serve "$@"

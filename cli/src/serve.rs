@@ -46,10 +46,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map(|b| b.trim_end_matches('/'))
                 .filter(|b| !b.is_empty() && !b.contains('/'))
                 .ok_or_else(|| anyhow::anyhow!("--s3 wants s3://BUCKET, got {url:?}"))?;
-            Source::S3 { bucket: bucket.to_string(), endpoint: args.s3_endpoint }
+            Source::S3 {
+                bucket: bucket.to_string(),
+                endpoint: args.s3_endpoint,
+            }
         }
         None => Source::Folder(args.dir),
     };
-    let config = Config { source, spec, addr: SocketAddr::new(args.bind, args.port), cache_bytes: args.cache_mb << 20 };
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(local_edge::run(config))
+    let config = Config {
+        source,
+        spec,
+        addr: SocketAddr::new(args.bind, args.port),
+        cache_bytes: args.cache_mb << 20,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(local_edge::run(config))
 }

@@ -29,9 +29,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("give the photo's key, e.g. photos/Further.jpg");
     }
     if spec.source_format(key).is_none() {
-        anyhow::bail!("{key:?} does not end in an image extension the spec knows ({})",
-            spec.extensions().keys().cloned().collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "{key:?} does not end in an image extension the spec knows ({})",
+            spec.extensions()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
-    println!("{}", local_edge::srcset::snippet(&spec, key, Some(&args.sizes), &args.alt));
+    println!(
+        "{}",
+        local_edge::srcset::snippet(&spec, key, Some(&args.sizes), &args.alt)
+    );
     Ok(())
 }

@@ -90,7 +90,12 @@ async function update() {
     if (v.variant.width) opts.w = v.variant.width;
     if (v.variant.height) opts.h = v.variant.height;
     setStatus('resizing in the browser…');
-    const out = await call('resize', state.input.slice(), opts);
+    const out = await call('resize', state.input.slice(), opts).catch((err) => {
+      if (opts.f === 'avif' && /^unsupported/.test(err.message)) {
+        throw new Error(`${err.message} — this browser build of the image core has no AVIF encoder; the edge makes AVIF natively (open the URL)`);
+      }
+      throw err;
+    });
     if (seq !== state.seq) return;
     showResult(out, url, v);
   } catch (err) {
@@ -213,6 +218,8 @@ async function start() {
   $('q-out').textContent = String(site.defaultQuality);
   if (site.negotiatesFormat) option($('f'), 'auto', 'auto (from Accept)');
   for (const f of site.formats) option($('f'), f);
+  // WebP by default: every browser shows it, and the browser build may leave AVIF out (size).
+  if (site.formats.includes('webp')) $('f').value = 'webp';
   for (const p of site.photos) option($('photo'), p.key);
 
   for (const id of ['w', 'h', 'fit', 'f']) $(id).addEventListener('change', update);

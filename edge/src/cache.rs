@@ -42,12 +42,17 @@ impl CacheStatus {
 
 /// Lifetime a response may be cached for, from its `Cache-Control`; `None` = must not be stored.
 pub fn ttl(cache_control: Option<&str>) -> Option<Duration> {
-    let Some(cc) = cache_control else { return Some(DEFAULT_TTL) };
+    let Some(cc) = cache_control else {
+        return Some(DEFAULT_TTL);
+    };
     let mut max_age = None;
     let mut s_maxage = None;
     for directive in cc.split(',') {
         let d = directive.trim().to_ascii_lowercase();
-        let (name, value) = d.split_once('=').map(|(n, v)| (n.trim(), Some(v.trim().trim_matches('"')))).unwrap_or((d.as_str(), None));
+        let (name, value) = d
+            .split_once('=')
+            .map(|(n, v)| (n.trim(), Some(v.trim().trim_matches('"'))))
+            .unwrap_or((d.as_str(), None));
         match name {
             "no-store" | "no-cache" | "private" => return None,
             "max-age" => max_age = value.and_then(|v| v.parse::<u64>().ok()),
@@ -109,14 +114,21 @@ impl EdgeCache {
         EdgeCache {
             lru: Mutex::default(),
             inflight: Mutex::default(),
-            stats: Mutex::new(CacheStats { max_bytes, ..CacheStats::default() }),
+            stats: Mutex::new(CacheStats {
+                max_bytes,
+                ..CacheStats::default()
+            }),
             max_bytes,
         }
     }
 
     pub fn stats(&self) -> CacheStats {
         let lru = self.lru.lock().unwrap();
-        CacheStats { entries: lru.map.len(), bytes: lru.bytes, ..*self.stats.lock().unwrap() }
+        CacheStats {
+            entries: lru.map.len(),
+            bytes: lru.bytes,
+            ..*self.stats.lock().unwrap()
+        }
     }
 
     /// A fresh cached response, marking it most recently used.
@@ -146,7 +158,9 @@ impl EdgeCache {
         if object.status != 200 {
             return; // error responses stay uncached so a fixed origin is seen at once
         }
-        let Some(ttl) = ttl(object.header("cache-control")) else { return };
+        let Some(ttl) = ttl(object.header("cache-control")) else {
+            return;
+        };
         let weight = object.weight(key);
         // One entry may take at most an eighth of the cache, so a huge original cannot flush it.
         if weight > self.max_bytes / 8 {
@@ -156,7 +170,9 @@ impl EdgeCache {
         lru.remove(key);
         let mut evicted = 0;
         while lru.bytes + weight > self.max_bytes {
-            let Some((_, victim)) = lru.order.pop_first() else { break };
+            let Some((_, victim)) = lru.order.pop_first() else {
+                break;
+            };
             let e = lru.map.remove(&victim).expect("order and map agree");
             lru.bytes -= e.object.weight(&victim);
             evicted += 1;
@@ -164,7 +180,14 @@ impl EdgeCache {
         lru.tick += 1;
         let tick = lru.tick;
         lru.order.insert(tick, key.to_string());
-        lru.map.insert(key.to_string(), Entry { object, expires: Instant::now() + ttl, tick });
+        lru.map.insert(
+            key.to_string(),
+            Entry {
+                object,
+                expires: Instant::now() + ttl,
+                tick,
+            },
+        );
         lru.bytes += weight;
         drop(lru);
         self.stats.lock().unwrap().evictions += evicted;
@@ -181,7 +204,13 @@ impl EdgeCache {
             self.stats.lock().unwrap().hits += 1;
             return (hit, CacheStatus::Hit);
         }
-        let flight: Flight = self.inflight.lock().unwrap().entry(key.to_string()).or_default().clone();
+        let flight: Flight = self
+            .inflight
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_default()
+            .clone();
         let mut led = false;
         let (object, status) = flight
             .get_or_init(|| async {
@@ -209,7 +238,11 @@ impl EdgeCache {
             (object, status)
         } else {
             stats.hits += 1;
-            let status = if object.status == 200 { CacheStatus::Hit } else { status };
+            let status = if object.status == 200 {
+                CacheStatus::Hit
+            } else {
+                status
+            };
             (object, status)
         }
     }
@@ -231,8 +264,14 @@ mod tests {
     #[test]
     fn ttl_follows_cache_control() {
         assert_eq!(ttl(None), Some(DEFAULT_TTL));
-        assert_eq!(ttl(Some("public, max-age=60")), Some(Duration::from_secs(60)));
-        assert_eq!(ttl(Some("max-age=60, s-maxage=5")), Some(Duration::from_secs(5)));
+        assert_eq!(
+            ttl(Some("public, max-age=60")),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            ttl(Some("max-age=60, s-maxage=5")),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(ttl(Some("max-age=0")), None);
         assert_eq!(ttl(Some("no-store")), None);
         assert_eq!(ttl(Some("private, max-age=600")), None);
@@ -284,7 +323,8 @@ mod tests {
         let c = EdgeCache::new(1 << 20);
         c.put("k", Arc::new(obj(10, Some("max-age=1"))));
         assert!(c.get("k").is_some());
-        c.lru.lock().unwrap().map.get_mut("k").unwrap().expires = Instant::now() - Duration::from_millis(1);
+        c.lru.lock().unwrap().map.get_mut("k").unwrap().expires =
+            Instant::now() - Duration::from_millis(1);
         assert!(c.get("k").is_none());
         assert_eq!(c.stats().entries, 0);
     }
@@ -314,7 +354,9 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(generated, 1);
-        let (_, s) = c.get_or_fetch("/v", || async { unreachable!("cached") }).await;
+        let (_, s) = c
+            .get_or_fetch("/v", || async { unreachable!("cached") })
+            .await;
         assert_eq!(s, CacheStatus::Hit);
         assert!(c.inflight.lock().unwrap().is_empty());
     }

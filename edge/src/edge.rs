@@ -105,16 +105,36 @@ impl Edge {
         let mut timing: Timing = vec![("viewer", t0.elapsed())];
         let uri = match outcome {
             Ok(ViewerOutcome::Forward { uri, .. }) => uri,
-            Ok(ViewerOutcome::Respond { status, headers, body }) => {
+            Ok(ViewerOutcome::Respond {
+                status,
+                headers,
+                body,
+            }) => {
                 let mut o = Object::new(status, Bytes::from(body));
-                o.headers = headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect();
-                return Served { object: Arc::new(o), cache: None, uri: req.uri.to_string(), timing };
+                o.headers = headers
+                    .into_iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                    .collect();
+                return Served {
+                    object: Arc::new(o),
+                    cache: None,
+                    uri: req.uri.to_string(),
+                    timing,
+                };
             }
             Err(e) => {
                 // CloudFront answers 503 when a function throws; the cause goes to the log (I6).
                 eprintln!("scalefront serve: {} {}: {e}", req.method, req.uri);
-                let o = Object::error(503, format!("503 Service Unavailable: the viewer function failed: {e}"));
-                return Served { object: Arc::new(o), cache: None, uri: req.uri.to_string(), timing };
+                let o = Object::error(
+                    503,
+                    format!("503 Service Unavailable: the viewer function failed: {e}"),
+                );
+                return Served {
+                    object: Arc::new(o),
+                    cache: None,
+                    uri: req.uri.to_string(),
+                    timing,
+                };
             }
         };
         let t1 = Instant::now();
@@ -129,14 +149,23 @@ impl Edge {
             .await;
         timing.push(("edge", t1.elapsed()));
         timing.extend(fetch_timing.into_inner().unwrap());
-        Served { object, cache: Some(status), uri, timing }
+        Served {
+            object,
+            cache: Some(status),
+            uri,
+            timing,
+        }
     }
 
     /// A cache miss: the origin, then the origin-side flow when the origin lacks the key.
     async fn fetch(&self, uri: &str) -> (Object, CacheStatus, Timing) {
         let mut timing = Timing::new();
         let Some(key) = key_of(uri) else {
-            return (Object::error(400, "400 Bad Request: the path is not valid UTF-8"), CacheStatus::Miss, timing);
+            return (
+                Object::error(400, "400 Bad Request: the path is not valid UTF-8"),
+                CacheStatus::Miss,
+                timing,
+            );
         };
         let t = Instant::now();
         let fetched = self.origin.get(&key, MAX_OBJECT_BYTES).await;
@@ -161,20 +190,33 @@ impl Edge {
             }
             Fetch::Failed { cause } => {
                 eprintln!("scalefront serve: origin GET {key}: {cause}");
-                (Object::error(502, "502 Bad Gateway: the origin failed"), CacheStatus::Miss, timing)
+                (
+                    Object::error(502, "502 Bad Gateway: the origin failed"),
+                    CacheStatus::Miss,
+                    timing,
+                )
             }
         }
     }
 
     /// The origin-side flow, driven step by step; the resize runs on a blocking thread.
-    async fn flow(&self, uri: &str, origin_status: u16, mut timing: Timing) -> (Object, CacheStatus, Timing) {
+    async fn flow(
+        &self,
+        uri: &str,
+        origin_status: u16,
+        mut timing: Timing,
+    ) -> (Object, CacheStatus, Timing) {
         // Always GET: HEAD shares the cache entry, which must hold the body.
-        let (mut flow, mut step) = Flow::start(&self.settings, "GET", uri, origin_status, native_clock);
+        let (mut flow, mut step) =
+            Flow::start(&self.settings, "GET", uri, origin_status, native_clock);
         let done = loop {
             step = match step {
                 Step::Read(read) => {
                     let result = match self.origin.get(&read.key, read.max_bytes).await {
-                        Fetch::Found(s) => ReadResult::Found { body: s.body.to_vec(), etag: s.etag },
+                        Fetch::Found(s) => ReadResult::Found {
+                            body: s.body.to_vec(),
+                            etag: s.etag,
+                        },
                         Fetch::Missing { detail, .. } => ReadResult::Missing { detail },
                         Fetch::TooLarge { size } => ReadResult::TooLarge { size },
                         Fetch::Failed { cause } => ReadResult::Failed { cause },
@@ -202,8 +244,15 @@ impl Edge {
         match done.answer {
             Answer::PassThrough => {
                 // Not a variant: the origin's own 403/404 stands, as CloudFront would hand it on.
-                let reason = if origin_status == 403 { "Forbidden" } else { "Not Found" };
-                let o = Object::error(origin_status, format!("{origin_status} {reason}: no object {uri}"));
+                let reason = if origin_status == 403 {
+                    "Forbidden"
+                } else {
+                    "Not Found"
+                };
+                let o = Object::error(
+                    origin_status,
+                    format!("{origin_status} {reason}: no object {uri}"),
+                );
                 (o, CacheStatus::Miss, timing)
             }
             Answer::Respond(r) => {
@@ -225,7 +274,15 @@ impl Edge {
                 if generated {
                     o.set_header("etag", etag_of(&o.body));
                 }
-                (o, if generated { CacheStatus::Generated } else { CacheStatus::Miss }, timing)
+                (
+                    o,
+                    if generated {
+                        CacheStatus::Generated
+                    } else {
+                        CacheStatus::Miss
+                    },
+                    timing,
+                )
             }
         }
     }
@@ -249,7 +306,10 @@ mod tests {
 
     #[test]
     fn keys_are_decoded_paths() {
-        assert_eq!(key_of("/photos/Further%20caf%C3%A9.jpg").unwrap(), "photos/Further café.jpg");
+        assert_eq!(
+            key_of("/photos/Further%20caf%C3%A9.jpg").unwrap(),
+            "photos/Further café.jpg"
+        );
         assert_eq!(key_of("/a.jpg").unwrap(), "a.jpg");
         assert!(key_of("/%FF.jpg").is_none());
     }

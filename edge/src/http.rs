@@ -26,10 +26,15 @@ pub type Reply = Response<Full<Bytes>>;
 const MAX_URI_BYTES: usize = 8192;
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish (up to 10 s).
-pub async fn serve(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    edge: Arc<Edge>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.max_buf_size(64 << 10).header_read_timeout(Some(Duration::from_secs(30)));
+    http.max_buf_size(64 << 10)
+        .header_read_timeout(Some(Duration::from_secs(30)));
     http.timer(hyper_util::rt::TokioTimer::new());
     tokio::pin!(shutdown);
     loop {
@@ -67,8 +72,12 @@ pub async fn serve(listener: TcpListener, edge: Arc<Edge>, shutdown: impl Future
 pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let method = req.method().clone();
     if method != Method::GET && method != Method::HEAD {
-        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: the edge serves GET and HEAD only\n");
-        r.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed: the edge serves GET and HEAD only\n",
+        );
+        r.headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
     let head = method == Method::HEAD;
@@ -84,7 +93,11 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
         let headers = req
             .headers()
             .iter()
-            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_string(), v.to_string())))
+            .filter_map(|(n, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (n.as_str().to_string(), v.to_string()))
+            })
             .collect();
         let vreq = ViewerRequest {
             method: method.as_str(),
@@ -105,7 +118,12 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
 
 /// An edge answer as HTTP: validators, conditional GET, ranges, timing and cache headers.
 fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
-    let Served { object, cache, uri, timing } = served;
+    let Served {
+        object,
+        cache,
+        uri,
+        timing,
+    } = served;
     let o: &Object = &object;
     let mut status = o.status;
     let mut body = o.body.clone();
@@ -114,23 +132,37 @@ fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
 
     if status == 200 {
         extra.push(("accept-ranges", "bytes".into()));
-        if let (Some(tag), Some(inm)) = (etag, req_headers.get(hyper::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())) {
+        if let (Some(tag), Some(inm)) = (
+            etag,
+            req_headers
+                .get(hyper::header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok()),
+        ) {
             if etag_matches(inm, tag) {
                 status = 304;
                 body = Bytes::new();
             }
         }
-        let if_range_ok = match req_headers.get(hyper::header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        let if_range_ok = match req_headers
+            .get(hyper::header::IF_RANGE)
+            .and_then(|v| v.to_str().ok())
+        {
             None => true,
             Some(v) => etag.is_some_and(|t| t == v.trim()),
         };
         if status == 200 && if_range_ok {
-            if let Some(range) = req_headers.get(hyper::header::RANGE).and_then(|v| v.to_str().ok()) {
+            if let Some(range) = req_headers
+                .get(hyper::header::RANGE)
+                .and_then(|v| v.to_str().ok())
+            {
                 match parse_range(range, body.len() as u64) {
                     RangeReq::Ignore => {}
                     RangeReq::Satisfiable(start, end) => {
                         status = 206;
-                        extra.push(("content-range", format!("bytes {start}-{end}/{}", body.len())));
+                        extra.push((
+                            "content-range",
+                            format!("bytes {start}-{end}/{}", body.len()),
+                        ));
                         body = body.slice(start as usize..=end as usize);
                     }
                     RangeReq::Unsatisfiable => {
@@ -148,7 +180,17 @@ fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
     let h = r.headers_mut();
     for (name, value) in &o.headers {
         // A 304 carries the validators and caching headers only.
-        if status == 304 && !matches!(name.as_str(), "etag" | "cache-control" | "vary" | "last-modified" | "expires" | "content-location") {
+        if status == 304
+            && !matches!(
+                name.as_str(),
+                "etag"
+                    | "cache-control"
+                    | "vary"
+                    | "last-modified"
+                    | "expires"
+                    | "content-location"
+            )
+        {
             continue;
         }
         if status == 416 && name == "content-type" {
@@ -157,7 +199,10 @@ fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
         if name == "content-length" || name == "transfer-encoding" || name == "connection" {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             h.append(n, v);
         }
     }
@@ -190,8 +235,16 @@ fn server_timing(timing: &[(&str, Duration)], cache: &str) -> String {
     let mut parts = Vec::new();
     for (i, (name, d)) in timing.iter().enumerate() {
         let ms = d.as_secs_f64() * 1000.0;
-        let desc = if *name == "edge" { format!(";desc=\"{cache}\"") } else { String::new() };
-        let name = if i > 0 && timing[..i].iter().any(|(n, _)| n == name) { format!("{name}{i}") } else { name.to_string() };
+        let desc = if *name == "edge" {
+            format!(";desc=\"{cache}\"")
+        } else {
+            String::new()
+        };
+        let name = if i > 0 && timing[..i].iter().any(|(n, _)| n == name) {
+            format!("{name}{i}")
+        } else {
+            name.to_string()
+        };
         parts.push(format!("{name};dur={ms:.3}{desc}"));
     }
     parts.join(", ")
@@ -201,7 +254,9 @@ fn server_timing(timing: &[(&str, Duration)], cache: &str) -> String {
 pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
     let tag = strip(etag);
-    if_none_match.split(',').any(|t| t.trim() == "*" || strip(t) == tag)
+    if_none_match
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == tag)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -215,11 +270,15 @@ pub enum RangeReq {
 
 /// One `bytes=` range against a body of `len` bytes. Multiple ranges are served whole.
 pub fn parse_range(header: &str, len: u64) -> RangeReq {
-    let Some(spec) = header.trim().strip_prefix("bytes=") else { return RangeReq::Ignore };
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeReq::Ignore;
+    };
     if spec.contains(',') {
         return RangeReq::Ignore;
     }
-    let Some((a, b)) = spec.trim().split_once('-') else { return RangeReq::Ignore };
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeReq::Ignore;
+    };
     let (a, b) = (a.trim(), b.trim());
     let parse = |s: &str| s.parse::<u64>().ok();
     match (a.is_empty(), b.is_empty()) {
@@ -231,7 +290,9 @@ pub fn parse_range(header: &str, len: u64) -> RangeReq {
             Some(n) => RangeReq::Satisfiable(len.saturating_sub(n), len - 1),
         },
         (false, _) => {
-            let Some(start) = parse(a) else { return RangeReq::Ignore };
+            let Some(start) = parse(a) else {
+                return RangeReq::Ignore;
+            };
             let end = if b.is_empty() {
                 Some(len.saturating_sub(1))
             } else {
@@ -251,15 +312,23 @@ pub fn parse_range(header: &str, len: u64) -> RangeReq {
 pub fn text(status: StatusCode, body: &str) -> Reply {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    r.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.headers_mut().insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    r.headers_mut()
+        .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     r
 }
 
 pub fn redirect(location: &'static str) -> Reply {
     let mut r = text(StatusCode::FOUND, "");
-    r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static(location));
+    r.headers_mut()
+        .insert(hyper::header::LOCATION, HeaderValue::from_static(location));
     r
 }
 
@@ -294,7 +363,13 @@ mod tests {
 
     #[test]
     fn timing_header() {
-        let t = vec![("viewer", Duration::from_micros(41)), ("edge", Duration::from_millis(2))];
-        assert_eq!(server_timing(&t, "Hit"), "viewer;dur=0.041, edge;dur=2.000;desc=\"Hit\"");
+        let t = vec![
+            ("viewer", Duration::from_micros(41)),
+            ("edge", Duration::from_millis(2)),
+        ];
+        assert_eq!(
+            server_timing(&t, "Hit"),
+            "viewer;dur=0.041, edge;dur=2.000;desc=\"Hit\""
+        );
     }
 }

@@ -31,7 +31,10 @@ pub enum Source {
     /// A folder; `None` = the bundled sample photos.
     Folder(Option<PathBuf>),
     /// `s3://bucket` with an optional endpoint (an S3-compatible server).
-    S3 { bucket: String, endpoint: Option<String> },
+    S3 {
+        bucket: String,
+        endpoint: Option<String>,
+    },
 }
 
 pub struct Config {
@@ -56,9 +59,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             (origin::Origin::Folder(folder), sample)
         }
         #[cfg(feature = "s3")]
-        Source::S3 { bucket, endpoint } => (origin::Origin::S3(s3::S3Origin::new(&bucket, endpoint.as_deref(), &prefix).await?), false),
+        Source::S3 { bucket, endpoint } => (
+            origin::Origin::S3(s3::S3Origin::new(&bucket, endpoint.as_deref(), &prefix).await?),
+            false,
+        ),
         #[cfg(not(feature = "s3"))]
-        Source::S3 { .. } => anyhow::bail!("this scalefront was built without S3 support (cargo feature `s3`)"),
+        Source::S3 { .. } => {
+            anyhow::bail!("this scalefront was built without S3 support (cargo feature `s3`)")
+        }
     };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -73,10 +81,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 async fn print_banner(edge: &Edge, addr: SocketAddr, sample: bool) {
     let base = format!("http://{addr}");
-    println!("scalefront serve: local edge on {base} — origin: {}{}", edge.origin.describe(), if sample { " (bundled sample photos)" } else { "" });
+    println!(
+        "scalefront serve: local edge on {base} — origin: {}{}",
+        edge.origin.describe(),
+        if sample {
+            " (bundled sample photos)"
+        } else {
+            ""
+        }
+    );
     println!("  preview page   {base}/_scalefront/");
     let photos = edge.origin.list(3).await.unwrap_or_default();
-    let w = edge.spec.widths().iter().copied().find(|&w| w >= 600).unwrap_or(640);
+    let w = edge
+        .spec
+        .widths()
+        .iter()
+        .copied()
+        .find(|&w| w >= 600)
+        .unwrap_or(640);
     for (i, p) in photos.iter().enumerate() {
         let path = srcset::path_of(&p.key);
         match i {
@@ -89,7 +111,7 @@ async fn print_banner(edge: &Edge, addr: SocketAddr, sample: bool) {
         println!("  (no photos found: add .jpg/.png/.webp files to the folder)");
     }
     if !preview::has_wasm() {
-        println!("  note: built without the wasm web build; the preview page cannot resize in the browser (run `cargo xtask wasm web` and rebuild)");
+        println!("  note: built without the wasm web build; the preview page cannot resize in the browser (run `cargo xtask wasm` and rebuild)");
     }
     println!("  Ctrl-C stops.");
 }

@@ -12,7 +12,11 @@ pub struct Object {
 
 impl Object {
     pub fn new(status: u16, body: Bytes) -> Object {
-        Object { status, headers: Vec::new(), body }
+        Object {
+            status,
+            headers: Vec::new(),
+            body,
+        }
     }
 
     /// A plain-text error response (never cached).
@@ -26,7 +30,10 @@ impl Object {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
@@ -37,6 +44,13 @@ impl Object {
 
     /// Bytes this response holds in the cache (body, headers, key).
     pub fn weight(&self, key: &str) -> usize {
-        self.body.len() + key.len() + self.headers.iter().map(|(n, v)| n.len() + v.len() + 32).sum::<usize>() + 64
+        self.body.len()
+            + key.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 32)
+                .sum::<usize>()
+            + 64
     }
 }

@@ -24,9 +24,16 @@ pub struct Stored {
 pub enum Fetch {
     Found(Stored),
     /// S3 says 404, or 403 for a missing key when the caller may not list the bucket.
-    Missing { status: u16, detail: String },
-    TooLarge { size: u64 },
-    Failed { cause: String },
+    Missing {
+        status: u16,
+        detail: String,
+    },
+    TooLarge {
+        size: u64,
+    },
+    Failed {
+        cause: String,
+    },
 }
 
 /// One original, for the preview page's listing.
@@ -79,8 +86,14 @@ impl Origin {
 
 /// Image extensions the preview page lists.
 pub fn is_image_key(key: &str) -> bool {
-    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp" | "gif" | "avif")
+    let ext = key
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "jpg" | "jpeg" | "png" | "webp" | "gif" | "avif"
+    )
 }
 
 /// Content type from the bytes themselves: the folder keeps no metadata, and a variant's key
@@ -94,7 +107,10 @@ pub fn sniff_content_type(head: &[u8], key: &str) -> &'static str {
         [_, _, _, _, b'f', b't', b'y', b'p', b'a', b'v', b'i', b'f', ..] => return "image/avif",
         _ => {}
     }
-    let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = key
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "txt" | "md" => "text/plain; charset=utf-8",
@@ -129,7 +145,10 @@ impl Folder {
     pub fn new(root: &Path, prefix: &str) -> std::io::Result<Folder> {
         let root = root.canonicalize()?;
         if !root.is_dir() {
-            return Err(std::io::Error::other(format!("{} is not a folder", root.display())));
+            return Err(std::io::Error::other(format!(
+                "{} is not a folder",
+                root.display()
+            )));
         }
         Ok(Folder {
             root,
@@ -152,7 +171,10 @@ impl Folder {
             let bad = seg.is_empty()
                 || seg.starts_with('.')
                 || seg.contains(['\\', '\0', ':'])
-                || !matches!(Path::new(seg).components().next(), Some(Component::Normal(_)))
+                || !matches!(
+                    Path::new(seg).components().next(),
+                    Some(Component::Normal(_))
+                )
                 || Path::new(seg).components().count() != 1;
             if bad {
                 return Err(KeyError::BadSegment(seg.to_string()));
@@ -163,7 +185,10 @@ impl Folder {
     }
 
     async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
-        let missing = |detail: String| Fetch::Missing { status: 404, detail };
+        let missing = |detail: String| Fetch::Missing {
+            status: 404,
+            detail,
+        };
         let path = match self.path_for(key) {
             Ok(p) => p,
             Err(e) => return missing(format!("key {key:?} is not a file name here: {e:?}")),
@@ -171,8 +196,14 @@ impl Folder {
         // Symlinks may point anywhere; what they resolve to must still be inside the root.
         let real = match tokio::fs::canonicalize(&path).await {
             Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return missing(format!("no file {}", path.display())),
-            Err(e) => return Fetch::Failed { cause: format!("{}: {e}", path.display()) },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return missing(format!("no file {}", path.display()))
+            }
+            Err(e) => {
+                return Fetch::Failed {
+                    cause: format!("{}: {e}", path.display()),
+                }
+            }
         };
         if !real.starts_with(&self.root) {
             return missing(format!("{} resolves outside the folder", path.display()));
@@ -180,14 +211,22 @@ impl Folder {
         let meta = match tokio::fs::metadata(&real).await {
             Ok(m) if m.is_file() => m,
             Ok(_) => return missing(format!("{} is not a file", path.display())),
-            Err(e) => return Fetch::Failed { cause: format!("{}: {e}", path.display()) },
+            Err(e) => {
+                return Fetch::Failed {
+                    cause: format!("{}: {e}", path.display()),
+                }
+            }
         };
         if meta.len() > max_bytes {
             return Fetch::TooLarge { size: meta.len() };
         }
         let body = match tokio::fs::read(&real).await {
             Ok(b) => Bytes::from(b),
-            Err(e) => return Fetch::Failed { cause: format!("reading {}: {e}", path.display()) },
+            Err(e) => {
+                return Fetch::Failed {
+                    cause: format!("reading {}: {e}", path.display()),
+                }
+            }
         };
         let is_variant = key.starts_with(&format!("{}/", self.prefix));
         Fetch::Found(Stored {
@@ -201,15 +240,30 @@ impl Folder {
 
     async fn put(&self, write: &Write) -> Result<(), String> {
         if !write.key.starts_with(&format!("{}/", self.prefix)) {
-            return Err(format!("refusing to write {:?} outside the variant prefix {:?}", write.key, self.prefix));
+            return Err(format!(
+                "refusing to write {:?} outside the variant prefix {:?}",
+                write.key, self.prefix
+            ));
         }
-        let path = self.path_for(&write.key).map_err(|e| format!("variant key {:?}: {e:?}", write.key))?;
+        let path = self
+            .path_for(&write.key)
+            .map_err(|e| format!("variant key {:?}: {e:?}", write.key))?;
         let dir = path.parent().expect("a key has at least one segment");
-        tokio::fs::create_dir_all(dir).await.map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| format!("creating {}: {e}", dir.display()))?;
         // Write then rename, so a reader never sees half a variant.
-        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), std::process::id()));
-        tokio::fs::write(&tmp, &write.body).await.map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| format!("renaming to {}: {e}", path.display()))
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().unwrap().to_string_lossy(),
+            std::process::id()
+        ));
+        tokio::fs::write(&tmp, &write.body)
+            .await
+            .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| format!("renaming to {}: {e}", path.display()))
     }
 
     async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {
@@ -230,14 +284,21 @@ impl Folder {
                         continue;
                     }
                     let path = e.path();
-                    let key = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                    let key = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
                     let Ok(ft) = e.file_type() else { continue };
                     if ft.is_dir() {
                         if key != prefix {
                             stack.push(path);
                         }
                     } else if ft.is_file() && is_image_key(&key) {
-                        out.push(Listed { key, bytes: e.metadata().map(|m| m.len()).unwrap_or(0) });
+                        out.push(Listed {
+                            key,
+                            bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
+                        });
                         if out.len() >= max {
                             return Ok(out);
                         }
@@ -272,7 +333,11 @@ mod tests {
             pub fn new() -> Dir {
                 use std::sync::atomic::{AtomicU32, Ordering};
                 static N: AtomicU32 = AtomicU32::new(0);
-                let p = std::env::temp_dir().join(format!("sf-origin-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+                let p = std::env::temp_dir().join(format!(
+                    "sf-origin-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
                 std::fs::create_dir_all(&p).unwrap();
                 Dir(p)
             }
@@ -287,29 +352,60 @@ mod tests {
     #[test]
     fn keys_cannot_leave_the_folder() {
         let (_d, f) = folder();
-        for bad in ["", "../etc/passwd", "a/../../x", "/etc/passwd", "a//b", ".secret", "sub/.git/config", "a\\..\\b", "C:x", "a/./b", "a\0b"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a/../../x",
+            "/etc/passwd",
+            "a//b",
+            ".secret",
+            "sub/.git/config",
+            "a\\..\\b",
+            "C:x",
+            "a/./b",
+            "a\0b",
+        ] {
             assert!(f.path_for(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(f.path_for("sub/b.png").unwrap(), f.root().join("sub").join("b.png"));
+        assert_eq!(
+            f.path_for("sub/b.png").unwrap(),
+            f.root().join("sub").join("b.png")
+        );
         assert!(f.path_for("photos/Further café.jpg").is_ok());
     }
 
     #[tokio::test]
     async fn get_sniffs_and_refuses() {
         let (d, f) = folder();
-        let Fetch::Found(s) = f.get("a.jpg", 100).await else { panic!() };
+        let Fetch::Found(s) = f.get("a.jpg", 100).await else {
+            panic!()
+        };
         assert_eq!(s.content_type, "image/jpeg");
-        assert!(s.cache_control.is_none(), "originals carry no Cache-Control");
-        assert!(matches!(f.get("sub/b.png", 100).await, Fetch::Found(s) if s.content_type == "image/png"));
-        assert!(matches!(f.get("a.jpg", 3).await, Fetch::TooLarge { size: 7 }));
-        assert!(matches!(f.get("nope.jpg", 100).await, Fetch::Missing { status: 404, .. }));
+        assert!(
+            s.cache_control.is_none(),
+            "originals carry no Cache-Control"
+        );
+        assert!(
+            matches!(f.get("sub/b.png", 100).await, Fetch::Found(s) if s.content_type == "image/png")
+        );
+        assert!(matches!(
+            f.get("a.jpg", 3).await,
+            Fetch::TooLarge { size: 7 }
+        ));
+        assert!(matches!(
+            f.get("nope.jpg", 100).await,
+            Fetch::Missing { status: 404, .. }
+        ));
         assert!(matches!(f.get(".secret", 100).await, Fetch::Missing { .. }));
         assert!(matches!(f.get("sub", 100).await, Fetch::Missing { .. }));
         // A symlink out of the root is not followed.
         let outside = tempdir::Dir::new();
         std::fs::write(outside.0.join("x.jpg"), b"secret").unwrap();
         std::os::unix::fs::symlink(outside.0.join("x.jpg"), d.0.join("link.jpg")).unwrap();
-        assert!(matches!(f.get("link.jpg", 100).await, Fetch::Missing { .. }));
+        assert!(matches!(
+            f.get("link.jpg", 100).await,
+            Fetch::Missing { .. }
+        ));
     }
 
     #[tokio::test]
@@ -322,13 +418,29 @@ mod tests {
             cache_control: resize_lambda::response::IMMUTABLE,
             metadata: vec![],
         };
-        assert!(f.put(&w("a.jpg")).await.is_err(), "an original is never overwritten");
+        assert!(
+            f.put(&w("a.jpg")).await.is_err(),
+            "an original is never overwritten"
+        );
         assert!(f.put(&w("_sf/../a.jpg")).await.is_err());
-        f.put(&w("_sf/w600/h0/inside/q75/webp/a.jpg")).await.unwrap();
-        let Fetch::Found(s) = f.get("_sf/w600/h0/inside/q75/webp/a.jpg", 100).await else { panic!() };
+        f.put(&w("_sf/w600/h0/inside/q75/webp/a.jpg"))
+            .await
+            .unwrap();
+        let Fetch::Found(s) = f.get("_sf/w600/h0/inside/q75/webp/a.jpg", 100).await else {
+            panic!()
+        };
         assert_eq!(s.content_type, "image/webp");
-        assert_eq!(s.cache_control.as_deref(), Some(resize_lambda::response::IMMUTABLE));
-        let keys: Vec<_> = f.list(100).await.unwrap().into_iter().map(|l| l.key).collect();
+        assert_eq!(
+            s.cache_control.as_deref(),
+            Some(resize_lambda::response::IMMUTABLE)
+        );
+        let keys: Vec<_> = f
+            .list(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.key)
+            .collect();
         assert_eq!(keys, vec!["a.jpg", "sub/b.png"]);
     }
 }

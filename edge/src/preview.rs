@@ -29,7 +29,9 @@ pub fn has_wasm() -> bool {
 const MAX_LISTED: usize = 200;
 
 pub async fn handle(edge: &Edge, path: &str, query: &str) -> Reply {
-    let rest = path.trim_start_matches("/_scalefront").trim_start_matches('/');
+    let rest = path
+        .trim_start_matches("/_scalefront")
+        .trim_start_matches('/');
     match rest {
         "" | "index.html" => asset(INDEX.as_bytes(), "text/html; charset=utf-8"),
         "app.js" => asset(APP_JS.as_bytes(), "text/javascript; charset=utf-8"),
@@ -38,19 +40,34 @@ pub async fn handle(edge: &Edge, path: &str, query: &str) -> Reply {
         "pkg/image_core.js" if has_wasm() => asset(CORE_JS, "text/javascript; charset=utf-8"),
         "pkg/image_core_bg.wasm" if has_wasm() => asset(CORE_WASM, "application/wasm"),
         "api/site" => site(edge).await,
-        "api/stats" => json_reply(StatusCode::OK, &json!({ "edge": edge.stats(), "cache": edge.cache.stats() })),
+        "api/stats" => json_reply(
+            StatusCode::OK,
+            &json!({ "edge": edge.stats(), "cache": edge.cache.stats() }),
+        ),
         "api/srcset" => {
             let key = param(query, "key").unwrap_or_default();
             if key.is_empty() {
-                return text(StatusCode::BAD_REQUEST, "400 Bad Request: give ?key=photos/a.jpg\n");
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "400 Bad Request: give ?key=photos/a.jpg\n",
+                );
             }
             let sizes = param(query, "sizes");
-            let mut r = text(StatusCode::OK, &srcset::snippet(&edge.spec, &key, sizes.as_deref(), ""));
-            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+            let mut r = text(
+                StatusCode::OK,
+                &srcset::snippet(&edge.spec, &key, sizes.as_deref(), ""),
+            );
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             r
         }
         "api/variant" => variant(edge, query),
-        _ => text(StatusCode::NOT_FOUND, "404 Not Found: no such page under /_scalefront/\n"),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "404 Not Found: no such page under /_scalefront/\n",
+        ),
     }
 }
 
@@ -58,7 +75,12 @@ pub async fn handle(edge: &Edge, path: &str, query: &str) -> Reply {
 async fn site(edge: &Edge) -> Reply {
     let photos = match edge.origin.list(MAX_LISTED).await {
         Ok(p) => p,
-        Err(e) => return text(StatusCode::BAD_GATEWAY, &format!("502 Bad Gateway: listing the origin: {e}\n")),
+        Err(e) => {
+            return text(
+                StatusCode::BAD_GATEWAY,
+                &format!("502 Bad Gateway: listing the origin: {e}\n"),
+            )
+        }
     };
     let photos: Vec<_> = photos
         .into_iter()
@@ -94,10 +116,14 @@ async fn site(edge: &Edge) -> Reply {
 /// rewritten URI and the variant it names, so the page resizes with exactly the edge's settings.
 fn variant(edge: &Edge, query: &str) -> Reply {
     let url = param(query, "url").unwrap_or_default();
-    let accept = param(query, "accept").unwrap_or_else(|| "image/avif,image/webp,image/*,*/*;q=0.8".into());
+    let accept =
+        param(query, "accept").unwrap_or_else(|| "image/avif,image/webp,image/*,*/*;q=0.8".into());
     let (path, q) = url.split_once('?').unwrap_or((&url, ""));
     if !path.starts_with('/') {
-        return text(StatusCode::BAD_REQUEST, "400 Bad Request: give ?url=/photo.jpg%3Fw%3D600\n");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: give ?url=/photo.jpg%3Fw%3D600\n",
+        );
     }
     let req = ViewerRequest {
         method: "GET",
@@ -116,10 +142,14 @@ fn variant(edge: &Edge, query: &str) -> Reply {
             });
             json_reply(StatusCode::OK, &json!({ "uri": uri, "variant": variant }))
         }
-        Ok(ViewerOutcome::Respond { status, body, .. }) => {
-            json_reply(StatusCode::OK, &json!({ "response": { "status": status, "body": body } }))
-        }
-        Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, &format!("503 Service Unavailable: {e}\n")),
+        Ok(ViewerOutcome::Respond { status, body, .. }) => json_reply(
+            StatusCode::OK,
+            &json!({ "response": { "status": status, "body": body } }),
+        ),
+        Err(e) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("503 Service Unavailable: {e}\n"),
+        ),
     }
 }
 
@@ -129,7 +159,9 @@ pub fn param(query: &str, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k == name).then(|| {
             let v = v.replace('+', " ");
-            percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned()
+            percent_encoding::percent_decode_str(&v)
+                .decode_utf8_lossy()
+                .into_owned()
         })
     })
 }
@@ -158,8 +190,14 @@ fn json_reply(status: StatusCode, v: &serde_json::Value) -> Reply {
 mod tests {
     #[test]
     fn params_decode() {
-        assert_eq!(super::param("key=a%20b.jpg&sizes=50vw", "key").as_deref(), Some("a b.jpg"));
-        assert_eq!(super::param("url=%2Fa.jpg%3Fw%3D600", "url").as_deref(), Some("/a.jpg?w=600"));
+        assert_eq!(
+            super::param("key=a%20b.jpg&sizes=50vw", "key").as_deref(),
+            Some("a b.jpg")
+        );
+        assert_eq!(
+            super::param("url=%2Fa.jpg%3Fw%3D600", "url").as_deref(),
+            Some("/a.jpg?w=600")
+        );
         assert_eq!(super::param("x=1", "key"), None);
     }
 }

@@ -16,7 +16,11 @@ pub struct S3Origin {
 }
 
 impl S3Origin {
-    pub async fn new(bucket: &str, endpoint: Option<&str>, prefix: &str) -> anyhow::Result<S3Origin> {
+    pub async fn new(
+        bucket: &str,
+        endpoint: Option<&str>,
+        prefix: &str,
+    ) -> anyhow::Result<S3Origin> {
         let shared = aws_config::from_env().load().await;
         let mut conf = aws_sdk_s3::config::Builder::from(&shared);
         if shared.region().is_none() {
@@ -38,7 +42,9 @@ impl S3Origin {
             .bucket(bucket)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("cannot reach bucket {bucket}: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                anyhow::anyhow!("cannot reach bucket {bucket}: {}", DisplayErrorContext(&e))
+            })?;
         Ok(origin)
     }
 
@@ -50,7 +56,14 @@ impl S3Origin {
     }
 
     pub async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
-        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(o) => o,
             Err(e) => return get_error(key, e),
         };
@@ -58,19 +71,34 @@ impl S3Origin {
         if size > max_bytes {
             return Fetch::TooLarge { size };
         }
-        let content_type = object.content_type().unwrap_or("application/octet-stream").to_string();
+        let content_type = object
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
         let etag = object.e_tag().map(str::to_string);
         let cache_control = object.cache_control().map(str::to_string);
-        let last_modified = object.last_modified().and_then(|t| std::time::SystemTime::try_from(*t).ok());
+        let last_modified = object
+            .last_modified()
+            .and_then(|t| std::time::SystemTime::try_from(*t).ok());
         match object.body.collect().await {
             Ok(body) => {
                 let body = body.into_bytes();
                 if body.len() as u64 > max_bytes {
-                    return Fetch::TooLarge { size: body.len() as u64 };
+                    return Fetch::TooLarge {
+                        size: body.len() as u64,
+                    };
                 }
-                Fetch::Found(Stored { body, content_type, etag, last_modified, cache_control })
+                Fetch::Found(Stored {
+                    body,
+                    content_type,
+                    etag,
+                    last_modified,
+                    cache_control,
+                })
             }
-            Err(e) => Fetch::Failed { cause: format!("S3 GetObject {key} body: {e}") },
+            Err(e) => Fetch::Failed {
+                cause: format!("S3 GetObject {key} body: {e}"),
+            },
         }
     }
 
@@ -104,13 +132,22 @@ impl S3Origin {
                 .max_keys(1000)
                 .send()
                 .await
-                .map_err(|e| format!("S3 ListObjectsV2 {}: {}", self.bucket, DisplayErrorContext(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "S3 ListObjectsV2 {}: {}",
+                        self.bucket,
+                        DisplayErrorContext(&e)
+                    )
+                })?;
             for o in page.contents() {
                 let Some(key) = o.key() else { continue };
                 if key.starts_with(&format!("{}/", self.prefix)) || !is_image_key(key) {
                     continue;
                 }
-                out.push(Listed { key: key.to_string(), bytes: o.size().unwrap_or(0).max(0) as u64 });
+                out.push(Listed {
+                    key: key.to_string(),
+                    bytes: o.size().unwrap_or(0).max(0) as u64,
+                });
                 if out.len() >= max {
                     return Ok(out);
                 }
@@ -130,9 +167,17 @@ fn get_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e.code().unwrap_or("").to_string();
     match status {
-        Some(404) => Fetch::Missing { status: 404, detail: format!("S3 404 {code}") },
+        Some(404) => Fetch::Missing {
+            status: 404,
+            detail: format!("S3 404 {code}"),
+        },
         // Without s3:ListBucket S3 says 403 for a missing key; CloudFront hands that 403 on.
-        Some(403) => Fetch::Missing { status: 403, detail: format!("S3 403 {code}") },
-        _ => Fetch::Failed { cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)) },
+        Some(403) => Fetch::Missing {
+            status: 403,
+            detail: format!("S3 403 {code}"),
+        },
+        _ => Fetch::Failed {
+            cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)),
+        },
     }
 }

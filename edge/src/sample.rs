@@ -5,10 +5,16 @@ use std::path::{Path, PathBuf};
 
 /// (key, bytes). `nature/ladybird.jpg` is stored sideways with EXIF Orientation 6.
 pub const PHOTOS: &[(&str, &[u8])] = &[
-    ("by-the-water.jpg", include_bytes!("../sample/photos/by-the-water.jpg")),
+    (
+        "by-the-water.jpg",
+        include_bytes!("../sample/photos/by-the-water.jpg"),
+    ),
     ("cups.jpg", include_bytes!("../sample/photos/cups.jpg")),
     ("storm.jpg", include_bytes!("../sample/photos/storm.jpg")),
-    ("nature/ladybird.jpg", include_bytes!("../sample/photos/nature/ladybird.jpg")),
+    (
+        "nature/ladybird.jpg",
+        include_bytes!("../sample/photos/nature/ladybird.jpg"),
+    ),
 ];
 
 /// Writes the sample photos into `dir` (a scratch folder the edge may also write variants into)

@@ -12,7 +12,10 @@ pub fn path_of(key: &str) -> String {
 }
 
 fn html_attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The snippet, e.g. for `photos/a.jpg`:
@@ -20,9 +23,17 @@ fn html_attr(s: &str) -> String {
 pub fn snippet(spec: &Spec, key: &str, sizes: Option<&str>, alt: &str) -> String {
     let path = path_of(key);
     let widths = spec.widths();
-    let candidates: Vec<String> = widths.iter().map(|w| format!("{path}?w={w} {w}w")).collect();
+    let candidates: Vec<String> = widths
+        .iter()
+        .map(|w| format!("{path}?w={w} {w}w"))
+        .collect();
     // The fallback `src` for browsers without srcset: a middling width, not the largest.
-    let fallback = widths.iter().copied().filter(|&w| w <= 1080).max().or_else(|| widths.first().copied());
+    let fallback = widths
+        .iter()
+        .copied()
+        .filter(|&w| w <= 1080)
+        .max()
+        .or_else(|| widths.first().copied());
     let src = match fallback {
         Some(w) => format!("{path}?w={w}"),
         None => path.clone(),
@@ -42,7 +53,10 @@ mod tests {
 
     #[test]
     fn paths_are_encoded_per_segment() {
-        assert_eq!(path_of("photos/Further café.jpg"), "/photos/Further%20caf%C3%A9.jpg");
+        assert_eq!(
+            path_of("photos/Further café.jpg"),
+            "/photos/Further%20caf%C3%A9.jpg"
+        );
         assert_eq!(path_of("/a.jpg"), "/a.jpg");
         assert_eq!(path_of("a?b#c.jpg"), "/a%3Fb%23c.jpg");
     }
@@ -50,7 +64,12 @@ mod tests {
     #[test]
     fn snippet_lists_every_width_and_escapes() {
         let spec = Spec::default();
-        let s = snippet(&spec, "photos/a b.jpg", Some("(max-width: 600px) 100vw, 50vw"), "A \"quoted\" <alt>");
+        let s = snippet(
+            &spec,
+            "photos/a b.jpg",
+            Some("(max-width: 600px) 100vw, 50vw"),
+            "A \"quoted\" <alt>",
+        );
         for w in spec.widths() {
             assert!(s.contains(&format!("/photos/a%20b.jpg?w={w} {w}w")), "{s}");
         }

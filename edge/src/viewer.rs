@@ -57,7 +57,11 @@ pub enum ViewerOutcome {
     /// Forward to the cache with this URI (the cache key) and query string (empty after a rewrite).
     Forward { uri: String, query: String },
     /// Answer the viewer directly (e.g. 400 for a hostile query, a redirect).
-    Respond { status: u16, headers: Vec<(String, String)>, body: String },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
 }
 
 #[derive(Debug)]
@@ -95,7 +99,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl ViewerFn {
     /// Compiles the source once here so a broken function is reported at start-up, not per request.
     pub fn new(source: String) -> Result<ViewerFn, ViewerError> {
-        let f = ViewerFn { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), source: source.into() };
+        let f = ViewerFn {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            source: source.into(),
+        };
         Engine::new(f.id, &f.source)?;
         Ok(f)
     }
@@ -125,28 +132,42 @@ impl Engine {
         rt.set_max_stack_size(256 << 10);
         let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let d = deadline.clone();
-        rt.set_interrupt_handler(Some(Box::new(move || d.get().is_some_and(|t| Instant::now() > t))));
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            d.get().is_some_and(|t| Instant::now() > t)
+        })));
         let ctx = Context::full(&rt).map_err(js_err)?;
         let (run, settled) = ctx.with(|ctx| -> Result<_, ViewerError> {
-            ctx.eval::<(), _>(source).map_err(|e| caught(&ctx, e, "loading the function"))?;
-            ctx.eval::<(), _>(GLUE).map_err(|e| caught(&ctx, e, "loading the glue"))?;
+            ctx.eval::<(), _>(source)
+                .map_err(|e| caught(&ctx, e, "loading the function"))?;
+            ctx.eval::<(), _>(GLUE)
+                .map_err(|e| caught(&ctx, e, "loading the glue"))?;
             let g = ctx.globals();
             let handler: rquickjs::Value = g.get("handler").map_err(js_err)?;
             if !handler.is_function() {
-                return Err(ViewerError("the source defines no `handler` function".into()));
+                return Err(ViewerError(
+                    "the source defines no `handler` function".into(),
+                ));
             }
             let run: Function = g.get("__sf_run").map_err(js_err)?;
             let settled: Function = g.get("__sf_settled").map_err(js_err)?;
             Ok((Persistent::save(&ctx, run), Persistent::save(&ctx, settled)))
         })?;
-        Ok(Engine { run, settled, ctx, _rt: rt, id, deadline })
+        Ok(Engine {
+            run,
+            settled,
+            ctx,
+            _rt: rt,
+            id,
+            deadline,
+        })
     }
 
     fn call(&self, event: &str) -> Result<String, ViewerError> {
         self.deadline.set(Some(Instant::now() + TIME_LIMIT));
         let out = self.ctx.with(|ctx| -> Result<String, ViewerError> {
             let run = self.run.clone().restore(&ctx).map_err(js_err)?;
-            let direct: Option<String> = run.call((event,)).map_err(|e| caught(&ctx, e, "handler"))?;
+            let direct: Option<String> =
+                run.call((event,)).map_err(|e| caught(&ctx, e, "handler"))?;
             if let Some(s) = direct {
                 return Ok(s);
             }
@@ -170,7 +191,13 @@ fn caught(ctx: &rquickjs::Ctx<'_>, e: rquickjs::Error, what: &str) -> ViewerErro
         let v = ctx.catch();
         let msg = v
             .as_exception()
-            .map(|x| format!("{}{}", x.message().unwrap_or_default(), x.stack().map(|s| format!("\n{s}")).unwrap_or_default()))
+            .map(|x| {
+                format!(
+                    "{}{}",
+                    x.message().unwrap_or_default(),
+                    x.stack().map(|s| format!("\n{s}")).unwrap_or_default()
+                )
+            })
             .or_else(|| v.as_string().and_then(|s| s.to_string().ok()))
             .unwrap_or_else(|| format!("{v:?}"));
         ViewerError(format!("{what}: {msg}"))
@@ -211,21 +238,33 @@ fn push_multi(map: &mut Map<String, Value>, name: String, value: String) {
         Some(entry) => {
             let obj = entry.as_object_mut().expect("built as object");
             let first = obj["value"].clone();
-            let multi = obj.entry("multiValue").or_insert_with(|| json!([{ "value": first }]));
-            multi.as_array_mut().expect("built as array").push(json!({ "value": value }));
+            let multi = obj
+                .entry("multiValue")
+                .or_insert_with(|| json!([{ "value": first }]));
+            multi
+                .as_array_mut()
+                .expect("built as array")
+                .push(json!({ "value": value }));
         }
     }
 }
 
 /// Turns the handler's return value (request or response object) into an outcome.
 fn parse_result(req: &ViewerRequest<'_>, out: &str) -> Result<ViewerOutcome, ViewerError> {
-    let v: Value = serde_json::from_str(out).map_err(|e| ViewerError(format!("handler returned non-JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| ViewerError(format!("handler returned {v}, not an object")))?;
+    let v: Value = serde_json::from_str(out)
+        .map_err(|e| ViewerError(format!("handler returned non-JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ViewerError(format!("handler returned {v}, not an object")))?;
     if let Some(status) = obj.get("statusCode") {
         let status = status
             .as_u64()
             .filter(|s| (100..=599).contains(s))
-            .ok_or_else(|| ViewerError(format!("response statusCode {status} is not an HTTP status")))?;
+            .ok_or_else(|| {
+                ViewerError(format!(
+                    "response statusCode {status} is not an HTTP status"
+                ))
+            })?;
         let mut headers = Vec::new();
         if let Some(h) = obj.get("headers").and_then(Value::as_object) {
             for (name, val) in h {
@@ -236,24 +275,37 @@ fn parse_result(req: &ViewerRequest<'_>, out: &str) -> Result<ViewerOutcome, Vie
         }
         let body = match obj.get("body") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Object(b)) => b.get("data").and_then(Value::as_str).unwrap_or_default().to_string(),
+            Some(Value::Object(b)) => b
+                .get("data")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             _ => String::new(),
         };
-        return Ok(ViewerOutcome::Respond { status: status as u16, headers, body });
+        return Ok(ViewerOutcome::Respond {
+            status: status as u16,
+            headers,
+            body,
+        });
     }
-    let uri = obj
-        .get("uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ViewerError("handler returned neither a request (uri) nor a response (statusCode)".into()))?;
+    let uri = obj.get("uri").and_then(Value::as_str).ok_or_else(|| {
+        ViewerError("handler returned neither a request (uri) nor a response (statusCode)".into())
+    })?;
     if !uri.starts_with('/') {
-        return Err(ViewerError(format!("rewritten uri {uri:?} does not start with '/'")));
+        return Err(ViewerError(format!(
+            "rewritten uri {uri:?} does not start with '/'"
+        )));
     }
     let query = match obj.get("querystring") {
         Some(Value::Object(q)) => {
             let mut parts = Vec::new();
             for (k, val) in q {
                 for value in header_values(val) {
-                    parts.push(if value.is_empty() { k.clone() } else { format!("{k}={value}") });
+                    parts.push(if value.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k}={value}")
+                    });
                 }
             }
             parts.join("&")
@@ -262,15 +314,25 @@ fn parse_result(req: &ViewerRequest<'_>, out: &str) -> Result<ViewerOutcome, Vie
         _ => String::new(),
     };
     let _ = req;
-    Ok(ViewerOutcome::Forward { uri: uri.to_string(), query })
+    Ok(ViewerOutcome::Forward {
+        uri: uri.to_string(),
+        query,
+    })
 }
 
 /// `{value}` or `{value, multiValue: [{value}…]}` → the values.
 fn header_values(v: &Value) -> Vec<String> {
     if let Some(multi) = v.get("multiValue").and_then(Value::as_array) {
-        return multi.iter().filter_map(|m| m.get("value").and_then(Value::as_str)).map(str::to_string).collect();
+        return multi
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
     }
-    v.get("value").and_then(Value::as_str).map(|s| vec![s.to_string()]).unwrap_or_default()
+    v.get("value")
+        .and_then(Value::as_str)
+        .map(|s| vec![s.to_string()])
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -282,7 +344,11 @@ mod tests {
             method: "GET",
             uri,
             query,
-            headers: vec![("Accept".into(), "image/webp".into()), ("X-A".into(), "1".into()), ("x-a".into(), "2".into())],
+            headers: vec![
+                ("Accept".into(), "image/webp".into()),
+                ("X-A".into(), "1".into()),
+                ("x-a".into(), "2".into()),
+            ],
             client_ip: "127.0.0.1".into(),
         }
     }
@@ -292,8 +358,14 @@ mod tests {
         let e = event_json(&req("/a%20b.jpg", "w=600&x&w=700"));
         assert_eq!(e["request"]["uri"], "/a%20b.jpg");
         assert_eq!(e["request"]["headers"]["accept"]["value"], "image/webp");
-        assert_eq!(e["request"]["headers"]["x-a"]["multiValue"][1]["value"], "2");
-        assert_eq!(e["request"]["querystring"]["w"]["multiValue"][1]["value"], "700");
+        assert_eq!(
+            e["request"]["headers"]["x-a"]["multiValue"][1]["value"],
+            "2"
+        );
+        assert_eq!(
+            e["request"]["querystring"]["w"]["multiValue"][1]["value"],
+            "700"
+        );
         assert_eq!(e["request"]["querystring"]["x"]["value"], "");
         assert_eq!(e["context"]["eventType"], "viewer-request");
     }
@@ -309,31 +381,49 @@ mod tests {
         .unwrap();
         assert_eq!(
             f.run(&req("/a.jpg", "w=600")).unwrap(),
-            ViewerOutcome::Forward { uri: "/_sf/w600/a.jpg".into(), query: String::new() }
+            ViewerOutcome::Forward {
+                uri: "/_sf/w600/a.jpg".into(),
+                query: String::new()
+            }
         );
         match f.run(&req("/a.jpg", "bad=1")).unwrap() {
-            ViewerOutcome::Respond { status, headers, .. } => {
+            ViewerOutcome::Respond {
+                status, headers, ..
+            } => {
                 assert_eq!(status, 400);
                 assert_eq!(headers, vec![("x-why".to_string(), "bad".to_string())]);
             }
             other => panic!("{other:?}"),
         }
-        let a = ViewerFn::new("async function handler(event) { event.request.uri = '/x'; return event.request; }".into()).unwrap();
-        assert!(matches!(a.run(&req("/a.jpg", "")).unwrap(), ViewerOutcome::Forward { uri, .. } if uri == "/x"));
+        let a = ViewerFn::new(
+            "async function handler(event) { event.request.uri = '/x'; return event.request; }"
+                .into(),
+        )
+        .unwrap();
+        assert!(
+            matches!(a.run(&req("/a.jpg", "")).unwrap(), ViewerOutcome::Forward { uri, .. } if uri == "/x")
+        );
     }
 
     #[test]
     fn errors_surface() {
-        assert!(ViewerFn::new("function nothandler() {}".into()).unwrap_err().0.contains("handler"));
+        assert!(ViewerFn::new("function nothandler() {}".into())
+            .unwrap_err()
+            .0
+            .contains("handler"));
         assert!(ViewerFn::new("function handler( {".into()).is_err());
-        let thrower = ViewerFn::new("function handler(e) { return undefinedName; }".into()).unwrap();
+        let thrower =
+            ViewerFn::new("function handler(e) { return undefinedName; }".into()).unwrap();
         let err = thrower.run(&req("/a.jpg", "")).unwrap_err();
         assert!(err.0.contains("undefinedName"), "{err}");
         let spin = ViewerFn::new("function handler(e) { for (;;) {} }".into()).unwrap();
         let t = Instant::now();
         assert!(spin.run(&req("/a.jpg", "")).is_err());
         assert!(t.elapsed() < Duration::from_secs(2));
-        let hog = ViewerFn::new("function handler(e) { var a = []; for (;;) a.push('x'.repeat(1000)); }".into()).unwrap();
+        let hog = ViewerFn::new(
+            "function handler(e) { var a = []; for (;;) a.push('x'.repeat(1000)); }".into(),
+        )
+        .unwrap();
         assert!(hog.run(&req("/a.jpg", "")).is_err());
         // The engine survives a failed call.
         assert!(spin.run(&req("/a.jpg", "")).is_err());
