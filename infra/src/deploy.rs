@@ -56,11 +56,23 @@ impl Plan {
         let mut steps = Vec::new();
         let mb = self.package_size as f64 / 1e6;
         match self.bucket_exists {
-            Some(false) => steps.push(format!("create bucket {} in {} (object ownership enforced, public access blocked)", self.bucket, self.bucket_region)),
-            Some(true) => steps.push(format!("use the existing bucket {} in {}", self.bucket, self.bucket_region)),
-            None => steps.push(format!("use bucket {} in {} (created if missing)", self.bucket, self.bucket_region)),
+            Some(false) => steps.push(format!(
+                "create bucket {} in {} (object ownership enforced, public access blocked)",
+                self.bucket, self.bucket_region
+            )),
+            Some(true) => steps.push(format!(
+                "use the existing bucket {} in {}",
+                self.bucket, self.bucket_region
+            )),
+            None => steps.push(format!(
+                "use bucket {} in {} (created if missing)",
+                self.bucket, self.bucket_region
+            )),
         }
-        let artifacts = self.artifact_bucket.clone().unwrap_or_else(|| artifact_bucket_name("<account id>"));
+        let artifacts = self
+            .artifact_bucket
+            .clone()
+            .unwrap_or_else(|| artifact_bucket_name("<account id>"));
         steps.push(format!("upload {} ({mb:.1} MB) to s3://{artifacts}/{} in {STACK_REGION} (bucket created if missing; skipped if already there)", self.package_file.display(), self.package.key));
         let verb = match &self.stack_status {
             Some(None) => "create",
@@ -74,7 +86,13 @@ impl Plan {
         steps.push(format!("{verb} stack {} in {STACK_REGION} from {} ({what}); wait for it (a new distribution takes 5-15 minutes)", self.stack, self.template_file.display()));
         steps.push(format!("merge statement {} (CloudFront may read, for this distribution only) into the policy of bucket {}; other statements stay", policy_sid(&self.stack), self.bucket));
         steps.push("print the distribution domain and a test URL".to_owned());
-        let mut out = format!("plan: scalefront {} mode, stack {} ({STACK_REGION}), bucket {} ({})\n", self.mode.as_str(), self.stack, self.bucket, self.bucket_region);
+        let mut out = format!(
+            "plan: scalefront {} mode, stack {} ({STACK_REGION}), bucket {} ({})\n",
+            self.mode.as_str(),
+            self.stack,
+            self.bucket,
+            self.bucket_region
+        );
         for (i, s) in steps.iter().enumerate() {
             out.push_str(&format!("  {}. {s}\n", i + 1));
         }
@@ -84,14 +102,22 @@ impl Plan {
 
 /// The Sid of the statement deploy owns in the bucket policy (letters and digits only).
 pub fn policy_sid(stack: &str) -> String {
-    format!("ScalefrontRead{}", stack.chars().filter(char::is_ascii_alphanumeric).collect::<String>())
+    format!(
+        "ScalefrontRead{}",
+        stack
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    )
 }
 
 /// `existing` policy (JSON text, if any) with our statement put in under `sid`, replacing an older one
 /// of the same Sid and leaving every other statement as it was.
 pub fn merge_bucket_policy(existing: Option<&str>, statement: &Value, sid: &str) -> Result<String> {
     let mut doc: Value = match existing {
-        Some(text) => serde_json::from_str(text).context("the bucket's current policy is not JSON")?,
+        Some(text) => {
+            serde_json::from_str(text).context("the bucket's current policy is not JSON")?
+        }
         None => json!({"Version": "2012-10-17", "Statement": []}),
     };
     let mut stmt = statement.clone();
@@ -118,7 +144,11 @@ pub fn event_line(ev: &Value) -> String {
     let time = s("Timestamp");
     let time = time.get(11..19).unwrap_or(&time).to_owned();
     let reason = s("ResourceStatusReason");
-    let mut line = format!("  {time}  {:<32} {}", s("LogicalResourceId"), s("ResourceStatus"));
+    let mut line = format!(
+        "  {time}  {:<32} {}",
+        s("LogicalResourceId"),
+        s("ResourceStatus")
+    );
     if !reason.is_empty() && reason != "Resource creation Initiated" {
         line.push_str(&format!("  {reason}"));
     }
@@ -128,8 +158,14 @@ pub fn event_line(ev: &Value) -> String {
 /// Plain-words hints for stack failure reasons AWS words obscurely.
 pub fn hint(reason: &str) -> Option<String> {
     if let Some((_, rest)) = reason.split_once("not authorized to perform: ") {
-        let perm = rest.split_whitespace().next().unwrap_or("").trim_end_matches([',', '.']);
-        return Some(format!("missing permission {perm}: grant it to the identity you deploy with"));
+        let perm = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches([',', '.']);
+        return Some(format!(
+            "missing permission {perm}: grant it to the identity you deploy with"
+        ));
     }
     let r = reason.to_lowercase();
     if r.contains("already exists") {
@@ -154,9 +190,18 @@ fn is_terminal(status: &str) -> bool {
 }
 
 /// Asks AWS what the plan needs: account, bucket region and existence, stack status.
-pub fn survey(aws: &Aws, bucket: &str, region: Option<&str>, stack: &str) -> Result<(String, String, bool, Option<String>)> {
+pub fn survey(
+    aws: &Aws,
+    bucket: &str,
+    region: Option<&str>,
+    stack: &str,
+) -> Result<(String, String, bool, Option<String>)> {
     let id = aws.call(STACK_REGION, &["sts", "get-caller-identity"])?;
-    let account = id.get("Account").and_then(Value::as_str).context("sts get-caller-identity gave no account")?.to_owned();
+    let account = id
+        .get("Account")
+        .and_then(Value::as_str)
+        .context("sts get-caller-identity gave no account")?
+        .to_owned();
     let (exists, actual) = match aws.call(STACK_REGION, &["s3api", "get-bucket-location", "--bucket", bucket]) {
         Ok(v) => (true, Some(v.get("LocationConstraint").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("us-east-1").to_owned())),
         Err(e) if e.kind == ErrorKind::NotFound => (false, None),
@@ -169,8 +214,14 @@ pub fn survey(aws: &Aws, bucket: &str, region: Option<&str>, stack: &str) -> Res
         (None, Some(r)) => r.to_owned(),
         (None, None) => STACK_REGION.to_owned(),
     };
-    let stack_status = match aws.call(STACK_REGION, &["cloudformation", "describe-stacks", "--stack-name", stack]) {
-        Ok(v) => v.pointer("/Stacks/0/StackStatus").and_then(Value::as_str).map(str::to_owned),
+    let stack_status = match aws.call(
+        STACK_REGION,
+        &["cloudformation", "describe-stacks", "--stack-name", stack],
+    ) {
+        Ok(v) => v
+            .pointer("/Stacks/0/StackStatus")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         Err(e) if e.kind == ErrorKind::NotFound => None,
         Err(e) => return Err(e.into()),
     };
@@ -188,7 +239,10 @@ pub struct Outputs {
 
 /// Carries out the plan. `say` gets one progress line at a time.
 pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outputs> {
-    let artifacts = plan.artifact_bucket.as_deref().context("execute needs the artifacts bucket (survey first)")?;
+    let artifacts = plan
+        .artifact_bucket
+        .as_deref()
+        .context("execute needs the artifacts bucket (survey first)")?;
     match plan.stack_status.as_ref().and_then(|s| s.as_deref()) {
         Some("ROLLBACK_COMPLETE") => bail!("stack {} failed to create earlier and is in ROLLBACK_COMPLETE: delete it (aws cloudformation delete-stack --stack-name {} --region us-east-1) and deploy again", plan.stack, plan.stack),
         Some(s) if s.ends_with("_IN_PROGRESS") => bail!("stack {} is busy ({s}); wait for it to finish (or run doctor) and deploy again", plan.stack),
@@ -196,36 +250,125 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
     }
     // 1. The photo bucket.
     if plan.bucket_exists == Some(false) {
-        say(&format!("creating bucket {} in {}", plan.bucket, plan.bucket_region));
+        say(&format!(
+            "creating bucket {} in {}",
+            plan.bucket, plan.bucket_region
+        ));
         create_private_bucket(aws, &plan.bucket, &plan.bucket_region)?;
     }
     // 2. The package.
-    if aws.call_opt(STACK_REGION, &["s3api", "head-bucket", "--bucket", artifacts])?.is_none() {
-        say(&format!("creating the artifacts bucket {artifacts} in {STACK_REGION}"));
+    if aws
+        .call_opt(
+            STACK_REGION,
+            &["s3api", "head-bucket", "--bucket", artifacts],
+        )?
+        .is_none()
+    {
+        say(&format!(
+            "creating the artifacts bucket {artifacts} in {STACK_REGION}"
+        ));
         create_private_bucket(aws, artifacts, STACK_REGION)?;
     }
-    if aws.call_opt(STACK_REGION, &["s3api", "head-object", "--bucket", artifacts, "--key", &plan.package.key])?.is_some() {
-        say(&format!("package already uploaded: s3://{artifacts}/{}", plan.package.key));
+    if aws
+        .call_opt(
+            STACK_REGION,
+            &[
+                "s3api",
+                "head-object",
+                "--bucket",
+                artifacts,
+                "--key",
+                &plan.package.key,
+            ],
+        )?
+        .is_some()
+    {
+        say(&format!(
+            "package already uploaded: s3://{artifacts}/{}",
+            plan.package.key
+        ));
     } else {
-        say(&format!("uploading {} to s3://{artifacts}/{}", plan.package_file.display(), plan.package.key));
+        say(&format!(
+            "uploading {} to s3://{artifacts}/{}",
+            plan.package_file.display(),
+            plan.package.key
+        ));
         let body = plan.package_file.to_string_lossy();
-        aws.call(STACK_REGION, &["s3api", "put-object", "--bucket", artifacts, "--key", &plan.package.key, "--body", &body])?;
+        aws.call(
+            STACK_REGION,
+            &[
+                "s3api",
+                "put-object",
+                "--bucket",
+                artifacts,
+                "--key",
+                &plan.package.key,
+                "--body",
+                &body,
+            ],
+        )?;
     }
     // 3. The stack, through a change set (create and update alike; "no changes" is fine).
     let create = plan.stack_status.as_ref().is_none_or(|s| s.is_none());
-    let set_name = format!("scalefront-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs());
+    let set_name = format!(
+        "scalefront-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+    );
     let template_arg = format!("file://{}", plan.template_file.display());
-    let params = [format!("ParameterKey=BucketName,ParameterValue={}", plan.bucket), format!("ParameterKey=BucketRegion,ParameterValue={}", plan.bucket_region), "ParameterKey=CreateBucket,ParameterValue=false".to_owned(), format!("ParameterKey=ArtifactBucket,ParameterValue={artifacts}")];
-    let mut args: Vec<&str> = vec!["cloudformation", "create-change-set", "--stack-name", &plan.stack, "--change-set-name", &set_name, "--change-set-type", if create { "CREATE" } else { "UPDATE" }, "--template-body", &template_arg, "--capabilities", "CAPABILITY_IAM", "--parameters"];
+    let params = [
+        format!("ParameterKey=BucketName,ParameterValue={}", plan.bucket),
+        format!(
+            "ParameterKey=BucketRegion,ParameterValue={}",
+            plan.bucket_region
+        ),
+        "ParameterKey=CreateBucket,ParameterValue=false".to_owned(),
+        format!("ParameterKey=ArtifactBucket,ParameterValue={artifacts}"),
+    ];
+    let mut args: Vec<&str> = vec![
+        "cloudformation",
+        "create-change-set",
+        "--stack-name",
+        &plan.stack,
+        "--change-set-name",
+        &set_name,
+        "--change-set-type",
+        if create { "CREATE" } else { "UPDATE" },
+        "--template-body",
+        &template_arg,
+        "--capabilities",
+        "CAPABILITY_IAM",
+        "--parameters",
+    ];
     args.extend(params.iter().map(String::as_str));
-    say(&format!("{} stack {} in {STACK_REGION}", if create { "creating" } else { "updating" }, plan.stack));
+    say(&format!(
+        "{} stack {} in {STACK_REGION}",
+        if create { "creating" } else { "updating" },
+        plan.stack
+    ));
     aws.call(STACK_REGION, &args)?;
     let started = Instant::now();
     loop {
-        let cs = aws.call(STACK_REGION, &["cloudformation", "describe-change-set", "--stack-name", &plan.stack, "--change-set-name", &set_name])?;
+        let cs = aws.call(
+            STACK_REGION,
+            &[
+                "cloudformation",
+                "describe-change-set",
+                "--stack-name",
+                &plan.stack,
+                "--change-set-name",
+                &set_name,
+            ],
+        )?;
         let status = cs.get("Status").and_then(Value::as_str).unwrap_or("");
         if status == "CREATE_COMPLETE" {
-            let changes = cs.get("Changes").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
+            let changes = cs
+                .get("Changes")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+                .unwrap_or(0);
             say(&format!("change set ready: {changes} resource change(s)"));
             break;
         }
@@ -233,17 +376,40 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
             let reason = cs.get("StatusReason").and_then(Value::as_str).unwrap_or("");
             if reason.contains("didn't contain changes") || reason.contains("No updates") {
                 say("the stack is already up to date");
-                let _ = aws.call(STACK_REGION, &["cloudformation", "delete-change-set", "--stack-name", &plan.stack, "--change-set-name", &set_name]);
+                let _ = aws.call(
+                    STACK_REGION,
+                    &[
+                        "cloudformation",
+                        "delete-change-set",
+                        "--stack-name",
+                        &plan.stack,
+                        "--change-set-name",
+                        &set_name,
+                    ],
+                );
                 return finish(aws, plan, say);
             }
-            bail!("CloudFormation refused the change: {reason}{}", hint(reason).map(|h| format!(" ({h})")).unwrap_or_default());
+            bail!(
+                "CloudFormation refused the change: {reason}{}",
+                hint(reason).map(|h| format!(" ({h})")).unwrap_or_default()
+            );
         }
         if started.elapsed() > Duration::from_secs(300) {
             bail!("the change set did not become ready in 5 minutes (status {status})");
         }
         std::thread::sleep(Duration::from_secs(3));
     }
-    aws.call(STACK_REGION, &["cloudformation", "execute-change-set", "--stack-name", &plan.stack, "--change-set-name", &set_name])?;
+    aws.call(
+        STACK_REGION,
+        &[
+            "cloudformation",
+            "execute-change-set",
+            "--stack-name",
+            &plan.stack,
+            "--change-set-name",
+            &set_name,
+        ],
+    )?;
     wait_for_stack(aws, &plan.stack, say)?;
     finish(aws, plan, say)
 }
@@ -256,7 +422,17 @@ fn create_private_bucket(aws: &Aws, bucket: &str, region: &str) -> Result<()> {
     }
     aws.call(region, &args)?;
     aws.call(region, &["s3api", "put-public-access-block", "--bucket", bucket, "--public-access-block-configuration", "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"])?;
-    aws.call(region, &["s3api", "put-bucket-ownership-controls", "--bucket", bucket, "--ownership-controls", "Rules=[{ObjectOwnership=BucketOwnerEnforced}]"])?;
+    aws.call(
+        region,
+        &[
+            "s3api",
+            "put-bucket-ownership-controls",
+            "--bucket",
+            bucket,
+            "--ownership-controls",
+            "Rules=[{ObjectOwnership=BucketOwnerEnforced}]",
+        ],
+    )?;
     Ok(())
 }
 
@@ -267,14 +443,43 @@ fn wait_for_stack(aws: &Aws, stack: &str, say: &mut dyn FnMut(&str)) -> Result<(
     let mut last_note = Instant::now();
     let mut first = true;
     loop {
-        let events = aws.call(STACK_REGION, &["cloudformation", "describe-stack-events", "--stack-name", stack, "--max-items", "50"])?;
-        let mut fresh: Vec<&Value> = events.get("StackEvents").and_then(Value::as_array).into_iter().flatten().filter(|e| seen.insert(e.get("EventId").and_then(Value::as_str).unwrap_or("").to_owned())).collect();
+        let events = aws.call(
+            STACK_REGION,
+            &[
+                "cloudformation",
+                "describe-stack-events",
+                "--stack-name",
+                stack,
+                "--max-items",
+                "50",
+            ],
+        )?;
+        let mut fresh: Vec<&Value> = events
+            .get("StackEvents")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                seen.insert(
+                    e.get("EventId")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                )
+            })
+            .collect();
         fresh.reverse(); // oldest first
         if !first {
             for e in &fresh {
                 say(&event_line(e));
-                let reason = e.get("ResourceStatusReason").and_then(Value::as_str).unwrap_or("");
-                if e.get("ResourceStatus").and_then(Value::as_str).is_some_and(|s| s.ends_with("_FAILED")) {
+                let reason = e
+                    .get("ResourceStatusReason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if e.get("ResourceStatus")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.ends_with("_FAILED"))
+                {
                     if let Some(h) = hint(reason) {
                         say(&format!("    → {h}"));
                     }
@@ -282,18 +487,35 @@ fn wait_for_stack(aws: &Aws, stack: &str, say: &mut dyn FnMut(&str)) -> Result<(
             }
         }
         first = false;
-        let v = aws.call(STACK_REGION, &["cloudformation", "describe-stacks", "--stack-name", stack])?;
-        let status = v.pointer("/Stacks/0/StackStatus").and_then(Value::as_str).unwrap_or("").to_owned();
+        let v = aws.call(
+            STACK_REGION,
+            &["cloudformation", "describe-stacks", "--stack-name", stack],
+        )?;
+        let status = v
+            .pointer("/Stacks/0/StackStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         if is_terminal(&status) {
             if TERMINAL_OK.contains(&status.as_str()) {
-                say(&format!("stack {stack}: {status} after {}s", started.elapsed().as_secs()));
+                say(&format!(
+                    "stack {stack}: {status} after {}s",
+                    started.elapsed().as_secs()
+                ));
                 return Ok(());
             }
-            let reason = v.pointer("/Stacks/0/StackStatusReason").and_then(Value::as_str).unwrap_or("");
+            let reason = v
+                .pointer("/Stacks/0/StackStatusReason")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             bail!("stack {stack} ended in {status} {reason}: the events above say which resource failed and why; `scalefront doctor --stack {stack}` checks the parts that exist");
         }
         if last_note.elapsed() > Duration::from_secs(30) {
-            say(&format!("  … {status}, {} min {} s so far (CloudFront distributions take 5-15 minutes)", started.elapsed().as_secs() / 60, started.elapsed().as_secs() % 60));
+            say(&format!(
+                "  … {status}, {} min {} s so far (CloudFront distributions take 5-15 minutes)",
+                started.elapsed().as_secs() / 60,
+                started.elapsed().as_secs() % 60
+            ));
             last_note = Instant::now();
         }
         std::thread::sleep(Duration::from_secs(5));
@@ -302,11 +524,32 @@ fn wait_for_stack(aws: &Aws, stack: &str, say: &mut dyn FnMut(&str)) -> Result<(
 
 /// Reads the outputs and merges the bucket policy statement.
 fn finish(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outputs> {
-    let v = aws.call(STACK_REGION, &["cloudformation", "describe-stacks", "--stack-name", &plan.stack])?;
+    let v = aws.call(
+        STACK_REGION,
+        &[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            &plan.stack,
+        ],
+    )?;
     let mut out = Outputs::default();
-    for o in v.pointer("/Stacks/0/Outputs").and_then(Value::as_array).into_iter().flatten() {
-        let k = o.get("OutputKey").and_then(Value::as_str).unwrap_or("").to_owned();
-        let val = o.get("OutputValue").and_then(Value::as_str).unwrap_or("").to_owned();
+    for o in v
+        .pointer("/Stacks/0/Outputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let k = o
+            .get("OutputKey")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let val = o
+            .get("OutputValue")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         match k.as_str() {
             "DistributionDomain" => out.domain = val.clone(),
             "TestUrl" => out.test_url = val.clone(),
@@ -316,14 +559,30 @@ fn finish(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outputs> 
         out.raw.push((k, val));
     }
     if let Some((_, stmt)) = out.raw.iter().find(|(k, _)| k == "BucketPolicyStatement") {
-        let stmt: Value = serde_json::from_str(stmt).context("the stack's BucketPolicyStatement output is not JSON")?;
-        let current = aws.call_opt(&plan.bucket_region, &["s3api", "get-bucket-policy", "--bucket", &plan.bucket])?;
-        let text = current.as_ref().and_then(|c| c.get("Policy")).and_then(Value::as_str);
+        let stmt: Value = serde_json::from_str(stmt)
+            .context("the stack's BucketPolicyStatement output is not JSON")?;
+        let current = aws.call_opt(
+            &plan.bucket_region,
+            &["s3api", "get-bucket-policy", "--bucket", &plan.bucket],
+        )?;
+        let text = current
+            .as_ref()
+            .and_then(|c| c.get("Policy"))
+            .and_then(Value::as_str);
         let merged = merge_bucket_policy(text, &stmt, &policy_sid(&plan.stack))?;
-        if text.is_some_and(|t| serde_json::from_str::<Value>(t).ok() == serde_json::from_str::<Value>(&merged).ok()) {
-            say(&format!("bucket policy of {} already lets this distribution read", plan.bucket));
+        if text.is_some_and(|t| {
+            serde_json::from_str::<Value>(t).ok() == serde_json::from_str::<Value>(&merged).ok()
+        }) {
+            say(&format!(
+                "bucket policy of {} already lets this distribution read",
+                plan.bucket
+            ));
         } else {
-            say(&format!("merging statement {} into the policy of bucket {}", policy_sid(&plan.stack), plan.bucket));
+            say(&format!(
+                "merging statement {} into the policy of bucket {}",
+                policy_sid(&plan.stack),
+                plan.bucket
+            ));
             aws.call(&plan.bucket_region, &["s3api", "put-bucket-policy", "--bucket", &plan.bucket, "--policy", &merged]).map_err(|e| {
                 anyhow::anyhow!("{e}\nThe stack is up, but CloudFront cannot read the bucket until this statement is in its policy:\n{merged}")
             })?;
@@ -347,7 +606,12 @@ mod tests {
         let twice = merge_bucket_policy(Some(&once), &stmt, "ScalefrontReadx").unwrap();
         assert_eq!(once, twice, "re-deploying does not pile up statements");
         let v: Value = serde_json::from_str(&twice).unwrap();
-        let sids: Vec<&str> = v["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+        let sids: Vec<&str> = v["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
         assert_eq!(sids, ["Theirs", "ScalefrontReadx"]);
         assert!(merge_bucket_policy(Some("not json"), &stmt, "x").is_err());
     }
@@ -356,10 +620,18 @@ mod tests {
     fn names_and_lines() {
         assert_eq!(default_stack_name("my.photos"), "scalefront-my-photos");
         assert!(default_stack_name(&"a".repeat(63)).len() <= crate::template::MAX_STACK_NAME);
-        assert_eq!(policy_sid("scalefront-my-photos"), "ScalefrontReadscalefrontmyphotos");
+        assert_eq!(
+            policy_sid("scalefront-my-photos"),
+            "ScalefrontReadscalefrontmyphotos"
+        );
         let ev = json!({"Timestamp": "2026-11-25T05:01:02.123Z", "LogicalResourceId": "Distribution", "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "User: arn:aws:iam::1:user/me is not authorized to perform: cloudfront:CreateDistribution on resource"});
         let line = event_line(&ev);
-        assert!(line.contains("05:01:02") && line.contains("Distribution") && line.contains("CREATE_FAILED"), "{line}");
+        assert!(
+            line.contains("05:01:02")
+                && line.contains("Distribution")
+                && line.contains("CREATE_FAILED"),
+            "{line}"
+        );
         assert_eq!(hint(ev["ResourceStatusReason"].as_str().unwrap()).unwrap(), "missing permission cloudfront:CreateDistribution: grant it to the identity you deploy with");
     }
 
@@ -381,10 +653,25 @@ mod tests {
         };
         let text = plan.describe();
         assert!(text.contains("create bucket photos in eu-west-1"), "{text}");
-        assert!(text.contains("1.8 MB") && text.contains("s3://scalefront-artifacts-123/scalefront/origin-response-"), "{text}");
-        assert!(text.contains("update stack scalefront-photos in us-east-1"), "{text}");
-        assert!(text.contains("origin-response Lambda@Edge + numbered version"), "{text}");
-        let dry = Plan { bucket_exists: None, stack_status: None, artifact_bucket: None, ..plan };
+        assert!(
+            text.contains("1.8 MB")
+                && text.contains("s3://scalefront-artifacts-123/scalefront/origin-response-"),
+            "{text}"
+        );
+        assert!(
+            text.contains("update stack scalefront-photos in us-east-1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("origin-response Lambda@Edge + numbered version"),
+            "{text}"
+        );
+        let dry = Plan {
+            bucket_exists: None,
+            stack_status: None,
+            artifact_bucket: None,
+            ..plan
+        };
         assert!(dry.describe().contains("create or update stack"));
         assert!(dry.describe().contains("scalefront-artifacts-<account id>"));
     }

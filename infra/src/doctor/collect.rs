@@ -201,18 +201,13 @@ pub fn collect(
             let Some(arn) = LambdaArn::parse(&a.arn) else {
                 continue;
             };
-            progress(&format!("reading Lambda@Edge function {}", arn.name));
-            let lf = lambda_facts(&mut c, &arn.region, &a.arn)?;
-            let mut lf = lf;
-            let mut names = vec![format!("us-east-1.{}", arn.name)];
-            if arn.region == HOME {
-                names.push(arn.name.clone());
-            }
             progress(&format!(
-                "looking for its invocations and logs in {} regions",
+                "reading Lambda@Edge function {} and looking for its invocations and logs in {} regions",
+                arn.name,
                 regions.len()
             ));
-            lf.activity = activity(aws, regions, &names, &mut c.facts.errors);
+            let (lf, errors) = edge_function(aws, &a.arn, regions)?;
+            c.facts.errors.extend(errors);
             c.facts.lambdas.insert(a.arn.clone(), lf);
         }
     }
@@ -244,6 +239,29 @@ pub fn collect(
         c.facts.lambdas.insert(o.domain_name.clone(), lf);
     }
     Ok(c.facts)
+}
+
+/// Facts about one Lambda@Edge function as an association names it (configuration, role, and where it
+/// ran and logged across `regions`), with the calls that failed.
+pub fn edge_function(
+    aws: &Aws,
+    association_arn: &str,
+    regions: &[String],
+) -> anyhow::Result<(LambdaFacts, Vec<String>)> {
+    let arn = LambdaArn::parse(association_arn)
+        .with_context(|| format!("{association_arn} is not a Lambda function ARN"))?;
+    let mut c = Collector {
+        aws,
+        facts: Facts::default(),
+    };
+    let mut lf = lambda_facts(&mut c, &arn.region, association_arn)?;
+    // Replicas are named us-east-1.<name> wherever they run; in us-east-1 a direct test invoke counts too.
+    let mut names = vec![format!("us-east-1.{}", arn.name)];
+    if arn.region == HOME {
+        names.push(arn.name.clone());
+    }
+    lf.activity = activity(aws, regions, &names, &mut c.facts.errors);
+    Ok((lf, c.facts.errors))
 }
 
 fn stack_error(name: &str) -> impl Fn(AwsError) -> anyhow::Error + '_ {

@@ -1,0 +1,179 @@
+//! `scalefront deploy`: package, render the template, upload, create or update the stack, wait, print
+//! the domain and a test URL. AWS through the `aws` CLI (see infra's docs for why).
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use infra::aws::Aws;
+use infra::deploy::{self, Plan};
+use infra::template::{self, Artifact, Mode, Params};
+use serde_json::Value;
+
+use crate::package;
+
+const ABOUT: &str = "Deploy to AWS: S3 + CloudFront + the resize function, in one CloudFormation stack";
+const LONG_ABOUT: &str = "Deploy to AWS: packages the functions, uploads them, creates or updates one CloudFormation \
+stack in us-east-1 (CloudFront distribution, viewer-request CloudFront Function, Origin Access Control, cache policy, \
+IAM role, and the origin-response Lambda@Edge or, in regional mode, a Lambda function URL behind an origin group), \
+merges a read statement for this distribution into the bucket's policy, and prints the domain and a test URL.\n\n\
+The bucket may be in any region and may already hold your photos; a missing bucket is created (private). Running it \
+again after editing scalefront.toml updates the stack in place and associates a new function version.\n\n\
+Needs the aws command line tool with credentials (the standard chain: AWS_PROFILE, SSO, …).\n\n\
+Examples:\n  scalefront deploy --bucket my-photos --dry-run     # print the template and the plan, call nothing\n  \
+scalefront deploy --bucket my-photos               # edge mode, stack scalefront-my-photos\n  \
+scalefront deploy --bucket my-photos --mode regional --config scalefront.toml";
+
+#[derive(clap::Args, Debug)]
+#[command(about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Args {
+    /// The S3 bucket with the photos (created if missing).
+    #[arg(long)]
+    pub bucket: String,
+    /// The bucket's region [default: asked from S3; us-east-1 for a new bucket].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// edge: Lambda@Edge on origin-response. regional: origin group failing over to a Lambda function URL.
+    #[arg(long, default_value = "edge", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// CloudFormation stack name (≤ 40 letters, digits, hyphens) [default: scalefront-<bucket>].
+    #[arg(long)]
+    pub stack: Option<String>,
+    /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the rendered template and the plan; call no AWS API.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Lambda memory in MB (CPU grows with it; resizing is CPU-bound).
+    #[arg(long, default_value_t = template::DEFAULT_MEMORY_MB)]
+    pub memory: u32,
+    /// Where the packages and rendered templates go [default: <tmp>/scalefront-<stack>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse()
+}
+
+fn default_artifacts() -> PathBuf {
+    std::env::var_os("SCALEFRONT_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts"))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let stack = args.stack.clone().unwrap_or_else(|| deploy::default_stack_name(&args.bucket));
+    template::check_stack_name(&stack)?;
+    template::check_bucket(&args.bucket)?;
+    if let Some(r) = &args.region {
+        template::check_region(r)?;
+    }
+    let aws = Aws::default();
+    // Ask AWS first (unless dry): the bucket's real region goes into the package.
+    let survey = if args.dry_run {
+        None
+    } else {
+        eprintln!("checking the account, bucket {} and stack {stack} …", args.bucket);
+        Some(deploy::survey(&aws, &args.bucket, args.region.as_deref(), &stack)?)
+    };
+    let bucket_region = match &survey {
+        Some((_, r, _, _)) => r.clone(),
+        None => args.region.clone().unwrap_or_else(|| deploy::STACK_REGION.to_owned()),
+    };
+    let out = args.out.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("scalefront-{stack}")));
+    let packaged = package::package(&package::Args {
+        bucket: args.bucket.clone(),
+        region: bucket_region.clone(),
+        config: args.config.clone(),
+        s3_endpoint: None,
+        out: out.clone(),
+        artifacts: args.artifacts.clone().unwrap_or_else(default_artifacts),
+    })?;
+    let test_key = match &survey {
+        Some((_, _, true, _)) => sample_key(&aws, &args.bucket, &bucket_region, packaged.spec.prefix()),
+        _ => None,
+    };
+    let artifact_bucket = survey.as_ref().map(|(account, ..)| deploy::artifact_bucket_name(account));
+    let params = params_for(&packaged, &stack, &bucket_region, artifact_bucket.clone(), args.memory, test_key.unwrap_or_default())?;
+    write_templates(&params, &out)?;
+    let package_file = match args.mode {
+        Mode::Edge => packaged.origin_response.clone(),
+        Mode::Regional => packaged.regional.clone(),
+    };
+    let template_file = out.join(args.mode.file_name());
+    let plan = Plan {
+        stack: stack.clone(),
+        mode: args.mode,
+        bucket: args.bucket.clone(),
+        bucket_region,
+        bucket_exists: survey.as_ref().map(|s| s.2),
+        stack_status: survey.as_ref().map(|s| s.3.clone()),
+        artifact_bucket,
+        package: match args.mode {
+            Mode::Edge => params.edge_package.clone(),
+            Mode::Regional => params.regional_package.clone(),
+        },
+        package_size: std::fs::metadata(&package_file)?.len(),
+        package_file,
+        template: std::fs::read_to_string(&template_file)?,
+        template_file,
+    };
+    if args.dry_run {
+        print!("{}", plan.template);
+        println!("---");
+        print!("{}", plan.describe());
+        println!("(dry run: nothing was called or changed; packages and templates are in {})", out.display());
+        return Ok(());
+    }
+    eprint!("{}", plan.describe());
+    let outputs = deploy::execute(&aws, &plan, &mut |line| eprintln!("{line}"))?;
+    println!("deployed: https://{}", outputs.domain);
+    println!("test:     curl -sI '{}'", outputs.test_url);
+    println!("check:    scalefront doctor --stack {stack}");
+    Ok(())
+}
+
+/// The template parameters for a package (shared with `scalefront package`).
+pub fn params_for(p: &package::Packaged, stack: &str, bucket_region: &str, artifact_bucket: Option<String>, memory_mb: u32, test_key: String) -> Result<Params> {
+    let code = std::fs::read_to_string(&p.viewer_fn)?;
+    let edge = std::fs::read(&p.origin_response)?;
+    let regional = std::fs::read(&p.regional)?;
+    Ok(Params {
+        stack_name: stack.to_owned(),
+        bucket: p.config.bucket.clone(),
+        bucket_region: bucket_region.to_owned(),
+        create_bucket: false,
+        prefix: p.spec.prefix().to_owned(),
+        spec_fingerprint: format!("{}\n{}", serde_json::to_string(&p.config)?, code),
+        viewer_function_code: code,
+        artifact_bucket,
+        edge_package: Artifact::of("origin-response", &edge),
+        regional_package: Artifact::of("regional", &regional),
+        memory_mb,
+        test_key,
+    })
+}
+
+/// Writes `template-edge.yaml` and `template-regional.yaml` into `dir`.
+pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
+    [Mode::Edge, Mode::Regional]
+        .into_iter()
+        .map(|mode| {
+            let path = dir.join(mode.file_name());
+            std::fs::write(&path, template::render(mode, params)?).with_context(|| format!("writing {}", path.display()))?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// A photo in the bucket for the test URL: the first image key outside the variant prefix.
+fn sample_key(aws: &Aws, bucket: &str, region: &str, prefix: &str) -> Option<String> {
+    let v = aws.call(region, &["s3api", "list-objects-v2", "--bucket", bucket, "--max-items", "200"]).ok()?;
+    v.get("Contents")?.as_array()?.iter().filter_map(|o| o.get("Key").and_then(Value::as_str)).find(|k| {
+        let lower = k.to_lowercase();
+        !k.starts_with(&format!("{prefix}/")) && [".jpg", ".jpeg", ".png", ".webp", ".avif"].iter().any(|e| lower.ends_with(e))
+    }).map(str::to_owned)
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# infra: the CloudFormation templates (our own checks over the parsed YAML + cfn-lint on every rendered
+# template), the doctor's checks on recorded setups, its collection against a local moto server, and
+# the CLI's `deploy --dry-run` / `doctor --facts`.
+set -euo pipefail
+cd "$ROOT"
+export PATH="$ROOT/.tools/venv/bin:$PATH"
+command -v cfn-lint >/dev/null || { echo "cfn-lint missing: run scripts/setup.sh"; exit 1; }
+command -v moto_server >/dev/null || { echo "moto_server missing: run scripts/setup.sh"; exit 1; }
+
+# 1. Rust: render + parsed-template checks, doctor fixtures, and moto collection (the moto test starts
+#    its own moto_server on a free loopback port and stops it).
+cargo test -p infra 2>&1
+sections=1
+
+# 2. The CLI renders with the real spec and generated viewer function. Packaging needs only the
+#    artifacts' presence here (the templates depend on the zips' hashes, not their contents), so small
+#    stand-ins keep this step from building the wasm and native Lambdas.
+cargo build -p scalefront --quiet
+bin="$ROOT/target/debug/scalefront"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/artifacts/edge" "$tmp/artifacts/regional"
+for f in index.mjs resize_lambda.js resize_lambda_bg.wasm; do echo "stand-in $f" > "$tmp/artifacts/edge/$f"; done
+printf '#!/bin/sh\n' > "$tmp/artifacts/regional/bootstrap"
+# No AWS call may happen on a dry run: point the aws CLI at nothing.
+SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run \
+  --artifacts "$tmp/artifacts" --out "$tmp/a" > "$tmp/dry-a.txt"
+grep -q '^plan: scalefront edge mode, stack scalefront-example-photos' "$tmp/dry-a.txt"
+grep -q 'LambdaFunctionAssociations' "$tmp/dry-a.txt"
+SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --mode regional \
+  --artifacts "$tmp/artifacts" --out "$tmp/a" > "$tmp/dry-r.txt"
+grep -q 'OriginGroups' "$tmp/dry-r.txt"
+# A changed spec publishes a new Lambda version (the Version resource's Description changes).
+sed 's/^qualities = .*/qualities = [50, 75, 95]/' scalefront.toml > "$tmp/changed.toml"
+SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --config "$tmp/changed.toml" \
+  --artifacts "$tmp/artifacts" --out "$tmp/b" > /dev/null
+va=$(grep 'Description: "scalefront package' "$tmp/a/template-edge.yaml")
+vb=$(grep 'Description: "scalefront package' "$tmp/b/template-edge.yaml")
+[ "$va" != "$vb" ] || { echo "spec change did not change the Lambda version: $va"; exit 1; }
+echo "version on spec change: $va -> $vb"
+sections=$((sections + 1))
+
+# 3. cfn-lint on every rendered template (committed examples + the CLI's renders).
+templates=(infra/examples/template-*.yaml "$tmp"/a/template-*.yaml "$tmp"/b/template-*.yaml)
+cfn-lint "${templates[@]}"
+echo "cfn-lint: ${#templates[@]} templates clean"
+sections=$((sections + 1))
+
+# 4. doctor on saved facts: a healthy setup exits 0 with every line ok; a broken one exits 1 with the fix.
+"$bin" doctor --facts infra/tests/doctor/edge-good.json > "$tmp/good.txt"
+if grep -q '^FAIL' "$tmp/good.txt"; then cat "$tmp/good.txt"; exit 1; fi
+python3 - "$tmp/broken.json" <<'PY'
+import json, sys
+f = json.load(open("infra/tests/doctor/edge-good.json"))
+role = next(iter(f["lambdas"].values()))["role"]
+role["get_role"]["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"] = ["lambda.amazonaws.com"]
+json.dump(f, open(sys.argv[1], "w"))
+PY
+if "$bin" doctor --facts "$tmp/broken.json" > "$tmp/broken.txt"; then echo "doctor passed a broken setup"; exit 1; fi
+grep -q '^FAIL role-trust .*edgelambda.amazonaws.com — fix: ' "$tmp/broken.txt"
+sections=$((sections + 1))
+# Reached only when every section above passed (set -e).
+echo "infra sections: $sections passed, 0 failed"
