@@ -6,11 +6,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { S3Client, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
-const here = new URL('.', import.meta.url);
-const configJson = readFileSync(new URL('config.json', here), 'utf8');
+const require = createRequire(import.meta.url);
+const configJson = readFileSync(new URL('config.json', import.meta.url), 'utf8');
 const config = JSON.parse(configJson);
-const { Handler } = createRequire(import.meta.url)('./resize_lambda.js');
-const flow = new Handler(configJson); // throws at cold start on a bad config: fail loudly, not per request
+
+// Throws at cold start on a bad config: fail loudly, not per request.
+let flow = load();
+function load() {
+  delete require.cache[require.resolve('./resize_lambda.js')];
+  return new (require('./resize_lambda.js').Handler)(configJson);
+}
 
 // The standard credential chain (the function's execution role in Lambda).
 const s3 = new S3Client({
@@ -19,19 +24,24 @@ const s3 = new S3Client({
 });
 
 export const handler = async (event) => {
-  const inv = flow.start(JSON.stringify(event));
+  let inv;
   try {
+    inv = flow.start(JSON.stringify(event));
     for (;;) {
       const step = JSON.parse(inv.step());
       if (step.kind === 'read') await read(inv, step);
       else if (step.kind === 'write') await write(inv, step);
       else {
+        inv.free();
         console.log(step.log);
         return step.result;
       }
     }
-  } finally {
-    inv.free();
+  } catch (err) {
+    // A bug, never an S3 or image problem (the flow answers those): log it, answer 500, and
+    // replace a wasm instance that trapped (its state is unusable after a panic).
+    if (err instanceof WebAssembly.RuntimeError) flow = load();
+    return internalError(event, err);
   }
 };
 
@@ -80,4 +90,24 @@ function describe(err) {
   const status = err.$metadata?.httpStatusCode;
   const cause = err.cause ? ` (cause: ${err.cause.code ?? err.cause.message ?? err.cause})` : '';
   return `${err.name ?? 'Error'}${status ? ` HTTP ${status}` : ''}: ${err.message}${cause}`;
+}
+
+function internalError(event, err) {
+  const cf = event?.Records?.[0]?.cf;
+  console.log(JSON.stringify({
+    msg: 'scalefront origin', uri: cf?.request?.uri, outcome: 'failed', status: 500,
+    error: String(err?.stack ?? err),
+  }));
+  // CloudFront answers 502 if a result drops a read-only header the origin sent.
+  const headers = {
+    'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
+    'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
+  };
+  for (const name of ['transfer-encoding', 'via']) {
+    if (cf?.response?.headers?.[name]) headers[name] = cf.response.headers[name];
+  }
+  return {
+    status: '500', statusDescription: 'Internal Server Error', headers,
+    body: '500 Internal Server Error: the image function failed; the cause is in its log\n', bodyEncoding: 'text',
+  };
 }

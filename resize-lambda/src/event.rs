@@ -127,7 +127,9 @@ fn capitalise(name: &str) -> String {
         .map(|part| {
             let mut c = part.chars();
             match c.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()
+                }
                 None => String::new(),
             }
         })
@@ -142,7 +144,10 @@ mod tests {
     #[test]
     fn capitalises_header_names() {
         assert_eq!(capitalise("cache-control"), "Cache-Control");
-        assert_eq!(capitalise("x-amz-meta-source-etag"), "X-Amz-Meta-Source-Etag");
+        assert_eq!(
+            capitalise("x-amz-meta-source-etag"),
+            "X-Amz-Meta-Source-Etag"
+        );
         assert_eq!(header("Vary", "Accept").0, "vary");
     }
 }

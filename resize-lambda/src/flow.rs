@@ -38,13 +38,22 @@ pub struct Read {
 /// What the host found when it read the original.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadResult {
-    Found { body: Vec<u8>, etag: Option<String> },
+    Found {
+        body: Vec<u8>,
+        etag: Option<String>,
+    },
     /// 404, or 403 (S3 says 403 for a missing key when the caller may not list the bucket).
     /// `detail` says which, for the log.
-    Missing { detail: String },
-    TooLarge { size: u64 },
+    Missing {
+        detail: String,
+    },
+    TooLarge {
+        size: u64,
+    },
     /// Network, throttling, 5xx, permissions: the cause goes to the log.
-    Failed { cause: String },
+    Failed {
+        cause: String,
+    },
 }
 
 /// Ask the host to store the variant (a plain PUT; the key is always under the variant prefix).

@@ -35,7 +35,11 @@ pub enum Body {
 impl Response {
     /// A short plain-text error: `{status} {reason}: {message}`.
     pub fn error(status: u16, message: &str) -> Response {
-        let cache = if status >= 500 { NO_STORE } else { CLIENT_ERROR_CACHE };
+        let cache = if status >= 500 {
+            NO_STORE
+        } else {
+            CLIENT_ERROR_CACHE
+        };
         Response {
             status,
             headers: vec![
@@ -138,11 +142,17 @@ mod tests {
 
     #[test]
     fn server_errors_are_not_cached_client_errors_briefly() {
-        assert_eq!(Response::error(502, "x").header("cache-control"), Some(NO_STORE));
+        assert_eq!(
+            Response::error(502, "x").header("cache-control"),
+            Some(NO_STORE)
+        );
         assert_eq!(
             Response::error(404, "x").header("Cache-Control"),
             Some(CLIENT_ERROR_CACHE)
         );
-        assert_eq!(Response::redirect("/a").header("cache-control"), Some(NO_STORE));
+        assert_eq!(
+            Response::redirect("/a").header("cache-control"),
+            Some(NO_STORE)
+        );
     }
 }

@@ -24,6 +24,19 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str);
+}
+
+/// A panic aborts the wasm instance with a bare `unreachable`: print its message first (I6), so
+/// the log says why; the shim then answers 500 and loads a fresh instance.
+fn log_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            console_error(&format!("scalefront: wasm panic: {info}"));
+        }))
+    });
 }
 
 fn clock() -> f64 {
@@ -40,6 +53,7 @@ pub struct Handler {
 impl Handler {
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str) -> Result<Handler, JsError> {
+        log_panics();
         let config = PackageConfig::from_json(config_json).map_err(|e| JsError::new(&e))?;
         let settings = config
             .settings(EDGE_MAX_RESPONSE_BYTES)

@@ -5,7 +5,9 @@ use serde_json::Value;
 use std::path::Path;
 
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -25,7 +27,10 @@ fn documented_custom_origin_event() {
     assert_eq!(cf.config.event_type, "origin-response");
     assert_eq!(cf.request.uri, "/");
     assert_eq!(cf.response.status_code(), Some(200));
-    assert_eq!(cf.response.headers["content-length"][0].key.as_deref(), Some("Content-Length"));
+    assert_eq!(
+        cf.response.headers["content-length"][0].key.as_deref(),
+        Some("Content-Length")
+    );
     assert!(cf.request.origin.as_ref().unwrap().get("custom").is_some());
 }
 
@@ -34,9 +39,18 @@ fn s3_origin_403_for_a_missing_variant() {
     let e: OriginResponseEvent = round_trip("origin-response-s3-403-variant.json");
     let cf = e.cf().unwrap();
     assert_eq!(cf.response.status_code(), Some(403));
-    assert_eq!(cf.request.uri, "/_sf/w600/h0/inside/q75/webp/photos/Further.jpg");
-    assert_eq!(cf.request.querystring, "", "origin-response never sees a query string we rely on");
-    assert_eq!(cf.request.origin.as_ref().unwrap()["s3"]["authMethod"], "none");
+    assert_eq!(
+        cf.request.uri,
+        "/_sf/w600/h0/inside/q75/webp/photos/Further.jpg"
+    );
+    assert_eq!(
+        cf.request.querystring, "",
+        "origin-response never sees a query string we rely on"
+    );
+    assert_eq!(
+        cf.request.origin.as_ref().unwrap()["s3"]["authMethod"],
+        "none"
+    );
 }
 
 #[test]
@@ -67,6 +81,9 @@ fn unknown_fields_survive_and_junk_is_refused() {
     );
     let e: OriginResponseEvent = serde_json::from_str(&src).unwrap();
     assert_eq!(e.cf().unwrap().config.extra["futureField"]["a"][1], 2);
-    assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::from_str::<Value>(&src).unwrap());
+    assert_eq!(
+        serde_json::to_value(&e).unwrap(),
+        serde_json::from_str::<Value>(&src).unwrap()
+    );
     assert!(serde_json::from_str::<OriginResponseEvent>("{\"Records\": [{\"cf\": {}}]}").is_err());
 }

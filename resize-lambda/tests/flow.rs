@@ -3,8 +3,8 @@
 use resize_lambda::edge;
 use resize_lambda::event::{self, OriginResponseEvent};
 use resize_lambda::{
-    native_clock, run, Answer, Body, Flow, Input, Origin, ReadResult, Response, Settings, Step, Write,
-    EDGE_MAX_RESPONSE_BYTES,
+    native_clock, run, Answer, Body, Flow, Input, Origin, ReadResult, Response, Settings, Step,
+    Write, EDGE_MAX_RESPONSE_BYTES,
 };
 use std::collections::BTreeMap;
 use viewer_fn::Spec;
@@ -22,12 +22,21 @@ impl Origin for Bucket {
     fn get(&mut self, key: &str, max_bytes: u64) -> ReadResult {
         self.reads += 1;
         if let Some(cause) = &self.fail_reads {
-            return ReadResult::Failed { cause: cause.clone() };
+            return ReadResult::Failed {
+                cause: cause.clone(),
+            };
         }
         match self.objects.get(key) {
-            None => ReadResult::Missing { detail: "404 NoSuchKey".into() },
-            Some((body, _)) if body.len() as u64 > max_bytes => ReadResult::TooLarge { size: body.len() as u64 },
-            Some((body, etag)) => ReadResult::Found { body: body.clone(), etag: Some(etag.clone()) },
+            None => ReadResult::Missing {
+                detail: "404 NoSuchKey".into(),
+            },
+            Some((body, _)) if body.len() as u64 > max_bytes => ReadResult::TooLarge {
+                size: body.len() as u64,
+            },
+            Some((body, etag)) => ReadResult::Found {
+                body: body.clone(),
+                etag: Some(etag.clone()),
+            },
         }
     }
     fn put(&mut self, write: &Write) -> Result<(), String> {
@@ -35,7 +44,8 @@ impl Origin for Bucket {
             return Err(cause.clone());
         }
         self.written.push(write.clone());
-        self.objects.insert(write.key.clone(), (write.body.clone(), "\"new\"".into()));
+        self.objects
+            .insert(write.key.clone(), (write.body.clone(), "\"new\"".into()));
         Ok(())
     }
 }
@@ -46,7 +56,9 @@ fn settings() -> Settings {
 
 /// A 320×200 gradient PNG.
 fn photo() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(320, 200, |x, y| image::Rgb([x as u8, y as u8, (x + y) as u8]));
+    let img = image::RgbImage::from_fn(320, 200, |x, y| {
+        image::Rgb([x as u8, y as u8, (x + y) as u8])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
@@ -54,7 +66,8 @@ fn photo() -> Vec<u8> {
 
 fn bucket_with_photo() -> Bucket {
     let mut b = Bucket::default();
-    b.objects.insert("photos/a b.png".into(), (photo(), "\"etag-1\"".into()));
+    b.objects
+        .insert("photos/a b.png".into(), (photo(), "\"etag-1\"".into()));
     b
 }
 
@@ -102,9 +115,14 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         let r = respond(&done.answer);
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("image/webp"));
-        assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
         assert_eq!(r.header("vary"), Some("Accept"));
-        let [w] = &b.written[..] else { panic!("one write, got {}", b.written.len()) };
+        let [w] = &b.written[..] else {
+            panic!("one write, got {}", b.written.len())
+        };
         assert_eq!(w.key, "_sf/w128/h0/inside/q75/webp/photos/a b.png");
         assert_eq!(w.content_type, "image/webp");
         assert_eq!(w.cache_control, "public, max-age=31536000, immutable");
@@ -130,14 +148,24 @@ fn a_spec_without_negotiation_sends_no_vary() {
     let spec = Spec::from_toml("auto = []\n").unwrap();
     assert!(!spec.negotiates_format());
     let mut b = bucket_with_photo();
-    let done = run(&Settings::new(spec, EDGE_MAX_RESPONSE_BYTES), "GET", VARIANT, 403, &mut b, native_clock);
+    let done = run(
+        &Settings::new(spec, EDGE_MAX_RESPONSE_BYTES),
+        "GET",
+        VARIANT,
+        403,
+        &mut b,
+        native_clock,
+    );
     assert_eq!(respond(&done.answer).header("vary"), None);
 }
 
 #[test]
 fn too_big_to_answer_inline_is_stored_then_redirected() {
     let mut b = bucket_with_photo();
-    let small = Settings { max_response_bytes: 300, ..settings() };
+    let small = Settings {
+        max_response_bytes: 300,
+        ..settings()
+    };
     let done = run(&small, "GET", VARIANT, 403, &mut b, native_clock);
     let r = respond(&done.answer);
     assert_eq!(r.status, 302);
@@ -171,7 +199,11 @@ fn forged_keys_get_400_without_touching_the_origin() {
         let done = run(&settings(), "GET", uri, 403, &mut b, native_clock);
         let r = respond(&done.answer);
         assert_eq!(r.status, 400, "{uri}");
-        assert!(text(r).starts_with("400 Bad Request: not a variant this site produces"), "{}", text(r));
+        assert!(
+            text(r).starts_with("400 Bad Request: not a variant this site produces"),
+            "{}",
+            text(r)
+        );
         assert_eq!((b.reads, b.written.len()), (0, 0), "{uri}");
         assert_eq!(done.log.outcome, "rejected");
     }
@@ -201,12 +233,18 @@ fn client_errors_write_nothing() {
     let done = run(&settings(), "GET", VARIANT, 403, &mut missing, native_clock);
     let r = respond(&done.answer);
     assert_eq!(r.status, 404);
-    assert_eq!(text(r), "404 Not Found: the original image does not exist\n");
+    assert_eq!(
+        text(r),
+        "404 Not Found: the original image does not exist\n"
+    );
     assert_eq!(done.log.error.as_deref(), Some("404 NoSuchKey"));
 
     let mut big = bucket_with_photo();
     let tight = Settings {
-        limits: image_core::Limits { max_input_bytes: 100, ..Default::default() },
+        limits: image_core::Limits {
+            max_input_bytes: 100,
+            ..Default::default()
+        },
         ..settings()
     };
     let done = run(&tight, "GET", VARIANT, 403, &mut big, native_clock);
@@ -215,7 +253,10 @@ fn client_errors_write_nothing() {
 
     let mut b = bucket_with_photo();
     let few_pixels = Settings {
-        limits: image_core::Limits { max_pixels: 1000, ..Default::default() },
+        limits: image_core::Limits {
+            max_pixels: 1000,
+            ..Default::default()
+        },
         ..settings()
     };
     let done = run(&few_pixels, "GET", VARIANT, 403, &mut b, native_clock);
@@ -229,9 +270,15 @@ fn origin_failures_are_502_with_the_cause_logged() {
     b.fail_reads = Some("dispatch failure: connection refused".into());
     let done = run(&settings(), "GET", VARIANT, 403, &mut b, native_clock);
     let r = respond(&done.answer);
-    assert_eq!((r.status, r.header("cache-control")), (502, Some("no-store")));
+    assert_eq!(
+        (r.status, r.header("cache-control")),
+        (502, Some("no-store"))
+    );
     assert_eq!(text(r), "502 Bad Gateway: could not read the original\n");
-    assert_eq!(done.log.error.as_deref(), Some("dispatch failure: connection refused"));
+    assert_eq!(
+        done.log.error.as_deref(),
+        Some("dispatch failure: connection refused")
+    );
     assert_eq!(done.log.outcome, "failed");
 
     let mut b = bucket_with_photo();
@@ -239,38 +286,58 @@ fn origin_failures_are_502_with_the_cause_logged() {
     let done = run(&settings(), "GET", VARIANT, 403, &mut b, native_clock);
     assert_eq!(respond(&done.answer).status, 502);
     assert_eq!(done.log.error.as_deref(), Some("AccessDenied"));
-    assert!(done.log.to_json_line().contains("\"error\":\"AccessDenied\""));
+    assert!(done
+        .log
+        .to_json_line()
+        .contains("\"error\":\"AccessDenied\""));
 }
 
 #[test]
 fn a_host_feeding_the_wrong_outcome_gets_500_not_a_panic() {
     let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT, 403, native_clock);
     assert!(matches!(step, Step::Read(ref r) if r.key == "photos/a b.png"));
-    let Step::Done(done) = flow.resume(Input::Written(Ok(()))) else { panic!("expected done") };
+    let Step::Done(done) = flow.resume(Input::Written(Ok(()))) else {
+        panic!("expected done")
+    };
     assert_eq!(respond(&done.answer).status, 500);
     assert!(done.log.error.unwrap().contains("host protocol error"));
 }
 
 #[test]
 fn edge_results_keep_read_only_headers_and_pass_through_verbatim() {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/origin-response-s3-403-variant.json")).unwrap();
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/origin-response-s3-403-variant.json"
+    ))
+    .unwrap();
     let event: OriginResponseEvent = serde_json::from_str(&src).unwrap();
     let origin = &event.cf().unwrap().response;
 
     assert_eq!(&edge::result(origin, &Answer::PassThrough), origin);
 
-    let r = edge::result(origin, &Answer::Respond(Response::image(vec![1, 2, 3, 4], "image/webp", true)));
+    let r = edge::result(
+        origin,
+        &Answer::Respond(Response::image(vec![1, 2, 3, 4], "image/webp", true)),
+    );
     assert_eq!(r.status, "200");
     assert_eq!(r.status_description.as_deref(), Some("OK"));
     assert_eq!(r.body.as_deref(), Some("AQIDBA=="));
     assert_eq!(r.body_encoding, Some(event::BodyEncoding::Base64));
-    assert_eq!(r.headers["transfer-encoding"], origin.headers["transfer-encoding"]);
+    assert_eq!(
+        r.headers["transfer-encoding"],
+        origin.headers["transfer-encoding"]
+    );
     assert_eq!(r.headers["vary"][0].key.as_deref(), Some("Vary"));
-    assert!(!r.headers.contains_key("x-amz-request-id"), "S3's error headers are not carried over");
+    assert!(
+        !r.headers.contains_key("x-amz-request-id"),
+        "S3's error headers are not carried over"
+    );
     assert!(!r.headers.contains_key("content-length"));
 
     // The fixture's variant (w600) is not in the default spec's widths: rejected before any read.
     let (_, step) = edge::start(&settings(), &event, native_clock).unwrap();
-    let Step::Done(done) = step else { panic!("expected a rejection") };
+    let Step::Done(done) = step else {
+        panic!("expected a rejection")
+    };
     assert_eq!(respond(&done.answer).status, 400);
 }

@@ -11,7 +11,10 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const MAX_GLIBC_MINOR: u32 = 34;
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 /// `cargo xtask edge-wasm`: the wasm module and its Node.js glue.
@@ -19,7 +22,15 @@ pub fn edge_wasm() -> Result<()> {
     let root = root();
     run(Command::new(cargo())
         .current_dir(&root)
-        .args(["rustc", "--release", "--target", "wasm32-unknown-unknown", "-p", "resize-lambda", "--lib"])
+        .args([
+            "rustc",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "resize-lambda",
+            "--lib",
+        ])
         .args(["--crate-type", "cdylib"]))?;
     let version = Command::new("wasm-bindgen").arg("--version").output().context(
         "wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version 0.2.130 (or run scripts/setup.sh)",
@@ -36,7 +47,10 @@ pub fn edge_wasm() -> Result<()> {
         .args(["--target", "nodejs", "--out-dir"])
         .arg(&out)
         .arg(root.join("target/wasm32-unknown-unknown/release/resize_lambda.wasm")))?;
-    std::fs::copy(root.join("resize-lambda/node/index.mjs"), out.join("index.mjs"))?;
+    std::fs::copy(
+        root.join("resize-lambda/node/index.mjs"),
+        out.join("index.mjs"),
+    )?;
     for f in ["resize_lambda_bg.wasm", "resize_lambda.js", "index.mjs"] {
         let len = std::fs::metadata(out.join(f))?.len();
         eprintln!("  {f}: {len} bytes");
@@ -48,15 +62,23 @@ pub fn edge_wasm() -> Result<()> {
 pub fn regional(dev: bool) -> Result<()> {
     let root = root();
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(&root).args(["build", "-p", "regional", "--bin", "bootstrap"]);
+    cmd.current_dir(&root)
+        .args(["build", "-p", "regional", "--bin", "bootstrap"]);
     if !dev {
         cmd.arg("--release");
     }
     run(&mut cmd)?;
-    let built = root.join(if dev { "target/debug/bootstrap" } else { "target/release/bootstrap" });
+    let built = root.join(if dev {
+        "target/debug/bootstrap"
+    } else {
+        "target/release/bootstrap"
+    });
     let newest = newest_glibc(&std::fs::read(&built)?);
     if let Some(minor) = newest.filter(|&m| m > MAX_GLIBC_MINOR) {
-        bail!("{} needs GLIBC_2.{minor}; provided.al2023 has 2.{MAX_GLIBC_MINOR}", built.display());
+        bail!(
+            "{} needs GLIBC_2.{minor}; provided.al2023 has 2.{MAX_GLIBC_MINOR}",
+            built.display()
+        );
     }
     let out = root.join("target/artifacts/regional");
     std::fs::create_dir_all(&out)?;
@@ -76,8 +98,11 @@ fn newest_glibc(elf: &[u8]) -> Option<u32> {
         .enumerate()
         .filter(|(_, w)| *w == TAG)
         .filter_map(|(i, _)| {
-            let digits: String =
-                elf[i + TAG.len()..].iter().take_while(|b| b.is_ascii_digit()).map(|&b| b as char).collect();
+            let digits: String = elf[i + TAG.len()..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .map(|&b| b as char)
+                .collect();
             digits.parse().ok()
         })
         .max()

@@ -5,14 +5,16 @@
 //! This is also the reference for driving [`resize_lambda::Flow`] from an async host: a loop
 //! that executes each step and feeds its outcome back ([`App::run`]).
 
-use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
 use aws_lambda_events::http::{HeaderName, HeaderValue};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use resize_lambda::{
-    native_clock, Answer, Body, Done, Flow, Input, PackageConfig, ReadResult, Response, Settings, Step, Write,
-    REGIONAL_MAX_RESPONSE_BYTES,
+    native_clock, Answer, Body, Done, Flow, Input, PackageConfig, ReadResult, Response, Settings,
+    Step, Write, REGIONAL_MAX_RESPONSE_BYTES,
 };
 use std::path::{Path, PathBuf};
 
@@ -27,7 +29,9 @@ impl App {
     /// An S3 client from the standard credential chain (the function's role in Lambda) and the
     /// package's baked region and optional endpoint.
     pub async fn from_config(config: &PackageConfig) -> anyhow::Result<App> {
-        let settings = config.settings(REGIONAL_MAX_RESPONSE_BYTES).map_err(anyhow::Error::msg)?;
+        let settings = config
+            .settings(REGIONAL_MAX_RESPONSE_BYTES)
+            .map_err(anyhow::Error::msg)?;
         let shared = aws_config::from_env()
             .region(aws_config::Region::new(config.region.clone()))
             .load()
@@ -36,14 +40,25 @@ impl App {
         if let Some(endpoint) = &config.s3_endpoint {
             s3 = s3.endpoint_url(endpoint).force_path_style(true);
         }
-        Ok(App { settings, bucket: config.bucket.clone(), s3: aws_sdk_s3::Client::from_conf(s3.build()) })
+        Ok(App {
+            settings,
+            bucket: config.bucket.clone(),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+        })
     }
 
     /// One function URL invocation: log line to stdout, response to the caller.
     pub async fn handle(&self, request: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
-        let method = request.request_context.http.method.as_deref().unwrap_or("GET");
+        let method = request
+            .request_context
+            .http
+            .method
+            .as_deref()
+            .unwrap_or("GET");
         let path = request.raw_path.as_deref().unwrap_or("/");
-        let done = self.run(method, &canonical_uri(&self.settings.spec, path)).await;
+        let done = self
+            .run(method, &canonical_uri(&self.settings.spec, path))
+            .await;
         println!("{}", done.log.to_json_line());
         function_url_response(done.answer)
     }
@@ -53,7 +68,9 @@ impl App {
         let (mut flow, mut step) = Flow::start(&self.settings, method, uri, 404, native_clock);
         loop {
             step = match step {
-                Step::Read(read) => flow.resume(Input::Read(self.get(&read.key, read.max_bytes).await)),
+                Step::Read(read) => {
+                    flow.resume(Input::Read(self.get(&read.key, read.max_bytes).await))
+                }
                 Step::Write(write) => flow.resume(Input::Written(self.put(write).await)),
                 Step::Done(done) => return done,
             };
@@ -61,7 +78,14 @@ impl App {
     }
 
     async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
-        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+        let object = match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(object) => object,
             Err(e) => return read_error(key, e),
         };
@@ -78,7 +102,9 @@ impl App {
                     _ => ReadResult::Found { body, etag },
                 }
             }
-            Err(e) => ReadResult::Failed { cause: format!("S3 GetObject {key} body: {e}") },
+            Err(e) => ReadResult::Failed {
+                cause: format!("S3 GetObject {key} body: {e}"),
+            },
         }
     }
 
@@ -108,10 +134,16 @@ fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e.code().unwrap_or("").to_string();
     match status {
-        Some(404) => ReadResult::Missing { detail: format!("S3 404 {code}") },
+        Some(404) => ReadResult::Missing {
+            detail: format!("S3 404 {code}"),
+        },
         // Without s3:ListBucket S3 says 403 for a missing key; a real permission problem shows here too.
-        Some(403) => ReadResult::Missing { detail: format!("S3 403 {code}: missing, or the role may not read it") },
-        _ => ReadResult::Failed { cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)) },
+        Some(403) => ReadResult::Missing {
+            detail: format!("S3 403 {code}: missing, or the role may not read it"),
+        },
+        _ => ReadResult::Failed {
+            cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)),
+        },
     }
 }
 
@@ -156,9 +188,14 @@ pub fn function_url_response(answer: Answer) -> LambdaFunctionUrlResponse {
 pub fn load_config() -> anyhow::Result<PackageConfig> {
     let path = match std::env::var_os("SCALEFRONT_CONFIG") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(&std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into())).join("config.json"),
+        None => Path::new(&std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into()))
+            .join("config.json"),
     };
-    let src = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e} (the package bakes config.json next to bootstrap)", path.display()))?;
+    let src = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "reading {}: {e} (the package bakes config.json next to bootstrap)",
+            path.display()
+        )
+    })?;
     PackageConfig::from_json(&src).map_err(anyhow::Error::msg)
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     let config = regional::load_config()?;
     let app = Arc::new(regional::App::from_config(&config).await?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
-        let app = app.clone();
-        async move { Ok::<_, Error>(app.handle(&event.payload).await) }
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
+            let app = app.clone();
+            async move { Ok::<_, Error>(app.handle(&event.payload).await) }
+        },
+    ))
     .await
 }

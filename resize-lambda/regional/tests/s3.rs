@@ -1,7 +1,9 @@
 //! The regional handler in-process against a real S3 server (s3s-fs: the one the test step
 //! started, `$S3_ENDPOINT`, or one this test starts), through every rule of the flow.
 //! Assertions are on the bucket's contents, read back through S3.
-use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
@@ -43,7 +45,11 @@ mod tempdir {
     pub struct Dir(pub std::path::PathBuf);
     impl Dir {
         pub fn new(tag: &str) -> Dir {
-            let p = std::env::temp_dir().join(format!("scalefront-{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
+            let p = std::env::temp_dir().join(format!(
+                "scalefront-{tag}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
             let _ = std::fs::remove_dir_all(&p);
             std::fs::create_dir_all(&p).unwrap();
             Dir(p)
@@ -57,7 +63,11 @@ mod tempdir {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn client(endpoint: &str) -> aws_sdk_s3::Client {
@@ -79,7 +89,16 @@ impl S3 {
                 let dir = tempdir::Dir::new("s3");
                 let port = free_port();
                 let child = Command::new("s3s-fs")
-                    .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", KEY_ID, "--secret-key", SECRET])
+                    .args([
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        &port.to_string(),
+                        "--access-key",
+                        KEY_ID,
+                        "--secret-key",
+                        SECRET,
+                    ])
                     .arg(&dir.0)
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -96,8 +115,18 @@ impl S3 {
             }
         };
         let client = client(&endpoint);
-        client.create_bucket().bucket(bucket).send().await.expect("create bucket");
-        S3 { client, endpoint, bucket: bucket.into(), _server: server }
+        client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        S3 {
+            client,
+            endpoint,
+            bucket: bucket.into(),
+            _server: server,
+        }
     }
 
     fn app(&self) -> App {
@@ -113,21 +142,58 @@ impl S3 {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> String {
-        let r = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body)).send().await.unwrap();
+        let r = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
         r.e_tag().unwrap().to_string()
     }
 
     /// (bytes, content type, cache control, metadata) or None.
-    async fn get(&self, key: &str) -> Option<(Vec<u8>, String, String, std::collections::HashMap<String, String>)> {
-        let r = self.client.get_object().bucket(&self.bucket).key(key).send().await.ok()?;
-        let (ct, cc) = (r.content_type().unwrap_or("").to_string(), r.cache_control().unwrap_or("").to_string());
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Option<(
+        Vec<u8>,
+        String,
+        String,
+        std::collections::HashMap<String, String>,
+    )> {
+        let r = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        let (ct, cc) = (
+            r.content_type().unwrap_or("").to_string(),
+            r.cache_control().unwrap_or("").to_string(),
+        );
         let meta = r.metadata().cloned().unwrap_or_default();
         Some((r.body.collect().await.unwrap().to_vec(), ct, cc, meta))
     }
 
     async fn keys(&self, prefix: &str) -> Vec<String> {
-        let r = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await.unwrap();
-        let mut keys: Vec<String> = r.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
+        let r = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = r
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
         keys.sort();
         keys
     }
@@ -168,12 +234,15 @@ fn png(w: u32, h: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
 }
 
 fn photo() -> Vec<u8> {
-    png(1600, 1000, |x, y| [(x / 7) as u8, (y / 5) as u8, ((x + y) / 11) as u8])
+    png(1600, 1000, |x, y| {
+        [(x / 7) as u8, (y / 5) as u8, ((x + y) / 11) as u8]
+    })
 }
 
 fn noise(w: u32, h: u32) -> Vec<u8> {
     png(w, h, |x, y| {
-        let mut s = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)).wrapping_add(0x9e37_79b9);
+        let mut s =
+            (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)).wrapping_add(0x9e37_79b9);
         s ^= s << 13;
         s ^= s >> 17;
         s ^= s << 5;
@@ -183,7 +252,10 @@ fn noise(w: u32, h: u32) -> Vec<u8> {
 
 fn dims_webp(b: &[u8]) -> (u32, u32) {
     assert_eq!(&b[8..16], b"WEBPVP8 ", "lossy WebP");
-    (u32::from(u16::from_le_bytes([b[26], b[27]]) & 0x3fff), u32::from(u16::from_le_bytes([b[28], b[29]]) & 0x3fff))
+    (
+        u32::from(u16::from_le_bytes([b[26], b[27]]) & 0x3fff),
+        u32::from(u16::from_le_bytes([b[28], b[29]]) & 0x3fff),
+    )
 }
 
 #[tokio::test]
@@ -206,14 +278,29 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
     assert_eq!(stored, answered);
     assert_eq!((ct.as_str(), cc.as_str()), ("image/webp", IMMUTABLE));
     assert_eq!(meta.get("source-etag"), Some(&etag));
-    assert_eq!(s3.keys("").await, ["_sf/w640/h0/inside/q75/webp/photos/city.png", "photos/city.png"]);
+    assert_eq!(
+        s3.keys("").await,
+        [
+            "_sf/w640/h0/inside/q75/webp/photos/city.png",
+            "photos/city.png"
+        ]
+    );
 
     // Next time CloudFront's primary origin (S3) answers 200 itself: no failover, no Lambda.
-    let again = s3.client.get_object().bucket(&s3.bucket).key(key).send().await.unwrap();
+    let again = s3
+        .client
+        .get_object()
+        .bucket(&s3.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.content_length(), Some(answered.len() as i64));
 
     // One request's log, per step.
-    let done = app.run("GET", &uri("_sf/w256/h0/inside/q75/jpeg/photos/city.png")).await;
+    let done = app
+        .run("GET", &uri("_sf/w256/h0/inside/q75/jpeg/photos/city.png"))
+        .await;
     assert_eq!(done.log.outcome, "generated");
     let steps: Vec<_> = done.log.ms.iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, ["decide", "read", "limits", "transform", "write"]);
@@ -224,11 +311,16 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
 async fn a_missing_original_is_404_for_variants_and_originals_alike() {
     let s3 = S3::start("regional-missing").await;
     let app = s3.app();
-    for path in ["/photos/nope.jpg", &uri("_sf/w640/h0/inside/q75/webp/photos/nope.jpg")] {
+    for path in [
+        "/photos/nope.jpg",
+        &uri("_sf/w640/h0/inside/q75/webp/photos/nope.jpg"),
+    ] {
         let r = app.handle(&request("GET", path)).await;
         assert_eq!(r.status_code, 404, "{path}");
         assert_eq!(header(&r, "cache-control"), Some("public, max-age=60"));
-        assert!(String::from_utf8(body(&r)).unwrap().starts_with("404 Not Found"));
+        assert!(String::from_utf8(body(&r))
+            .unwrap()
+            .starts_with("404 Not Found"));
     }
     assert!(s3.keys("").await.is_empty());
 }
@@ -241,13 +333,17 @@ async fn corrupt_unsupported_and_oversized_originals_write_nothing() {
     s3.put("photos/truncated.png", truncated).await;
     s3.put("photos/text.jpg", b"just some text".to_vec()).await;
     // 8000 × 8000 = 64 MP, over the 50 MP default, in a small file.
-    s3.put("photos/bomb.png", png(8000, 8000, |_, _| [9, 9, 9])).await;
+    s3.put("photos/bomb.png", png(8000, 8000, |_, _| [9, 9, 9]))
+        .await;
     let app = s3.app();
     for (name, status) in [("truncated.png", 422), ("text.jpg", 415), ("bomb.png", 413)] {
         let key = format!("_sf/w640/h0/inside/q75/webp/photos/{name}");
         let r = app.handle(&request("GET", &uri(&key))).await;
         assert_eq!(r.status_code, status, "{name}: {:?}", r.body);
-        assert_eq!(header(&r, "content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(
+            header(&r, "content-type"),
+            Some("text/plain; charset=utf-8")
+        );
     }
     assert!(s3.keys("_sf/").await.is_empty(), "nothing written");
     assert_eq!(s3.keys("photos/").await.len(), 3, "originals untouched");
@@ -274,7 +370,11 @@ async fn forged_keys_get_400_without_any_s3_traffic() {
     while listener.accept().is_ok() {
         connections.fetch_add(1, Ordering::SeqCst);
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 0, "the flow never contacted S3");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "the flow never contacted S3"
+    );
 }
 
 #[tokio::test]
@@ -288,7 +388,11 @@ async fn output_over_6_mb_is_stored_then_redirected() {
     assert_eq!(header(&r, "cache-control"), Some("no-store"));
     assert!(r.body.is_none());
     let (stored, ct, _, _) = s3.get(key).await.unwrap();
-    assert!(stored.len() * 4 / 3 > REGIONAL_MAX_RESPONSE_BYTES, "{} bytes", stored.len());
+    assert!(
+        stored.len() * 4 / 3 > REGIONAL_MAX_RESPONSE_BYTES,
+        "{} bytes",
+        stored.len()
+    );
     assert_eq!(&stored[1..4], b"PNG");
     assert_eq!(ct, "image/png");
 }
@@ -297,12 +401,19 @@ async fn output_over_6_mb_is_stored_then_redirected() {
 async fn s3_down_is_502_with_the_cause_in_the_log() {
     let s3 = S3::start("regional-down").await;
     let app = s3.app_at(&format!("http://127.0.0.1:{}", free_port()));
-    let done = app.run("GET", &uri("_sf/w640/h0/inside/q75/webp/photos/city.png")).await;
-    let resize_lambda::Answer::Respond(r) = &done.answer else { panic!("expected a response") };
+    let done = app
+        .run("GET", &uri("_sf/w640/h0/inside/q75/webp/photos/city.png"))
+        .await;
+    let resize_lambda::Answer::Respond(r) = &done.answer else {
+        panic!("expected a response")
+    };
     assert_eq!(r.status, 502);
     assert_eq!(done.log.outcome, "failed");
     let error = done.log.error.as_deref().unwrap();
-    assert!(error.starts_with("S3 GetObject photos/city.png: "), "{error}");
+    assert!(
+        error.starts_with("S3 GetObject photos/city.png: "),
+        "{error}"
+    );
     assert!(error.to_lowercase().contains("connect"), "{error}");
 }
 
@@ -319,7 +430,10 @@ async fn keys_with_spaces_and_unicode() {
     let decoded = format!("/_sf/w256/h0/inside/q75/jpeg/{source}");
     let r = s3.app().handle(&request("GET", &decoded)).await;
     assert_eq!(r.status_code, 200);
-    assert!(s3.get(&format!("_sf/w256/h0/inside/q75/jpeg/{source}")).await.is_some());
+    assert!(s3
+        .get(&format!("_sf/w256/h0/inside/q75/jpeg/{source}"))
+        .await
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,232 @@
+// The Lambda@Edge origin-response handler (index.mjs + wasm, exactly as packaged) in real Node,
+// on real origin-response events, against a real S3 server. Assertions are on the bucket.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import {
+  bodyOf, capturingLogs, get, head, header, imageInfo, list, loadHandler, noise, originResponse, photo,
+  png, put, uriOf,
+} from './harness.mjs';
+
+const handler = await loadHandler();
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+async function invoke(uri, status, opts) {
+  const [result, logs] = await capturingLogs(() => handler(originResponse(uri, status, opts)));
+  return { result, log: logs.find((l) => l.uri === uri) };
+}
+
+test('S3 200 and 304 pass through untouched, as does any non-miss status and a missing original', async () => {
+  const uri = uriOf('_sf/w640/h0/inside/q75/webp/photos/pass.jpg');
+  for (const [u, status] of [[uri, 200], [uri, 304], [uri, 500], [uriOf('photos/not-there.jpg'), 403], [uriOf('photos/not-there.jpg'), 404]]) {
+    const event = originResponse(u, status);
+    const [result] = await capturingLogs(() => handler(event));
+    assert.deepEqual(result, event.Records[0].cf.response, `${status} ${u}`);
+  }
+  assert.deepEqual(await list('_sf/'), [], 'nothing was written');
+});
+
+test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes through', async () => {
+  const etag = await put('photos/ladybird.jpg', photo('ladybird-2560x1600.jpg'), 'image/jpeg');
+  const key = '_sf/w640/h0/inside/q75/webp/photos/ladybird.jpg';
+  const { result, log } = await invoke(uriOf(key), 403);
+
+  assert.equal(result.status, '200');
+  assert.equal(header(result, 'content-type'), 'image/webp');
+  assert.equal(header(result, 'cache-control'), IMMUTABLE);
+  assert.equal(header(result, 'vary'), 'Accept', 'the default spec negotiates formats');
+  assert.equal(header(result, 'transfer-encoding'), 'chunked', 'read-only header kept');
+  assert.equal(result.bodyEncoding, 'base64');
+  const body = bodyOf(result);
+  assert.deepEqual(imageInfo(body), { format: 'webp', width: 640, height: 400 });
+
+  const stored = await get(key);
+  assert.ok(stored, 'the variant is in the bucket');
+  assert.ok(stored.bytes.equals(body), 'stored bytes = answered bytes');
+  assert.equal(stored.ContentType, 'image/webp');
+  assert.equal(stored.CacheControl, IMMUTABLE);
+  assert.equal(stored.Metadata['source-etag'], etag);
+  assert.ok(stored.bytes.length < photo('ladybird-2560x1600.jpg').length);
+  assert.deepEqual(await list('_sf/'), [key], 'exactly the variant was written, under the prefix');
+
+  assert.equal(log.outcome, 'generated');
+  assert.equal(log.status, 200);
+  assert.equal(log.variant, key);
+  assert.equal(log.source, 'photos/ladybird.jpg');
+  assert.equal(log.bytes_out, body.length);
+  for (const step of ['decide', 'read', 'limits', 'transform', 'write', 'total']) {
+    assert.equal(typeof log.ms[step], 'number', `ms.${step}`);
+  }
+  console.log(`# generated ${key}: ${log.bytes_in} → ${log.bytes_out} bytes, ms ${JSON.stringify(log.ms)}`);
+
+  const before = (await head(key)).LastModified;
+  const again = await invoke(uriOf(key), 200);
+  assert.deepEqual(again.result, originResponse(uriOf(key), 200).Records[0].cf.response);
+  assert.equal(again.log.outcome, 'pass');
+  assert.deepEqual((await head(key)).LastModified, before, 'not written again');
+});
+
+test('S3 404 on a variant is generated too (a role with s3:ListBucket)', async () => {
+  await put('photos/storm 404.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
+  const key = '_sf/w0/h384/inside/q50/jpeg/photos/storm 404.jpg';
+  const { result } = await invoke(uriOf(key), 404);
+  assert.equal(result.status, '200');
+  assert.deepEqual(imageInfo(bodyOf(result)), { format: 'jpeg', width: 576, height: 384 });
+  assert.ok((await get(key)).bytes.equals(bodyOf(result)));
+});
+
+test('original missing: 404 with a short body and a short cache lifetime, nothing written', async () => {
+  const key = '_sf/w640/h0/inside/q75/webp/photos/never-uploaded.jpg';
+  const { result, log } = await invoke(uriOf(key), 403);
+  assert.equal(result.status, '404');
+  assert.equal(header(result, 'cache-control'), 'public, max-age=60');
+  assert.match(bodyOf(result).toString(), /does not exist/);
+  assert.ok(bodyOf(result).length < 200);
+  assert.equal(await get(key), null);
+  assert.match(log.error, /S3 404/);
+});
+
+test('corrupt original: 422 with a clear body, nothing written, original untouched', async () => {
+  const good = photo('ladybird-2560x1600.jpg');
+  const corrupt = Buffer.concat([good.subarray(0, 2000), Buffer.alloc(3000, 0x5a)]);
+  await put('photos/corrupt.jpg', corrupt, 'image/jpeg');
+  await put('photos/not-an-image.jpg', Buffer.from('<html>hello</html>'), 'image/jpeg');
+  for (const [name, status] of [['corrupt.jpg', '422'], ['not-an-image.jpg', '415']]) {
+    const key = `_sf/w640/h0/inside/q75/webp/photos/${name}`;
+    const { result, log } = await invoke(uriOf(key), 403);
+    assert.equal(result.status, status, name);
+    assert.equal(header(result, 'content-type'), 'text/plain; charset=utf-8');
+    assert.ok(bodyOf(result).toString().startsWith(`${status} `), bodyOf(result).toString());
+    assert.equal(log.outcome, 'client-error');
+    assert.equal(await get(key), null, `${name}: nothing written`);
+  }
+  assert.ok((await get('photos/corrupt.jpg')).bytes.equals(corrupt));
+});
+
+test('over a limit: 413, nothing written (pixel bomb; and a file over maxInputBytes is never read)', async () => {
+  // 8000 × 8000 = 64 MP > the 50 MP default, in a few hundred KB of PNG.
+  const bomb = png(8000, 8000, () => [200, 200, 200]);
+  assert.ok(bomb.length < 1_000_000);
+  await put('photos/bomb.png', bomb, 'image/png');
+  const key = '_sf/w640/h0/inside/q75/webp/photos/bomb.png';
+  const { result, log } = await invoke(uriOf(key), 403);
+  assert.equal(result.status, '413');
+  assert.match(bodyOf(result).toString(), /megapixels/);
+  assert.equal(log.bytes_in, bomb.length);
+  assert.equal(await get(key), null);
+
+  const small = await loadHandler({ limits: { maxInputBytes: 100_000 } });
+  const key2 = '_sf/w640/h0/inside/q75/webp/photos/ladybird.jpg'.replace('w640', 'w384');
+  const [result2, logs] = await capturingLogs(() => small(originResponse(uriOf(key2), 403)));
+  assert.equal(result2.status, '413');
+  assert.match(bodyOf(result2).toString(), /over the 100000 byte limit/);
+  assert.equal(logs[0].bytes_in, photo('ladybird-2560x1600.jpg').length);
+  assert.equal(await get(key2), null);
+});
+
+test('forged variant key: 400, and no S3 traffic at all', async () => {
+  // A package whose S3 endpoint is a socket that counts connections.
+  let connections = 0;
+  const server = createServer((s) => { connections++; s.destroy(); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const counted = await loadHandler({ s3Endpoint: `http://127.0.0.1:${server.address().port}` });
+    const forged = [
+      '_sf/w9999/h0/inside/q75/webp/photos/ladybird.jpg', // width not in the spec
+      '_sf/w640/h0/inside/q76/webp/photos/ladybird.jpg', // quality not in the spec
+      '_sf/w640/h0/cover/q75/webp/photos/ladybird.jpg', // non-canonical fit for a free side
+      '_sf/w0640/h0/inside/q75/webp/photos/ladybird.jpg', // leading zero
+      '_sf/w640/h0/inside/q75/webp/_sf/w640/h0/inside/q75/webp/photos/ladybird.jpg', // variant of a variant
+      '_sf/w640/h0/inside/q75/gif/photos/ladybird.jpg', // format not enabled
+      '_sf/w640/h0/inside/q75/webp/photos/../secret.jpg', // dot segment
+    ];
+    for (const key of forged) {
+      const [result, logs] = await capturingLogs(() => counted(originResponse(uriOf(key), 403)));
+      assert.equal(result.status, '400', key);
+      assert.equal(logs[0].outcome, 'rejected', key);
+    }
+    // Also a non-canonical %-encoding of a real key.
+    const [r] = await capturingLogs(() => counted(originResponse('/_sf/w640/h0/inside/q75/webp/photos/ladybird%2Ejpg', 403)));
+    assert.equal(r.status, '400');
+    assert.equal(connections, 0, 'the flow never contacted S3');
+  } finally {
+    server.close();
+  }
+  assert.deepEqual((await list('_sf/')).filter((k) => k.includes('secret') || k.includes('w9999')), []);
+});
+
+test('large output: stored, then a redirect to the variant with no-store', async () => {
+  const source = png(1200, 800, noise(7));
+  await put('photos/noise.png', source, 'image/png');
+  const key = '_sf/w1200/h0/inside/q75/png/photos/noise.png';
+  const { result, log } = await invoke(uriOf(key), 403);
+  assert.equal(result.status, '302');
+  assert.equal(header(result, 'location'), uriOf(key));
+  assert.equal(header(result, 'cache-control'), 'no-store');
+  assert.equal(result.body, undefined);
+  const stored = await get(key);
+  assert.ok(stored.bytes.length * 4 / 3 > 1_000_000, `variant is ${stored.bytes.length} bytes`);
+  assert.deepEqual(imageInfo(stored.bytes), { format: 'png', width: 1200, height: 800 });
+  assert.equal(stored.ContentType, 'image/png');
+  assert.equal(log.outcome, 'redirect');
+});
+
+test('S3 down: 502 with the cause in the log, never the original 4xx', async () => {
+  const probe = createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r)); // nothing listens there now
+  const down = await loadHandler({ s3Endpoint: `http://127.0.0.1:${port}` });
+  const uri = uriOf('_sf/w640/h0/inside/q75/webp/photos/ladybird.jpg');
+  const [result, logs] = await capturingLogs(() => down(originResponse(uri, 403)));
+  assert.equal(result.status, '502');
+  assert.equal(header(result, 'cache-control'), 'no-store');
+  assert.equal(logs.length, 1);
+  assert.equal(logs[0].outcome, 'failed');
+  assert.match(logs[0].error, /S3 GetObject photos\/ladybird\.jpg: .*ECONNREFUSED/);
+});
+
+test('a key with spaces and unicode', async () => {
+  const source = 'photos/Café del Mar 2026 – ü.jpg';
+  await put(source, photo('storm-1920x1280.jpg'), 'image/jpeg');
+  const key = `_sf/w640/h0/inside/q75/avif/${source}`;
+  const { result, log } = await invoke(uriOf(key), 403);
+  assert.equal(result.status, '200', JSON.stringify(log));
+  assert.deepEqual(imageInfo(bodyOf(result)), { format: 'avif', width: 640, height: 427 });
+  const stored = await get(key);
+  assert.ok(stored.bytes.equals(bodyOf(result)));
+  assert.equal(stored.ContentType, 'image/avif');
+  assert.ok((await list('_sf/')).includes(key));
+  assert.equal(log.source, source);
+});
+
+test('50 concurrent invocations for one missing variant: all 200, identical bytes, one correct object', async () => {
+  await put('photos/concurrent.jpg', photo('raindrops-1920x1200.jpg'), 'image/jpeg');
+  const key = '_sf/w384/h0/inside/q75/jpeg/photos/concurrent.jpg';
+  const [results] = await capturingLogs(() =>
+    Promise.all(Array.from({ length: 50 }, () => handler(originResponse(uriOf(key), 403)))));
+  const bodies = results.map((r) => {
+    assert.equal(r.status, '200');
+    return bodyOf(r);
+  });
+  for (const b of bodies) assert.ok(b.equals(bodies[0]), 'identical bytes');
+  assert.deepEqual(await list('_sf/w384/h0/inside/q75/jpeg/photos/concurrent'), [key], 'exactly one object');
+  const stored = await get(key);
+  assert.ok(stored.bytes.equals(bodies[0]), 'the stored object is whole and correct');
+  assert.deepEqual(imageInfo(stored.bytes), { format: 'jpeg', width: 384, height: 240 });
+  assert.equal(stored.ContentType, 'image/jpeg');
+});
+
+test('not an origin-response event: 500 with the cause logged, and the next request still works', async () => {
+  const viewerEvent = originResponse('/photos/a.jpg', 200);
+  viewerEvent.Records[0].cf.config.eventType = 'viewer-request';
+  for (const event of [{}, viewerEvent]) {
+    const [result, logs] = await capturingLogs(() => handler(event));
+    assert.equal(result.status, '500');
+    assert.equal(header(result, 'cache-control'), 'no-store');
+    assert.equal(logs[0].outcome, 'failed');
+    assert.ok(logs[0].error.length > 0);
+  }
+  const ok = originResponse(uriOf('photos/x.jpg'), 404);
+  assert.deepEqual(await handler(ok), ok.Records[0].cf.response);
+});
