@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::package;
 
-const ABOUT: &str = "Deploy to AWS: S3 + CloudFront + the resize function, in one CloudFormation stack";
+const ABOUT: &str =
+    "Deploy to AWS: S3 + CloudFront + the resize function, in one CloudFormation stack";
 const LONG_ABOUT: &str = "Deploy to AWS: packages the functions, uploads them, creates or updates one CloudFormation \
 stack in us-east-1 (CloudFront distribution, viewer-request CloudFront Function, Origin Access Control, cache policy, \
 IAM role, and the origin-response Lambda@Edge or, in regional mode, a Lambda function URL behind an origin group), \
@@ -65,7 +66,10 @@ fn default_artifacts() -> PathBuf {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let stack = args.stack.clone().unwrap_or_else(|| deploy::default_stack_name(&args.bucket));
+    let stack = args
+        .stack
+        .clone()
+        .unwrap_or_else(|| deploy::default_stack_name(&args.bucket));
     template::check_stack_name(&stack)?;
     template::check_bucket(&args.bucket)?;
     if let Some(r) = &args.region {
@@ -76,14 +80,28 @@ pub fn run(args: Args) -> Result<()> {
     let survey = if args.dry_run {
         None
     } else {
-        eprintln!("checking the account, bucket {} and stack {stack} …", args.bucket);
-        Some(deploy::survey(&aws, &args.bucket, args.region.as_deref(), &stack)?)
+        eprintln!(
+            "checking the account, bucket {} and stack {stack} …",
+            args.bucket
+        );
+        Some(deploy::survey(
+            &aws,
+            &args.bucket,
+            args.region.as_deref(),
+            &stack,
+        )?)
     };
     let bucket_region = match &survey {
         Some((_, r, _, _)) => r.clone(),
-        None => args.region.clone().unwrap_or_else(|| deploy::STACK_REGION.to_owned()),
+        None => args
+            .region
+            .clone()
+            .unwrap_or_else(|| deploy::STACK_REGION.to_owned()),
     };
-    let out = args.out.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("scalefront-{stack}")));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("scalefront-{stack}")));
     let packaged = package::package(&package::Args {
         bucket: args.bucket.clone(),
         region: bucket_region.clone(),
@@ -93,11 +111,22 @@ pub fn run(args: Args) -> Result<()> {
         artifacts: args.artifacts.clone().unwrap_or_else(default_artifacts),
     })?;
     let test_key = match &survey {
-        Some((_, _, true, _)) => sample_key(&aws, &args.bucket, &bucket_region, packaged.spec.prefix()),
+        Some((_, _, true, _)) => {
+            sample_key(&aws, &args.bucket, &bucket_region, packaged.spec.prefix())
+        }
         _ => None,
     };
-    let artifact_bucket = survey.as_ref().map(|(account, ..)| deploy::artifact_bucket_name(account));
-    let params = params_for(&packaged, &stack, &bucket_region, artifact_bucket.clone(), args.memory, test_key.unwrap_or_default())?;
+    let artifact_bucket = survey
+        .as_ref()
+        .map(|(account, ..)| deploy::artifact_bucket_name(account));
+    let params = params_for(
+        &packaged,
+        &stack,
+        &bucket_region,
+        artifact_bucket.clone(),
+        args.memory,
+        test_key.unwrap_or_default(),
+    )?;
     write_templates(&params, &out)?;
     let package_file = match args.mode {
         Mode::Edge => packaged.origin_response.clone(),
@@ -125,7 +154,10 @@ pub fn run(args: Args) -> Result<()> {
         print!("{}", plan.template);
         println!("---");
         print!("{}", plan.describe());
-        println!("(dry run: nothing was called or changed; packages and templates are in {})", out.display());
+        println!(
+            "(dry run: nothing was called or changed; packages and templates are in {})",
+            out.display()
+        );
         return Ok(());
     }
     eprint!("{}", plan.describe());
@@ -137,7 +169,14 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The template parameters for a package (shared with `scalefront package`).
-pub fn params_for(p: &package::Packaged, stack: &str, bucket_region: &str, artifact_bucket: Option<String>, memory_mb: u32, test_key: String) -> Result<Params> {
+pub fn params_for(
+    p: &package::Packaged,
+    stack: &str,
+    bucket_region: &str,
+    artifact_bucket: Option<String>,
+    memory_mb: u32,
+    test_key: String,
+) -> Result<Params> {
     let code = std::fs::read_to_string(&p.viewer_fn)?;
     let edge = std::fs::read(&p.origin_response)?;
     let regional = std::fs::read(&p.regional)?;
@@ -163,7 +202,8 @@ pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
         .into_iter()
         .map(|mode| {
             let path = dir.join(mode.file_name());
-            std::fs::write(&path, template::render(mode, params)?).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, template::render(mode, params)?)
+                .with_context(|| format!("writing {}", path.display()))?;
             Ok(path)
         })
         .collect()
@@ -171,9 +211,29 @@ pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// A photo in the bucket for the test URL: the first image key outside the variant prefix.
 fn sample_key(aws: &Aws, bucket: &str, region: &str, prefix: &str) -> Option<String> {
-    let v = aws.call(region, &["s3api", "list-objects-v2", "--bucket", bucket, "--max-items", "200"]).ok()?;
-    v.get("Contents")?.as_array()?.iter().filter_map(|o| o.get("Key").and_then(Value::as_str)).find(|k| {
-        let lower = k.to_lowercase();
-        !k.starts_with(&format!("{prefix}/")) && [".jpg", ".jpeg", ".png", ".webp", ".avif"].iter().any(|e| lower.ends_with(e))
-    }).map(str::to_owned)
+    let v = aws
+        .call(
+            region,
+            &[
+                "s3api",
+                "list-objects-v2",
+                "--bucket",
+                bucket,
+                "--max-items",
+                "200",
+            ],
+        )
+        .ok()?;
+    v.get("Contents")?
+        .as_array()?
+        .iter()
+        .filter_map(|o| o.get("Key").and_then(Value::as_str))
+        .find(|k| {
+            let lower = k.to_lowercase();
+            !k.starts_with(&format!("{prefix}/"))
+                && [".jpg", ".jpeg", ".png", ".webp", ".avif"]
+                    .iter()
+                    .any(|e| lower.ends_with(e))
+        })
+        .map(str::to_owned)
 }

@@ -37,22 +37,31 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let facts: Facts = if let Some(path) = &args.facts {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not saved doctor facts", path.display()))?
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not saved doctor facts", path.display()))?
     } else {
         let target = match (&args.distribution, &args.stack) {
             (Some(d), _) => Target::Distribution(d.clone()),
             (None, Some(s)) => Target::Stack(s.clone()),
             (None, None) => bail!("say what to check: --stack NAME (as `scalefront deploy` printed it, e.g. scalefront-<bucket>) or --distribution ID"),
         };
-        let regions: Vec<String> = if args.regions.is_empty() { doctor::EDGE_REGIONS.iter().map(|r| r.to_string()).collect() } else { args.regions.clone() };
+        let regions: Vec<String> = if args.regions.is_empty() {
+            doctor::EDGE_REGIONS.iter().map(|r| r.to_string()).collect()
+        } else {
+            args.regions.clone()
+        };
         for r in &regions {
             infra::template::check_region(r)?;
         }
-        doctor::collect(&Aws::default(), &target, &regions, &mut |line| eprintln!("doctor: {line}"))?
+        doctor::collect(&Aws::default(), &target, &regions, &mut |line| {
+            eprintln!("doctor: {line}")
+        })?
     };
     if let Some(path) = &args.save_facts {
-        std::fs::write(path, serde_json::to_string_pretty(&facts)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&facts)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let lines = doctor::checks::run(&facts);
     print!("{}", doctor::report(&facts, &lines));

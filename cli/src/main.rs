@@ -1,6 +1,9 @@
 //! `scalefront`: photos scaled on the fly at the CDN edge. Each subcommand lives in its own module.
 use clap::{Parser, Subcommand};
 
+mod deploy;
+mod doctor;
+mod package;
 mod rewrite;
 mod serve;
 mod srcset;
@@ -16,6 +19,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Deploy(deploy::Args),
+    Doctor(doctor::Args),
+    Package(package::Args),
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
     Serve(serve::Args),
@@ -25,6 +31,9 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Deploy(args) => deploy::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Package(args) => package::run(args),
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Serve(args) => serve::run(args),

@@ -10,7 +10,9 @@ const ABOUT: &str = "Build the deployment packages: viewer-fn.js, origin-respons
 const LONG_ABOUT: &str = "Build the deployment packages into --out:\n  \
   viewer-fn.js          the viewer-request CloudFront Function generated from the rule spec\n  \
   origin-response.zip   the Lambda@Edge origin-response function (nodejs22.x, handler index.handler)\n  \
-  regional.zip          the regional Lambda (provided.al2023, bootstrap) for origin-group failover\n\n\
+  regional.zip          the regional Lambda (provided.al2023, bootstrap) for origin-group failover\n  \
+  template-edge.yaml    the CloudFormation stack for edge mode (deploy in us-east-1)\n  \
+  template-regional.yaml  the same for regional mode\n\n\
 Bucket, region, rule spec and the optional S3 endpoint are baked into each package's config.json.\n\
 The wasm module and the bootstrap binary are built beforehand with `cargo xtask artifacts`.\n\n\
 Example:\n  scalefront package --bucket my-photos --region eu-west-1 --config scalefront.toml --out dist";
@@ -50,7 +52,13 @@ pub struct Packaged {
 
 pub fn run(args: Args) -> Result<()> {
     let p = package(&args)?;
-    for path in [&p.viewer_fn, &p.origin_response, &p.regional] {
+    // The stack templates for these packages, as `scalefront deploy` renders them (stack
+    // scalefront-<bucket>; the ArtifactBucket parameter is left for the user to pass).
+    let stack = infra::deploy::default_stack_name(&args.bucket);
+    let memory = infra::template::DEFAULT_MEMORY_MB;
+    let params = crate::deploy::params_for(&p, &stack, &args.region, None, memory, String::new())?;
+    let templates = crate::deploy::write_templates(&params, &args.out)?;
+    for path in [&p.viewer_fn, &p.origin_response, &p.regional].into_iter().chain(&templates) {
         println!("{}  {} bytes", path.display(), std::fs::metadata(path)?.len());
     }
     Ok(())

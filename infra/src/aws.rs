@@ -3,6 +3,9 @@
 //!
 //! The program is `aws` on PATH, or `$SCALEFRONT_AWS`. Credentials, profiles and endpoints follow the
 //! CLI's own standard chain (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, SSO, instance roles, …).
+// One process per call already costs far more than moving a 128-byte error: keep the error flat.
+#![allow(clippy::result_large_err)]
+
 use std::ffi::OsString;
 use std::fmt;
 use std::process::Command;

@@ -574,11 +574,14 @@ fn role_s3(f: &Facts) -> Vec<Line> {
     out
 }
 
-/// What a behaviour's cache key holds: (headers, cookies, query strings), each a description or empty.
-fn key_parts(
-    f: &Facts,
-    b: &CacheBehavior,
-) -> Result<(Vec<String>, Vec<String>, Option<String>), String> {
+/// What a behaviour's cache key holds besides the URI, each part described for the user.
+struct CacheKey {
+    headers: Vec<String>,
+    cookies: Vec<String>,
+    query: Option<String>,
+}
+
+fn key_parts(f: &Facts, b: &CacheBehavior) -> Result<CacheKey, String> {
     if let Some(id) = &b.cache_policy_id {
         let p = f
             .cache_policies
@@ -605,7 +608,11 @@ fn key_parts(
                 k.query_strings_config.query_strings.items.join(",")
             )),
         };
-        Ok((headers, cookies, qs))
+        Ok(CacheKey {
+            headers,
+            cookies,
+            query: qs,
+        })
     } else if let Some(fv) = &b.forwarded_values {
         let cookies = match fv
             .cookies
@@ -623,7 +630,11 @@ fn key_parts(
                 fv.query_string_cache_keys.items.join(",")
             }
         });
-        Ok((fv.headers.items.clone(), cookies, qs))
+        Ok(CacheKey {
+            headers: fv.headers.items.clone(),
+            cookies,
+            query: qs,
+        })
     } else {
         Err("no cache policy and no legacy cache settings".into())
     }
@@ -646,7 +657,11 @@ fn cache_key(f: &Facts) -> Vec<Line> {
             .items
             .iter()
             .any(|a| a.event_type.starts_with("origin"));
-        let (headers, cookies, qs) = match key_parts(f, b) {
+        let CacheKey {
+            headers,
+            cookies,
+            query: qs,
+        } = match key_parts(f, b) {
             Ok(p) => p,
             Err(e) => {
                 out.push(fail(

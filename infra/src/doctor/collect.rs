@@ -233,7 +233,7 @@ pub fn collect(
         lf.activity = activity(
             aws,
             &[region.to_owned()],
-            &[name.clone()],
+            std::slice::from_ref(&name),
             &mut c.facts.errors,
         );
         c.facts.lambdas.insert(o.domain_name.clone(), lf);
