@@ -138,7 +138,10 @@ async function useInput(bytes, name, fromFolder) {
   let dims = '';
   try {
     const p = await call('probe', bytes.slice());
-    dims = `${p.info.width}×${p.info.height} · ${p.info.format}${p.info.orientation > 1 ? ` · EXIF orientation ${p.info.orientation}` : ''} · `;
+    const o = p.info.orientation;
+    dims = o > 1
+      ? `${p.info.width}×${p.info.height} stored, EXIF orientation ${o} (shown ${o >= 5 ? `${p.info.height}×${p.info.width}` : `${p.info.width}×${p.info.height}`}) · ${p.info.format} · `
+      : `${p.info.width}×${p.info.height} · ${p.info.format} · `;
   } catch (err) {
     dims = `(${err.message}) · `;
   }
@@ -174,7 +177,8 @@ async function listPhotos() {
     r.tbody.append(tr);
     try {
       const t0 = performance.now();
-      const res = await fetch(r.url);
+      // The Accept an <img> sends, so the row shows the format a page's visitors get.
+      const res = await fetch(r.url, { headers: { accept: IMG_ACCEPT } });
       const body = await res.arrayBuffer();
       const ms = performance.now() - t0;
       const xc = res.headers.get('x-cache') || '';

@@ -56,7 +56,8 @@ pub struct Edge {
     viewer: ViewerFn,
     pub cache: EdgeCache,
     pub origin: Origin,
-    /// Resizes at once: one per core, so memory stays bounded under any load.
+    /// Generations at once (read original → resize): one per core, so memory stays bounded
+    /// under any load; the rest wait their turn.
     resize_slots: Semaphore,
     requests: AtomicU64,
     generated: AtomicU64,
@@ -212,6 +213,8 @@ impl Edge {
         let done = loop {
             step = match step {
                 Step::Read(read) => {
+                    // The slot covers the read too: an original in memory counts against it.
+                    let _slot = self.resize_slots.acquire().await.expect("never closed");
                     let result = match self.origin.get(&read.key, read.max_bytes).await {
                         Fetch::Found(s) => ReadResult::Found {
                             body: s.body.to_vec(),
@@ -221,7 +224,6 @@ impl Edge {
                         Fetch::TooLarge { size } => ReadResult::TooLarge { size },
                         Fetch::Failed { cause } => ReadResult::Failed { cause },
                     };
-                    let _slot = self.resize_slots.acquire().await.expect("never closed");
                     let (f, s) = tokio::task::spawn_blocking(move || {
                         let s = flow.resume(Input::Read(result));
                         (flow, s)

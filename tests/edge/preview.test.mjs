@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { serve, fixtureFolder, imageSize, tmpdir, ROOT, SAMPLE } from './harness.mjs';
+import { serve, fixtureFolder, imageSize, ROOT, SAMPLE } from './harness.mjs';
 
 let dir;
 let edge;
 let browser;
 let page;
-const profile = tmpdir('chromium');
 const consoleErrors = [];
 
 before(async () => {
@@ -20,7 +19,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+      '--disable-component-update', '--disable-sync'],  // playwright gives each launch a fresh profile
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -30,7 +29,6 @@ after(async () => {
   await browser?.close();
   if (edge) await edge.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(profile, { recursive: true, force: true });
 });
 
 /** Waits until the page shows a result for `url`, and returns it with its bytes. */
