@@ -323,7 +323,7 @@ fn plan(settings: &Settings, variant: &Variant, head: bool) -> Plan {
         variant_key: variant.key(&settings.spec),
         location: variant.uri(&settings.spec),
         transform: crate::transform_for(variant),
-        limits: settings.limits.clone(),
+        limits: settings.limits,
         vary_accept: settings.spec.negotiates_format(),
         max_response_bytes: settings.max_response_bytes,
         head,
