@@ -15,12 +15,15 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct Aws {
     program: OsString,
+    /// Extra environment for every call (tests: `AWS_ENDPOINT_URL` of a local server).
+    env: Vec<(String, String)>,
 }
 
 impl Default for Aws {
     fn default() -> Self {
         Aws {
             program: std::env::var_os("SCALEFRONT_AWS").unwrap_or_else(|| "aws".into()),
+            env: Vec::new(),
         }
     }
 }
@@ -172,7 +175,14 @@ impl Aws {
     pub fn with_program(program: impl Into<OsString>) -> Self {
         Aws {
             program: program.into(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for every call this client makes (an empty value removes it).
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// Runs `aws <args…> --region <region> --output json` and parses its output (empty → `Null`).
@@ -185,7 +195,15 @@ impl Aws {
             message,
             kind,
         };
-        let out = Command::new(&self.program)
+        let mut cmd = Command::new(&self.program);
+        for (k, v) in &self.env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd
             .args(args)
             .args(["--region", region, "--output", "json"])
             .env("AWS_PAGER", "")

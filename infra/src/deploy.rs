@@ -155,6 +155,23 @@ pub fn event_line(ev: &Value) -> String {
     line
 }
 
+/// One planned change: `  Add OriginResponseFunction (AWS::Lambda::Function)`, with "replaced" when
+/// CloudFormation will make a new one (for the Lambda version: a new version number).
+pub fn change_line(change: &Value) -> String {
+    let rc = change.get("ResourceChange").unwrap_or(&Value::Null);
+    let s = |k: &str| rc.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let mut line = format!(
+        "  {} {} ({})",
+        s("Action"),
+        s("LogicalResourceId"),
+        s("ResourceType")
+    );
+    if s("Replacement") == "True" {
+        line.push_str(", replaced");
+    }
+    line
+}
+
 /// Plain-words hints for stack failure reasons AWS words obscurely.
 pub fn hint(reason: &str) -> Option<String> {
     if let Some((_, rest)) = reason.split_once("not authorized to perform: ") {
@@ -367,9 +384,15 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
             let changes = cs
                 .get("Changes")
                 .and_then(Value::as_array)
-                .map(Vec::len)
-                .unwrap_or(0);
-            say(&format!("change set ready: {changes} resource change(s)"));
+                .cloned()
+                .unwrap_or_default();
+            say(&format!(
+                "change set ready: {} resource change(s)",
+                changes.len()
+            ));
+            for c in &changes {
+                say(&change_line(c));
+            }
             break;
         }
         if status == "FAILED" {
@@ -399,6 +422,12 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         }
         std::thread::sleep(Duration::from_secs(3));
     }
+    // Events already there (an update's history) are not news.
+    let seen = if create {
+        BTreeSet::new()
+    } else {
+        event_ids(aws, &plan.stack)?
+    };
     aws.call(
         STACK_REGION,
         &[
@@ -410,8 +439,37 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
             &set_name,
         ],
     )?;
-    wait_for_stack(aws, &plan.stack, say)?;
+    wait_for_stack(aws, &plan.stack, seen, say)?;
     finish(aws, plan, say)
+}
+
+fn stack_events(aws: &Aws, stack: &str) -> Result<Vec<Value>> {
+    let v = aws.call(
+        STACK_REGION,
+        &[
+            "cloudformation",
+            "describe-stack-events",
+            "--stack-name",
+            stack,
+            "--max-items",
+            "100",
+        ],
+    )?;
+    Ok(v.get("StackEvents")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn event_id(e: &Value) -> String {
+    e.get("EventId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn event_ids(aws: &Aws, stack: &str) -> Result<BTreeSet<String>> {
+    Ok(stack_events(aws, stack)?.iter().map(event_id).collect())
 }
 
 fn create_private_bucket(aws: &Aws, bucket: &str, region: &str) -> Result<()> {
@@ -437,60 +495,41 @@ fn create_private_bucket(aws: &Aws, bucket: &str, region: &str) -> Result<()> {
 }
 
 /// Polls the stack's events until it settles, printing each new event; a heartbeat every 30 s.
-fn wait_for_stack(aws: &Aws, stack: &str, say: &mut dyn FnMut(&str)) -> Result<()> {
+fn wait_for_stack(
+    aws: &Aws,
+    stack: &str,
+    mut seen: BTreeSet<String>,
+    say: &mut dyn FnMut(&str),
+) -> Result<()> {
     let started = Instant::now();
-    let mut seen = BTreeSet::new();
     let mut last_note = Instant::now();
-    let mut first = true;
     loop {
-        let events = aws.call(
-            STACK_REGION,
-            &[
-                "cloudformation",
-                "describe-stack-events",
-                "--stack-name",
-                stack,
-                "--max-items",
-                "50",
-            ],
-        )?;
-        let mut fresh: Vec<&Value> = events
-            .get("StackEvents")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| {
-                seen.insert(
-                    e.get("EventId")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                )
-            })
-            .collect();
-        fresh.reverse(); // oldest first
-        if !first {
-            for e in &fresh {
-                say(&event_line(e));
-                let reason = e
-                    .get("ResourceStatusReason")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if e.get("ResourceStatus")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.ends_with("_FAILED"))
-                {
-                    if let Some(h) = hint(reason) {
-                        say(&format!("    → {h}"));
-                    }
-                }
-            }
-        }
-        first = false;
+        // Status first, events second: the events that led to a final status are all printed.
         let v = aws.call(
             STACK_REGION,
             &["cloudformation", "describe-stacks", "--stack-name", stack],
         )?;
+        let mut fresh: Vec<Value> = stack_events(aws, stack)?
+            .into_iter()
+            .filter(|e| seen.insert(event_id(e)))
+            .collect();
+        fresh.reverse(); // oldest first
+        for e in &fresh {
+            say(&event_line(e));
+            let reason = e
+                .get("ResourceStatusReason")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if e.get("ResourceStatus")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.ends_with("_FAILED"))
+            {
+                if let Some(h) = hint(reason) {
+                    say(&format!("    → {h}"));
+                }
+            }
+        }
+
         let status = v
             .pointer("/Stacks/0/StackStatus")
             .and_then(Value::as_str)
@@ -557,6 +596,13 @@ fn finish(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outputs> 
             _ => {}
         }
         out.raw.push((k, val));
+    }
+    if out.domain.is_empty() || out.distribution_id.is_empty() {
+        bail!(
+            "stack {} finished but has no DistributionDomain/DistributionId output: is it a scalefront stack? (outputs: {:?})",
+            plan.stack,
+            out.raw
+        );
     }
     if let Some((_, stmt)) = out.raw.iter().find(|(k, _)| k == "BucketPolicyStatement") {
         let stmt: Value = serde_json::from_str(stmt)
