@@ -501,6 +501,25 @@ fn deploys_the_rendered_template_to_moto() {
         .collect();
     assert_eq!(numbers, ["$LATEST", "1"]);
 
+    // doctor --stack reads the stack's resources: this one has no distribution (moto skipped it).
+    let regions = vec!["us-east-1".to_owned()];
+    let err = doctor::collect(
+        &aws,
+        &Target::Stack("sf-moto".into()),
+        &regions,
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("stack sf-moto has no CloudFront distribution"),
+        "{err}"
+    );
+    let err = doctor::collect(&aws, &Target::Stack("nope".into()), &regions, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no stack named nope in us-east-1"), "{err}");
+
     // Re-deploying after a spec change updates the stack in place: the package uploads under a new
     // key and a new version is published.
     let (result, lines) = deploy_once(b"package two", "spec two");
