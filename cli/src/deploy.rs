@@ -93,10 +93,10 @@ pub fn run(args: Args) -> Result<()> {
     };
     let bucket_region = match &survey {
         Some((_, r, _, _)) => r.clone(),
-        None => args
-            .region
-            .clone()
-            .unwrap_or_else(|| deploy::STACK_REGION.to_owned()),
+        None => args.region.clone().unwrap_or_else(|| {
+            eprintln!("dry run: bucket region assumed us-east-1 (deploy asks S3; pass --region to render for another)");
+            deploy::STACK_REGION.to_owned()
+        }),
     };
     let out = args
         .out

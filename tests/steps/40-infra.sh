@@ -60,4 +60,4 @@ if "$bin" doctor --facts "$tmp/broken.json" > "$tmp/broken.txt"; then echo "doct
 grep -q '^FAIL role-trust .*edgelambda.amazonaws.com — fix: ' "$tmp/broken.txt"
 sections=$((sections + 1))
 # Reached only when every section above passed (set -e).
-echo "infra sections: $sections passed, 0 failed"
+echo "infra: $sections passed, 0 failed"
