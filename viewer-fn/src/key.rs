@@ -68,17 +68,14 @@ impl Variant {
     }
 
     /// Parses an S3 key (no leading slash, decoded) or a URI (leading slash, %-encoded).
-    /// `Err` unless it is canonical — for a URI, in its canonical encoding too — and the spec can
-    /// produce it (invariant I2).
+    /// `Err` unless the key is canonical and the spec can produce it (invariant I2).
+    ///
+    /// A URI may use any %-spelling of the key: every spelling names the same S3 object, and the
+    /// origin side must not depend on how a hop re-encodes. The viewer function is stricter: it
+    /// passes only the canonical spelling ([`Variant::uri`]), so the cache holds one copy.
     pub fn parse(spec: &Spec, key_or_uri: &str) -> Result<Variant, KeyError> {
         let key = match key_or_uri.strip_prefix('/') {
-            Some(raw) => {
-                let key = decode_path(raw).ok_or_else(|| KeyError("malformed %-escape".into()))?;
-                if encode_key(&key) != raw {
-                    return bad("not in canonical %-encoding");
-                }
-                key
-            }
+            Some(raw) => decode_path(raw).ok_or_else(|| KeyError("malformed %-escape".into()))?,
             None => key_or_uri.to_string(),
         };
         if let Some(why) = path_refusal(&key) {
@@ -292,8 +289,6 @@ mod tests {
             "_sf/w640/h0/inside/q75/webp/_sf/x.jpg",  // variant of a variant
             "_sf/w640/h0/inside/q75/webp",            // no source
             "other/w640/h0/inside/q75/webp/a.jpg",    // not under the prefix
-            "/_sf/w640/h0/inside/q75/webp/a b.jpg",   // URI not canonically encoded
-            "/_sf/w640/h0/inside/q75/webp/%7Ea.jpg",  // needless escape
             "/_sf/w640/h0/inside/q75/webp/%e9.jpg",   // malformed UTF-8
         ] {
             assert!(Variant::parse(&s, bad).is_err(), "{bad} parsed");
@@ -304,6 +299,14 @@ mod tests {
         );
         assert!(Variant::parse(&s, &long).is_err());
         assert!(Variant::parse(&s, "_sf/w0/h0/inside/q50/avif/a.jpg").is_ok());
+        // Any %-spelling of a canonical key names the same object: the origin side accepts it.
+        for spelling in [
+            "/_sf/w640/h0/inside/q75/webp/a b.jpg",
+            "/_sf/w640/h0/inside/q75/webp/a%20b.jpg",
+            "/%5Fsf/w640/h0/inside/q75/webp/a%20b.jpg",
+        ] {
+            assert_eq!(Variant::parse(&s, spelling).unwrap().source_key, "a b.jpg");
+        }
     }
 
     #[test]

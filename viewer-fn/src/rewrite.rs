@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::event::{Request, Response, ViewerRequestEvent, ViewerResult};
-use crate::key::{check_source, decode_path, path_refusal, Variant};
+use crate::key::{check_source, decode_path, encode_key, path_refusal, Variant};
 use crate::spec::{Fit, Format, Role, Snap, Spec};
 
 /// Longest `uri` in UTF-16 code units (what JavaScript's `length` counts): three times S3's
@@ -93,10 +93,10 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         return reject(400, why);
     }
     if key.split('/').next() == Some(spec.prefix()) {
-        // The variant namespace: only a canonical variant URI passes.
-        return match Variant::parse(spec, uri) {
-            Ok(v) => Outcome::Canonical(v),
-            Err(_) => reject(400, "not a canonical variant key"),
+        // The variant namespace: only a canonical variant URI, canonically spelled, passes.
+        return match Variant::parse(spec, &key) {
+            Ok(v) if encode_key(&key) == raw => Outcome::Canonical(v),
+            _ => reject(400, "not a canonical variant key"),
         };
     }
     let transform = [
