@@ -6,8 +6,8 @@ var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", av
 var MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
 var own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 // ASCII only, like Rust's to_ascii_lowercase (toLowerCase maps e.g. the Kelvin sign to "k").
-var lc = s => s.replace(/[A-Z]+/g, m => m.toLowerCase());
-var trim = s => s.replace(/^[ \t]+|[ \t]+$/g, "");
+var lc = s => /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, m => m.toLowerCase()) : s;
+var trim = s => /^[ \t]|[ \t]$/.test(s) ? s.replace(/^[ \t]+|[ \t]+$/g, "") : s;
 var enc = k => encodeURIComponent(k).replace(/%2F/g, "/");
 var pInt = v => /^[0-9]{1,5}$/.test(v) && +v > 0 ? +v : null;
 var pQ = v => { var x = pInt(v); return x && x <= 100 ? x : null; };
