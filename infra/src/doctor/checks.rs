@@ -480,8 +480,21 @@ fn bucket_policy(f: &Facts) -> Vec<Line> {
         let by_oai = reads
             .iter()
             .find(|s| !oai.is_empty() && s.principals.iter().any(|(_, v)| v.ends_with(&oai)));
+        // CloudFront without s3:ListBucket sees 403 for a key not there yet: fine for scalefront (its
+        // function and the failover treat 403 like 404), fatal for a function that waits for 404.
+        let lists = stmts.iter().any(|s| {
+            s.allow
+                && s.covers_action("s3:ListBucket")
+                && s.covers_resource(&format!("arn:aws:s3:::{bucket}"))
+                && s.has_principal("Service", "cloudfront.amazonaws.com")
+        });
+        let missing = if lists {
+            "404"
+        } else {
+            "403 (no s3:ListBucket for CloudFront; scalefront treats it like 404)"
+        };
         out.push(match (uses_oac, by_oac, by_oai) {
-            (true, Some(s), _) if s.source_arns.is_empty() || s.source_arns.iter().any(|a| policy::wildcard(a, &d.arn, false)) => pass("bucket-policy", format!("bucket {bucket} lets this distribution (OAC) read")),
+            (true, Some(s), _) if s.source_arns.is_empty() || s.source_arns.iter().any(|a| policy::wildcard(a, &d.arn, false)) => pass("bucket-policy", format!("bucket {bucket} lets this distribution (OAC) read; a variant not made yet reads as {missing}")),
             (true, Some(s), _) => fail("bucket-policy", format!("bucket {bucket} lets cloudfront.amazonaws.com read only for {}, not this distribution {}", s.source_arns.join(", "), d.arn), oac_fix(bucket, d)),
             (true, None, _) => fail("bucket-policy", format!("bucket {bucket}'s policy has no s3:GetObject for the OAC principal cloudfront.amazonaws.com"), oac_fix(bucket, d)),
             (false, _, Some(_)) => pass("bucket-policy", format!("bucket {bucket} lets the OAI {oai} read")),
