@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 const EDGE: &str = include_str!("../templates/edge.yaml");
 const REGIONAL: &str = include_str!("../templates/regional.yaml");
 
-/// Memory for the resize function. Lambda gives CPU in proportion to memory (one full vCPU at
-/// 1,769 MB), and resizing is CPU-bound; decoding a 12 MP JPEG needs ~48 MB of RGBA plus the wasm
-/// heap's growth. See the deploy notes in README.md for the measurement behind the number.
+/// Memory for the resize function: 1,769 MB is where Lambda gives one full vCPU, and resizing is
+/// CPU-bound. Memory itself needs far less: Node with the wasm module loaded measured 55-57 MB RSS
+/// here; image-core's default limits cap a decode at 50 MP (≤ 200 MB RGBA, all allocations ≤ 464 MB)
+/// and the input at 40 MB, so the worst case stays under ~600 MB. `--memory` trades speed for cost.
 pub const DEFAULT_MEMORY_MB: u32 = 1769;
 
 /// Which stack shape to render.
