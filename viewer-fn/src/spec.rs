@@ -288,12 +288,26 @@ impl Spec {
     /// Parses and validates a `scalefront.toml`. Missing keys take their defaults.
     pub fn from_toml(src: &str) -> Result<Spec, SpecError> {
         let raw: Raw = toml::from_str(src).map_err(|e| SpecError::from_toml(src, &e))?;
-        raw.validate().map_err(|(key, span, message)| SpecError {
+        let spec = raw.validate().map_err(|(key, span, message)| SpecError {
             file: None,
             key,
             line: span.map(|s| line_of(src, s.start)),
             message,
-        })
+        })?;
+        // Every valid spec must be deployable: its function within CloudFront's code limit.
+        let size = crate::generate(&spec).len();
+        if size > crate::MAX_FUNCTION_BYTES {
+            return Err(SpecError {
+                file: None,
+                key: String::new(),
+                line: None,
+                message: format!(
+                    "the generated CloudFront Function would be {size} bytes, over CloudFront's {}: list fewer widths, heights, qualities, parameter names or extensions",
+                    crate::MAX_FUNCTION_BYTES
+                ),
+            });
+        }
+        Ok(spec)
     }
 
     /// Reads the spec from `path`; with `None`, from `./scalefront.toml` if present, else the defaults.
@@ -900,6 +914,18 @@ mod tests {
             assert!(e.message.contains(msg), "{src:?} → {e}");
             assert!(e.to_string().contains(&format!("`{key}`")), "{e}");
         }
+    }
+
+    #[test]
+    fn a_spec_whose_function_would_not_fit_is_refused() {
+        let names: Vec<String> = (0..400)
+            .map(|i| format!("\"width-alias-number-{i}\""))
+            .collect();
+        let e = err(&format!("[params]\nwidth = [{}]\n", names.join(", ")));
+        assert!(
+            e.message.contains("would be") && e.message.contains("10240"),
+            "{e}"
+        );
     }
 
     #[test]
