@@ -509,6 +509,29 @@ fn differential(spec_name: &str, count: usize, seed: u64) {
         })
         .collect();
 
+    // I1/I2 link: whatever the function writes, the origin side accepts, and the function passes
+    // unchanged when it comes back (a redirect to the canonical URL, a cache miss replayed).
+    for (event, out) in events.iter().zip(&rust) {
+        let Ok(viewer_fn::ViewerResult::Request(r)) =
+            serde_json::from_value::<viewer_fn::ViewerResult>(out.clone())
+        else {
+            continue;
+        };
+        let before: ViewerRequestEvent = serde_json::from_str(event).unwrap();
+        if r.uri == before.request.uri {
+            continue;
+        }
+        let v = Variant::parse(&spec, &r.uri)
+            .unwrap_or_else(|e| panic!("origin refuses {} ({e}) for {event}", r.uri));
+        assert_eq!(v.uri(&spec), r.uri);
+        assert_eq!(
+            viewer_fn::resolve(&spec, &r),
+            viewer_fn::Outcome::Canonical(v),
+            "rewritten {} is not stable",
+            r.uri
+        );
+    }
+
     let node = common::run_node(&js, &events, &format!("differential-{spec_name}"));
     let qjs = common::QuickJs::new(&js);
     let mut mismatches = Vec::new();
@@ -572,4 +595,19 @@ fn generated_js_matches_native_rewrite_wide_spec() {
         n,
         env_num("SCALEFRONT_DIFF_SEED", 20_261_125) ^ 0xA5A5,
     );
+}
+
+#[test]
+fn variant_keys_round_trip() {
+    for spec_name in ["default", "wide"] {
+        let spec = common::load_spec(spec_name);
+        let mut rng = Rng(7);
+        for _ in 0..5_000 {
+            let uri = variant_uri(&mut rng, &spec);
+            if let Ok(v) = Variant::parse(&spec, &uri) {
+                assert_eq!(Variant::parse(&spec, &v.key(&spec)), Ok(v.clone()), "{uri}");
+                assert_eq!(Variant::parse(&spec, &v.uri(&spec)), Ok(v), "{uri}");
+            }
+        }
+    }
 }
