@@ -60,11 +60,19 @@
 //! and leave as `%20`; `+` in a path is a plus. Errors are `text/plain`, `Cache-Control: no-store`,
 //! and never echo request text.
 //!
-//! # API (as agreed in the team's interfaces, plus)
-//! - [`resolve`] gives the decision as an [`Outcome`] (the local edge and tests use it);
-//!   [`rewrite`] turns it into the function's return value.
+//! # API
+//! As agreed in the team's interfaces, with these additions and precisions:
+//! - [`resolve`] gives the decision as an [`Outcome`] (`Original`, `Canonical`, `Transform`,
+//!   `Reject`); [`rewrite`] turns it into the function's return value, [`ViewerResult`]
+//!   (`Request(`[`Request`]`)` or `Response(`[`Response`]`)`, serialised exactly as the JS returns it).
 //! - [`ViewerRequestEvent::from_http`] builds the event CloudFront would for `path?query` + headers.
-//! - [`Spec`] has accessors for every setting; [`encode_key`]/[`decode_path`] are the URI rules.
+//! - [`Variant::parse`] takes a key or a URI; a URI may use any %-spelling of a canonical key (the
+//!   viewer function alone insists on the canonical spelling). [`KeyError`] wraps a reason string.
+//! - `Fit`/`Format` `FromStr` take the canonical lower-case names only (`jpeg`, not the URL alias
+//!   `jpg`); `Err = ()`.
+//! - [`Spec`] is valid by construction (private fields, accessors for every setting); its serde
+//!   `Deserialize` re-validates; [`Spec::from_toml`] also refuses a spec whose generated function
+//!   would exceed CloudFront's 10 KB. [`encode_key`]/[`decode_path`] are the URI rules.
 
 mod event;
 mod generate;
