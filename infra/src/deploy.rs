@@ -262,6 +262,8 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         .context("execute needs the artifacts bucket (survey first)")?;
     match plan.stack_status.as_ref().and_then(|s| s.as_deref()) {
         Some("ROLLBACK_COMPLETE") => bail!("stack {} failed to create earlier and is in ROLLBACK_COMPLETE: delete it (aws cloudformation delete-stack --stack-name {} --region us-east-1) and deploy again", plan.stack, plan.stack),
+        // A create change set that was never executed leaves an empty stack in review: create again.
+        Some("REVIEW_IN_PROGRESS") => {}
         Some(s) if s.ends_with("_IN_PROGRESS") => bail!("stack {} is busy ({s}); wait for it to finish (or run doctor) and deploy again", plan.stack),
         _ => {}
     }
@@ -326,7 +328,10 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         )?;
     }
     // 3. The stack, through a change set (create and update alike; "no changes" is fine).
-    let create = plan.stack_status.as_ref().is_none_or(|s| s.is_none());
+    let create = matches!(
+        plan.stack_status.as_ref().map(|s| s.as_deref()),
+        None | Some(None) | Some(Some("REVIEW_IN_PROGRESS"))
+    );
     let set_name = format!(
         "scalefront-{}",
         std::time::SystemTime::now()
