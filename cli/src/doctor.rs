@@ -12,8 +12,8 @@ per check: `ok` or `FAIL` with the fix. It looks for Lambda@Edge logs and invoca
 because that is where they are (/aws/lambda/us-east-1.<name> in the region that ran it).\n\n\
 Exit status 1 when a check fails.\n\n\
 Examples:\n  scalefront doctor --stack scalefront-my-photos\n  scalefront doctor --distribution E2ABCDEF123456\n  \
-scalefront doctor --distribution E2ABCDEF123456 --save-facts facts.json   # keep what was read (bug reports)\n  \
-scalefront doctor --facts facts.json                                       # re-check saved facts offline";
+scalefront doctor --stack scalefront-my-photos --save-facts facts.json   # keep what was read\n  \
+scalefront doctor --facts facts.json                                     # check it again offline";
 
 #[derive(clap::Args, Debug)]
 #[command(about = ABOUT, long_about = LONG_ABOUT)]
