@@ -66,12 +66,12 @@ fn default_artifacts() -> PathBuf {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    template::check_bucket(&args.bucket)?;
     let stack = args
         .stack
         .clone()
         .unwrap_or_else(|| deploy::default_stack_name(&args.bucket));
     template::check_stack_name(&stack)?;
-    template::check_bucket(&args.bucket)?;
     if let Some(r) = &args.region {
         template::check_region(r)?;
     }
