@@ -58,7 +58,8 @@ pub fn run(args: Args) -> Result<()> {
     let memory = infra::template::DEFAULT_MEMORY_MB;
     let params = crate::deploy::params_for(&p, &stack, &args.region, None, memory, String::new())?;
     let templates = crate::deploy::write_templates(&params, &args.out)?;
-    for path in [&p.viewer_fn, &p.origin_response, &p.regional].into_iter().chain(&templates) {
+    let written = [&p.viewer_fn, &p.origin_response, &p.regional];
+    for path in written.into_iter().chain(&templates) {
         println!("{}  {} bytes", path.display(), std::fs::metadata(path)?.len());
     }
     Ok(())
