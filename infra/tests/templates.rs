@@ -475,3 +475,20 @@ fn committed_examples_are_current() {
         );
     }
 }
+
+#[test]
+fn fits_the_template_body_limit_with_the_largest_viewer_function() {
+    // deploy passes the template inline (--template-body), which CloudFormation caps at 51,200 bytes;
+    // the largest CloudFront Function (10 KB) must still fit.
+    let line = "var a = 1; // padding up to the CloudFront Functions limit\n";
+    let code: String = line.repeat(10 * 1024 / line.len());
+    assert!(code.len() <= 10 * 1024 && code.len() > 10 * 1024 - line.len());
+    let p = Params {
+        viewer_function_code: code,
+        ..params()
+    };
+    for mode in [Mode::Edge, Mode::Regional] {
+        let len = render(mode, &p).unwrap().len();
+        assert!(len < 51_200, "{mode:?}: {len} bytes");
+    }
+}
