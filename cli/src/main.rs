@@ -4,14 +4,19 @@ use clap::{Parser, Subcommand};
 mod deploy;
 mod doctor;
 mod package;
+mod resize;
 mod rewrite;
 mod serve;
 mod srcset;
 mod viewer_fn;
 
 #[derive(Parser)]
-#[command(name = "scalefront", version, about = "Photos scaled on the fly at the CDN edge",
-    long_about = "Photos scaled on the fly at the CDN edge.\n\nExample:\n  scalefront serve            # a local edge over the bundled sample photos\n  scalefront rewrite '/a.jpg?w=600' --header 'accept: image/webp'")]
+#[command(
+    name = "scalefront",
+    version,
+    about = "Photos scaled on the fly at the CDN edge",
+    long_about = "Photos scaled on the fly at the CDN edge.\n\nExample:\n  scalefront serve            # a local edge over the bundled sample photos\n  scalefront rewrite '/a.jpg?w=600' --header 'accept: image/webp'"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +27,7 @@ enum Command {
     Deploy(deploy::Args),
     Doctor(doctor::Args),
     Package(package::Args),
+    Resize(resize::Args),
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
     Serve(serve::Args),
@@ -34,6 +40,7 @@ fn main() {
         Command::Deploy(args) => deploy::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Package(args) => package::run(args),
+        Command::Resize(args) => resize::run(args),
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Serve(args) => serve::run(args),
