@@ -1,1 +1,104 @@
-//! The image core: limits → decode → orient → resize → colour → encode.
+//! The image core: limits → decode → resize → orient → colour → encode, natively and in wasm.
+//!
+//! ```
+//! use image_core::{process, Format, Limits, Transform};
+//! # let photo = std::fs::read("tests/fixtures/landscape-1.jpg").unwrap();
+//! let t = Transform { width: Some(64), format: Format::Webp, ..Transform::default() };
+//! let out = process(&photo, &t, &Limits::default()).unwrap();
+//! assert_eq!((out.width, out.format.content_type()), (64, "image/webp"));
+//! ```
+//!
+//! Every step is its own module; [`process`] below is the whole pipeline. Orientation is planned
+//! before the resize (the geometry pass works in displayed coordinates) but applied to the pixels
+//! after it, on the small image.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod colour;
+mod decode;
+mod encode;
+mod error;
+pub mod exif;
+pub mod geometry;
+mod limits;
+mod orient;
+mod pixels;
+mod probe;
+pub mod quality;
+mod resize;
+mod transform;
+
+#[cfg(target_arch = "wasm32")]
+mod cshim;
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+pub use error::{Error, ErrorKind, Result};
+pub use geometry::Plan;
+pub use limits::Limits;
+pub use probe::{Info, SourceFormat};
+pub use transform::{Fit, Format, Transform};
+
+/// An encoded image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub data: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Format, size and orientation from the header alone, with the input limits applied.
+pub fn probe(input: &[u8], limits: &Limits) -> Result<Info> {
+    limits.check_input(input)?;
+    let info = probe::probe(input)?;
+    limits.check_header(&info)?;
+    Ok(info)
+}
+
+/// Runs one transform. Errors carry a kind ([`Error::status`] gives the HTTP status).
+pub fn process(input: &[u8], t: &Transform, limits: &Limits) -> Result<Output> {
+    // 1. limits: the request, the file size and the header's dimensions, before any pixel buffer.
+    t.validate()?;
+    limits.check_transform(t)?;
+    let info = probe(input, limits)?;
+    let plan = Plan::new(info.stored_width, info.stored_height, info.orientation, t);
+
+    // 2. decode, shrinking in the JPEG IDCT down to twice the output size at most.
+    let decoded = decode::decode(input, &info, plan.min_decode(), limits)?;
+
+    // 3. resize in stored orientation; the crop is scaled to whatever size the decoder produced.
+    let (sw, sh) = plan.stored;
+    let (kx, ky) = (
+        f64::from(decoded.pixels.width) / f64::from(sw),
+        f64::from(decoded.pixels.height) / f64::from(sh),
+    );
+    let c = plan.stored_crop();
+    let crop = geometry::Rect {
+        left: c.left * kx,
+        top: c.top * ky,
+        width: c.width * kx,
+        height: c.height * ky,
+    };
+    let pixels = resize::resize(decoded.pixels, crop, plan.stored_resized())?;
+
+    // 4. orient the small image.
+    let pixels = orient::orient(pixels, plan.orientation);
+
+    // 5. colour: ICC → sRGB, flatten alpha if the format has none, pad for `contain`.
+    let finish = colour::Finish {
+        keep_alpha: t.format != Format::Jpeg,
+        background: t.background,
+        canvas: plan.output,
+        offset: plan.offset,
+    };
+    let pixels = colour::colour(pixels, decoded.icc.as_deref(), &finish)?;
+
+    // 6. encode, without metadata.
+    let data = encode::encode(&pixels, t.format, t.quality)?;
+    Ok(Output {
+        data,
+        format: t.format,
+        width: pixels.width,
+        height: pixels.height,
+    })
+}

@@ -1,0 +1,48 @@
+//! The one in-memory image type the steps hand to each other: 8 bits per sample, packed rows.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Gray,
+    Rgb,
+    Rgba,
+    /// Ink amounts (0 = no ink), as ICC CMYK profiles expect; only until the colour step.
+    Cmyk,
+}
+
+impl Layout {
+    pub fn channels(self) -> usize {
+        match self {
+            Layout::Gray => 1,
+            Layout::Rgb => 3,
+            Layout::Rgba | Layout::Cmyk => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub layout: Layout,
+    pub data: Vec<u8>,
+}
+
+impl Pixels {
+    pub fn new(width: u32, height: u32, layout: Layout, data: Vec<u8>) -> Pixels {
+        debug_assert_eq!(
+            data.len(),
+            width as usize * height as usize * layout.channels()
+        );
+        Pixels {
+            width,
+            height,
+            layout,
+            data,
+        }
+    }
+
+    /// True when there is an alpha channel and some pixel is not fully opaque.
+    pub fn has_transparency(&self) -> bool {
+        self.layout == Layout::Rgba && self.data.chunks_exact(4).any(|p| p[3] != 255)
+    }
+}

@@ -1,0 +1,243 @@
+//! Reads format, dimensions and EXIF orientation from the header bytes alone: no decoder runs and
+//! nothing proportional to the pixel count is allocated, so limits can refuse bombs first.
+//! The format comes from the magic bytes, never from a file name.
+use crate::error::{Error, Result};
+use crate::exif;
+
+/// What the input is, by its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpeg",
+            SourceFormat::Png => "png",
+            SourceFormat::Gif => "gif",
+            SourceFormat::Webp => "webp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    pub format: SourceFormat,
+    /// Size as displayed, i.e. after the EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    /// Size as stored in the file (what the decoder produces).
+    pub stored_width: u32,
+    pub stored_height: u32,
+    /// EXIF orientation 1..=8 (1 when absent or invalid).
+    pub orientation: u8,
+}
+
+pub fn probe(input: &[u8]) -> Result<Info> {
+    let (format, w, h, orientation) = if input.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        let (w, h, o) = jpeg(input)?;
+        (SourceFormat::Jpeg, w, h, o)
+    } else if input.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let (w, h, o) = png(input)?;
+        (SourceFormat::Png, w, h, o)
+    } else if input.starts_with(b"GIF87a") || input.starts_with(b"GIF89a") {
+        let (w, h) = gif(input)?;
+        (SourceFormat::Gif, w, h, 1)
+    } else if input.len() >= 12 && &input[0..4] == b"RIFF" && &input[8..12] == b"WEBP" {
+        let (w, h, o) = webp(input)?;
+        (SourceFormat::Webp, w, h, o)
+    } else {
+        return Err(Error::unsupported(format!(
+            "not a JPEG, PNG, GIF or WebP image (starts with {})",
+            hex_prefix(input)
+        )));
+    };
+    if w == 0 || h == 0 {
+        return Err(Error::corrupt(format!(
+            "the {} header declares a {w}×{h} image",
+            format.as_str()
+        )));
+    }
+    let (width, height) = if exif::swaps_axes(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    Ok(Info {
+        format,
+        width,
+        height,
+        stored_width: w,
+        stored_height: h,
+        orientation,
+    })
+}
+
+fn hex_prefix(b: &[u8]) -> String {
+    b.iter()
+        .take(8)
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncated(what: &str) -> Error {
+    Error::corrupt(format!("truncated {what} header"))
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+fn le16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 3)?;
+    Some(u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16)
+}
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Walks the marker segments up to the frame header (SOFn), picking up EXIF on the way.
+fn jpeg(b: &[u8]) -> Result<(u32, u32, u8)> {
+    let mut at = 2;
+    let mut orientation = 1;
+    loop {
+        // Markers may be padded with any number of 0xFF bytes.
+        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (b.get(at), b.get(at + 1)) else {
+            return Err(if at + 2 > b.len() {
+                truncated("JPEG")
+            } else {
+                Error::corrupt("JPEG marker expected")
+            });
+        };
+        at += 2;
+        match marker {
+            0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+            0xD9 | 0xDA => {
+                return Err(Error::corrupt(
+                    "JPEG has no frame header before its image data",
+                ))
+            }
+            _ => {}
+        }
+        let len = be16(b, at).ok_or_else(|| truncated("JPEG"))? as usize;
+        if len < 2 {
+            return Err(Error::corrupt("JPEG segment length below 2"));
+        }
+        let seg = b.get(at + 2..at + len).ok_or_else(|| truncated("JPEG"))?;
+        match marker {
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if !matches!(marker, 0xC0..=0xC2) {
+                    return Err(Error::unsupported(
+                        "lossless, hierarchical or arithmetic-coded JPEG",
+                    ));
+                }
+                let h = be16(seg, 1).ok_or_else(|| truncated("JPEG frame"))?;
+                let w = be16(seg, 3).ok_or_else(|| truncated("JPEG frame"))?;
+                if h == 0 {
+                    return Err(Error::unsupported(
+                        "JPEG whose height is defined later (DNL marker)",
+                    ));
+                }
+                return Ok((w, h, orientation));
+            }
+            0xE1 if seg.starts_with(b"Exif\0\0") => orientation = exif::orientation(&seg[6..]),
+            _ => {}
+        }
+        at += len;
+    }
+}
+
+/// IHDR, then chunk headers up to the first IDAT for an eXIf chunk.
+fn png(b: &[u8]) -> Result<(u32, u32, u8)> {
+    if b.get(12..16) != Some(b"IHDR") {
+        return Err(if b.len() < 16 {
+            truncated("PNG")
+        } else {
+            Error::corrupt("PNG does not start with IHDR")
+        });
+    }
+    let w = be32(b, 16).ok_or_else(|| truncated("PNG"))?;
+    let h = be32(b, 20).ok_or_else(|| truncated("PNG"))?;
+    if b.len() < 33 {
+        return Err(truncated("PNG"));
+    }
+    let mut at = 33;
+    let mut orientation = 1;
+    while let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) {
+        if kind == b"IDAT" {
+            break;
+        }
+        let data = b.get(at + 8..(at + 8).saturating_add(len as usize));
+        if kind == b"eXIf" {
+            if let Some(d) = data {
+                orientation = exif::orientation(d);
+            }
+        }
+        at = at.saturating_add(12).saturating_add(len as usize);
+    }
+    Ok((w, h, orientation))
+}
+
+fn gif(b: &[u8]) -> Result<(u32, u32)> {
+    let w = le16(b, 6).ok_or_else(|| truncated("GIF"))?;
+    let h = le16(b, 8).ok_or_else(|| truncated("GIF"))?;
+    Ok((w, h))
+}
+
+/// RIFF chunks: VP8X (canvas size) or VP8 / VP8L (bitstream size); EXIF may follow the image.
+fn webp(b: &[u8]) -> Result<(u32, u32, u8)> {
+    let mut at = 12;
+    let mut size = None;
+    let mut orientation = 1;
+    while let (Some(kind), Some(len)) = (b.get(at..at + 4), le32(b, at + 4)) {
+        let data = b.get(at + 8..(at + 8).saturating_add(len as usize));
+        match (kind, data) {
+            (b"VP8X", Some(d)) if size.is_none() => {
+                let w = le24(d, 4).ok_or_else(|| truncated("WebP"))? + 1;
+                let h = le24(d, 7).ok_or_else(|| truncated("WebP"))? + 1;
+                size = Some((w, h));
+            }
+            (b"VP8 ", _) if size.is_none() => {
+                let d = b.get(at + 8..at + 18).ok_or_else(|| truncated("WebP"))?;
+                if d[3..6] != [0x9d, 0x01, 0x2a] {
+                    return Err(Error::corrupt("WebP VP8 frame has no start code"));
+                }
+                size = Some((le16(d, 6).unwrap() & 0x3fff, le16(d, 8).unwrap() & 0x3fff));
+            }
+            (b"VP8L", _) if size.is_none() => {
+                let d = b.get(at + 8..at + 13).ok_or_else(|| truncated("WebP"))?;
+                if d[0] != 0x2f {
+                    return Err(Error::corrupt("WebP VP8L has no signature"));
+                }
+                let bits = le32(d, 1).unwrap();
+                size = Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1));
+            }
+            (b"EXIF", Some(d)) => {
+                orientation = exif::orientation(d.strip_prefix(b"Exif\0\0").unwrap_or(d))
+            }
+            _ => {}
+        }
+        at = at
+            .saturating_add(8)
+            .saturating_add(len as usize + (len as usize & 1));
+    }
+    let (w, h) = size.ok_or_else(|| truncated("WebP"))?;
+    Ok((w, h, orientation))
+}

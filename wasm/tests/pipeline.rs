@@ -1,0 +1,482 @@
+//! The core against the fixture corpus (tests/fixtures, made by tests/common/derive.rs).
+//!
+//! Quality: each case's output is decoded and compared with a float Lanczos3 reference of the same
+//! size by our DSSIM. `tests/expected/cases.tsv` records every case's size, bytes, output hash and
+//! DSSIM; the test fails when DSSIM regresses past the recorded value (+10 %, +0.0002) or over the
+//! absolute ceiling, or when the output bytes change. `SCALEFRONT_BLESS=1 cargo test -p image-core`
+//! rewrites the file after a deliberate change. The wasm build is held to the same file
+//! (tests/image/core.test.mjs): same input + transform → same bytes.
+#[path = "common/derive.rs"]
+mod derive;
+
+use image_core::quality::{self, Rgb};
+use image_core::{process, ErrorKind, Fit, Format, Limits, Transform};
+use std::path::{Path, PathBuf};
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(dir().join("fixtures").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn fnv64(b: &[u8]) -> String {
+    let h = b.iter().fold(0xcbf29ce484222325u64, |h, &x| {
+        (h ^ u64::from(x)).wrapping_mul(0x100000001b3)
+    });
+    format!("{h:016x}")
+}
+
+fn seed() -> Rgb {
+    let s = derive::read_seed(&fixture("seed.png"));
+    Rgb {
+        width: s.width,
+        height: s.height,
+        data: s.rgb,
+    }
+}
+
+/// What a case's output should look like at full size.
+enum Truth {
+    /// The seed photo itself (orientation and colour management are judged against it).
+    Seed,
+    /// The fixture decoded at full size by our own decoder (judges resize + encode only).
+    Fixture,
+}
+
+struct Case {
+    fixture: &'static str,
+    w: Option<u32>,
+    h: Option<u32>,
+    fit: Fit,
+    q: u8,
+    f: Format,
+    truth: Truth,
+}
+
+impl Case {
+    /// Absolute DSSIM ceiling (our scale, see quality.rs), whatever the recorded value: the
+    /// issue's 0.002 for lossy outputs; lossless ones carry only resampling error and the fixture's
+    /// own JPEG loss. A mirrored or rotated result scores far above both.
+    fn ceiling(&self) -> f64 {
+        if self.f == Format::Png {
+            0.001
+        } else {
+            0.018
+        }
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let c = |fixture, w, f, truth| Case {
+        fixture,
+        w: Some(w),
+        h: None,
+        fit: Fit::Inside,
+        q: 90,
+        f,
+        truth,
+    };
+    let mut v = Vec::new();
+    for (i, name) in [
+        "landscape-1.jpg",
+        "landscape-2.jpg",
+        "landscape-3.jpg",
+        "landscape-4.jpg",
+        "landscape-5.jpg",
+        "landscape-6.jpg",
+        "landscape-7.jpg",
+        "landscape-8.jpg",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Orientation mistakes (a mirrored or rotated photo) score far above these ceilings.
+        v.push(c(
+            name,
+            120,
+            if i % 2 == 0 {
+                Format::Jpeg
+            } else {
+                Format::Png
+            },
+            Truth::Seed,
+        ));
+    }
+    v.push(c("progressive.jpg", 120, Format::Jpeg, Truth::Fixture));
+    v.push(c("grey.jpg", 120, Format::Jpeg, Truth::Fixture));
+    v.push(c("cmyk.jpg", 120, Format::Jpeg, Truth::Seed));
+    v.push(c("ycck.jpg", 120, Format::Jpeg, Truth::Seed));
+    v.push(c("display-p3.jpg", 120, Format::Png, Truth::Seed));
+    v.push(c("rgb16.png", 120, Format::Png, Truth::Fixture));
+    v.push(c("palette.png", 120, Format::Png, Truth::Fixture));
+    v.push(c("grey-alpha.png", 120, Format::Jpeg, Truth::Fixture));
+    v.push(c("alpha.png", 120, Format::Jpeg, Truth::Fixture));
+    v.push(c("alpha.png", 120, Format::Webp, Truth::Fixture));
+    v.push(c("interlaced.png", 60, Format::Png, Truth::Fixture));
+    v.push(c("webp-lossy.webp", 120, Format::Jpeg, Truth::Fixture));
+    v.push(c("webp-lossless.webp", 120, Format::Png, Truth::Fixture));
+    v.push(c("webp-alpha.webp", 120, Format::Png, Truth::Fixture));
+    v.push(c("two-frames.gif", 120, Format::Png, Truth::Fixture));
+    v.push(c("png-named.jpg", 160, Format::Webp, Truth::Fixture));
+    v.push(c("landscape-1.jpg", 120, Format::Webp, Truth::Fixture));
+    v.push(c("landscape-1.jpg", 240, Format::Jpeg, Truth::Fixture));
+    v.push(Case {
+        fixture: "landscape-6.jpg",
+        w: Some(100),
+        h: Some(100),
+        fit: Fit::Cover,
+        q: 90,
+        f: Format::Jpeg,
+        truth: Truth::Fixture,
+    });
+    v.push(Case {
+        fixture: "landscape-1.jpg",
+        w: Some(100),
+        h: Some(100),
+        fit: Fit::Fill,
+        q: 80,
+        f: Format::Png,
+        truth: Truth::Fixture,
+    });
+    v
+}
+
+fn transform(c: &Case) -> Transform {
+    Transform {
+        width: c.w,
+        height: c.h,
+        fit: c.fit,
+        quality: c.q,
+        format: c.f,
+        ..Transform::default()
+    }
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map_or("-".into(), |v| v.to_string())
+}
+
+#[test]
+fn corpus_quality_and_bytes() {
+    let limits = Limits::default();
+    let seed = seed();
+    let mut rows = vec!["fixture\tw\th\tfit\tq\tf\tout_w\tout_h\tbytes\tfnv64\tdssim".to_string()];
+    for c in cases() {
+        let out = process(&fixture(c.fixture), &transform(&c), &limits)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.fixture));
+        assert_eq!(out.format, c.f);
+        let got = quality::decode_rgb(&out.data, &limits).expect("output decodes");
+        assert_eq!(
+            (got.width, got.height),
+            (out.width, out.height),
+            "{}",
+            c.fixture
+        );
+        let full = match c.truth {
+            Truth::Seed => seed.clone(),
+            Truth::Fixture => quality::decode_rgb(&fixture(c.fixture), &limits).unwrap(),
+        };
+        // The reference sees the same crop as the pipeline (cover/fill keep the centre / stretch).
+        let full = match c.fit {
+            Fit::Cover => {
+                let side = full.width.min(full.height);
+                let (x0, y0) = ((full.width - side) / 2, (full.height - side) / 2);
+                let data = (0..side).flat_map(|y| {
+                    let s = (((y0 + y) * full.width + x0) * 3) as usize;
+                    full.data[s..s + side as usize * 3].to_vec()
+                });
+                Rgb {
+                    width: side,
+                    height: side,
+                    data: data.collect(),
+                }
+            }
+            _ => full,
+        };
+        let reference = quality::reference_resize(&full, out.width, out.height);
+        let d = quality::dssim(&reference, &got).unwrap();
+        assert!(
+            d <= c.ceiling(),
+            "{} → {} {}×{}: DSSIM {d:.5} over ceiling {}",
+            c.fixture,
+            c.f,
+            out.width,
+            out.height,
+            c.ceiling()
+        );
+        rows.push(format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{d:.6}",
+            c.fixture,
+            opt(c.w),
+            opt(c.h),
+            c.fit,
+            c.q,
+            c.f,
+            out.width,
+            out.height,
+            out.data.len(),
+            fnv64(&out.data)
+        ));
+    }
+    let path = dir().join("expected/cases.tsv");
+    let now = rows.join("\n") + "\n";
+    if std::env::var_os("SCALEFRONT_BLESS").is_some() {
+        std::fs::write(&path, &now).unwrap();
+        return;
+    }
+    let recorded = std::fs::read_to_string(&path)
+        .expect("tests/expected/cases.tsv (SCALEFRONT_BLESS=1 makes it)");
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(
+        recorded.len(),
+        rows.len(),
+        "case list changed: run with SCALEFRONT_BLESS=1"
+    );
+    for (old, new) in recorded.iter().zip(&rows).skip(1) {
+        let (o, n): (Vec<&str>, Vec<&str>) = (old.split('\t').collect(), new.split('\t').collect());
+        assert_eq!(o[..8], n[..8], "case or output size changed");
+        let (od, nd): (f64, f64) = (o[10].parse().unwrap(), n[10].parse().unwrap());
+        assert!(
+            nd <= od * 1.1 + 0.0002,
+            "{}: DSSIM regressed {od} → {nd}",
+            n[0]
+        );
+        assert_eq!(
+            o[8..10],
+            n[8..10],
+            "{} → {}: output bytes changed (bless if deliberate)",
+            n[0],
+            n[5]
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_get_the_right_error_fast() {
+    let limits = Limits::default();
+    let t = Transform {
+        width: Some(100),
+        ..Transform::default()
+    };
+    let table = [
+        ("truncated.jpg", ErrorKind::Corrupt),
+        ("truncated.png", ErrorKind::Corrupt),
+        ("empty.jpg", ErrorKind::Corrupt),
+        ("html.jpg", ErrorKind::Unsupported),
+        ("corrupt-header.png", ErrorKind::Corrupt),
+        ("bomb-65536.png", ErrorKind::TooLarge),
+        ("bomb-10000.png", ErrorKind::TooLarge),
+        ("bomb.jpg", ErrorKind::TooLarge),
+    ];
+    for (name, kind) in table {
+        let input = fixture(name);
+        let start = std::time::Instant::now();
+        let e = process(&input, &t, &limits).expect_err(name);
+        let took = start.elapsed();
+        assert_eq!(e.kind, kind, "{name}: {e}");
+        assert!(!e.message.is_empty());
+        // Bombs are refused from the header: no decoder runs, nothing big is allocated.
+        if kind == ErrorKind::TooLarge {
+            assert!(took.as_millis() < 20, "{name} took {took:?}");
+        }
+    }
+    assert_eq!(ErrorKind::Unsupported.status(), 415);
+    assert_eq!(ErrorKind::Corrupt.status(), 422);
+    assert_eq!(ErrorKind::TooLarge.status(), 413);
+    assert_eq!(ErrorKind::Internal.status(), 500);
+}
+
+#[test]
+fn limits_and_bad_transforms() {
+    let input = fixture("landscape-1.jpg");
+    let tight = Limits {
+        max_input_bytes: 1000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        process(&input, &Transform::default(), &tight)
+            .unwrap_err()
+            .kind,
+        ErrorKind::TooLarge
+    );
+    let tight = Limits {
+        max_pixels: 240 * 150 - 1,
+        ..Limits::default()
+    };
+    assert_eq!(
+        process(&input, &Transform::default(), &tight)
+            .unwrap_err()
+            .kind,
+        ErrorKind::TooLarge
+    );
+    let huge = Transform {
+        width: Some(9000),
+        ..Transform::default()
+    };
+    assert_eq!(
+        process(&input, &huge, &Limits::default()).unwrap_err().kind,
+        ErrorKind::TooLarge
+    );
+    for bad in [
+        Transform {
+            quality: 0,
+            ..Transform::default()
+        },
+        Transform {
+            width: Some(0),
+            ..Transform::default()
+        },
+    ] {
+        assert_eq!(
+            process(&input, &bad, &Limits::default()).unwrap_err().kind,
+            ErrorKind::Unsupported
+        );
+    }
+    let info = image_core::probe(&fixture("landscape-6.jpg"), &Limits::default()).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.stored_width, info.orientation),
+        (240, 150, 150, 6)
+    );
+}
+
+#[test]
+fn never_enlarges_and_strips_metadata() {
+    let t = Transform {
+        width: Some(1000),
+        ..Transform::default()
+    };
+    let out = process(&fixture("landscape-6.jpg"), &t, &Limits::default()).unwrap();
+    assert_eq!((out.width, out.height), (240, 150));
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(!has(&out.data, b"Exif"), "EXIF survived");
+    let out = process(&fixture("display-p3.jpg"), &t, &Limits::default()).unwrap();
+    assert!(!has(&out.data, b"ICC_PROFILE"), "ICC profile survived");
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let t = Transform {
+        width: Some(100),
+        format: Format::Webp,
+        ..Transform::default()
+    };
+    let a = process(&fixture("landscape-3.jpg"), &t, &Limits::default()).unwrap();
+    let b = process(&fixture("landscape-3.jpg"), &t, &Limits::default()).unwrap();
+    assert_eq!(a, b);
+}
+
+fn decode_rgba(bytes: &[u8]) -> image::RgbaImage {
+    image::load_from_memory(bytes).unwrap().to_rgba8()
+}
+
+#[test]
+fn alpha_flattens_for_jpeg_and_survives_otherwise() {
+    let input = fixture("alpha.png");
+    let t = Transform {
+        width: Some(120),
+        background: [200, 10, 10],
+        ..Transform::default()
+    };
+    let jpeg = quality::decode_rgb(
+        &process(&input, &t, &Limits::default()).unwrap().data,
+        &Limits::default(),
+    )
+    .unwrap();
+    let corner = &jpeg.data[..3];
+    assert!(
+        corner[0].abs_diff(200) < 8 && corner[1] < 20 && corner[2] < 20,
+        "{corner:?}"
+    );
+    for f in [Format::Png, Format::Webp] {
+        let out = decode_rgba(
+            &process(
+                &input,
+                &Transform {
+                    format: f,
+                    ..t.clone()
+                },
+                &Limits::default(),
+            )
+            .unwrap()
+            .data,
+        );
+        assert_eq!(out.get_pixel(0, 0)[3], 0, "{f}");
+        assert_eq!(out.get_pixel(60, 37)[3], 255, "{f}");
+    }
+}
+
+#[test]
+fn contain_pads_with_the_background() {
+    let t = Transform {
+        width: Some(100),
+        height: Some(100),
+        fit: Fit::Contain,
+        background: [0, 0, 255],
+        format: Format::Png,
+        ..Transform::default()
+    };
+    let out = process(&fixture("landscape-1.jpg"), &t, &Limits::default()).unwrap();
+    assert_eq!((out.width, out.height), (100, 100));
+    let img = decode_rgba(&out.data);
+    assert_eq!(img.get_pixel(50, 0).0, [0, 0, 255, 255]);
+    assert_ne!(img.get_pixel(50, 50).0, [0, 0, 255, 255]);
+}
+
+#[test]
+fn downscaling_keeps_fine_detail_bright() {
+    // A 1-px black/white checkerboard is 50 % light, sRGB 188. Averaging sRGB values (not linear
+    // light) would give 128: the darkening this test exists for.
+    let (w, h) = (256u32, 256u32);
+    let data: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            if (i % w + i / w) % 2 == 0 {
+                [0u8; 3]
+            } else {
+                [255; 3]
+            }
+        })
+        .collect();
+    let mut png = Vec::new();
+    let mut e = png::Encoder::new(&mut png, w, h);
+    e.set_color(png::ColorType::Rgb);
+    let mut wr = e.write_header().unwrap();
+    wr.write_image_data(&data).unwrap();
+    wr.finish().unwrap();
+    let t = Transform {
+        width: Some(64),
+        format: Format::Png,
+        ..Transform::default()
+    };
+    let out = decode_rgba(&process(&png, &t, &Limits::default()).unwrap().data);
+    let mean =
+        out.pixels().map(|p| f64::from(p[1])).sum::<f64>() / f64::from(out.width() * out.height());
+    assert!((mean - 188.0).abs() < 3.0, "mean {mean}");
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn avif_output() {
+    let t = Transform {
+        width: Some(120),
+        format: Format::Avif,
+        ..Transform::default()
+    };
+    let out = process(&fixture("landscape-1.jpg"), &t, &Limits::default()).unwrap();
+    assert_eq!(&out.data[4..12], b"ftypavif");
+    assert_eq!(
+        (out.width, out.height, out.format.content_type()),
+        (120, 75, "image/avif")
+    );
+}
+
+#[test]
+fn fixtures_are_fresh() {
+    for (name, bytes) in derive::all(&fixture("seed.png")) {
+        assert!(
+            fixture(&name) == bytes,
+            "tests/fixtures/{name} is stale: run `cargo xtask fixtures`"
+        );
+    }
+}

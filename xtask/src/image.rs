@@ -1,0 +1,135 @@
+//! Image-core tasks:
+//! - `cargo xtask wasm [--avif]`: the wasm-bindgen packages `wasm/pkg/node` (`--target nodejs`)
+//!   and `wasm/pkg/web` (`--target web`), simd128, without AVIF; `--avif` also builds
+//!   `wasm/pkg/node-avif` (the same API plus AVIF output, a separate, larger module).
+//! - `cargo xtask fixtures [--reseed PHOTO]`: regenerate `wasm/tests/fixtures/`.
+//! - `cargo xtask bench-image [PHOTO_DIR]`: native vs wasm-in-Node vs sharp (tests/bench/image.mjs).
+//!
+//! The wasm builds use their own target dir (`target/image-wasm`): their RUSTFLAGS (simd128)
+//! differ from other wasm32 builds in the workspace, which would otherwise rebuild each other.
+use anyhow::{ensure, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
+}
+
+pub fn wasm(args: &[String]) -> Result<()> {
+    let root = root();
+    let version = Command::new("wasm-bindgen").arg("--version").output().context(
+        "wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version 0.2.130 (or run scripts/setup.sh)",
+    )?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    ensure!(
+        version.split_whitespace().nth(1) == Some(WASM_BINDGEN_VERSION),
+        "wasm-bindgen CLI is {}, the crate pins {WASM_BINDGEN_VERSION}",
+        version.trim()
+    );
+    let mut builds: Vec<(&str, &[&str], &[&str])> =
+        vec![("", &["--no-default-features"], &["node:nodejs", "web:web"])];
+    if args.iter().any(|a| a == "--avif") {
+        builds.push((
+            "-avif",
+            &["--no-default-features", "--features", "avif"],
+            &["node-avif:nodejs"],
+        ));
+    }
+    for (suffix, features, targets) in builds {
+        let target_dir = root.join(format!("target/image-wasm{suffix}"));
+        run(cargo()
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "image-core",
+                "--lib",
+            ])
+            .args(features)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                "-C target-feature=+simd128",
+            ))?;
+        let wasm = target_dir.join("wasm32-unknown-unknown/release/image_core.wasm");
+        for t in targets {
+            let (dir, target) = t.split_once(':').expect("dir:target");
+            let out = root.join("wasm/pkg").join(dir);
+            run(Command::new("wasm-bindgen")
+                .args(["--target", target, "--out-dir"])
+                .arg(&out)
+                .arg(&wasm))?;
+            let len = std::fs::metadata(out.join("image_core_bg.wasm"))?.len();
+            eprintln!("  wasm/pkg/{dir}/image_core_bg.wasm: {len} bytes");
+        }
+    }
+    Ok(())
+}
+
+pub fn fixtures(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "-p",
+        "image-core",
+        "--example",
+        "fixtures",
+        "--",
+    ]);
+    if let [flag, photo] = args {
+        ensure!(
+            flag == "--reseed",
+            "usage: cargo xtask fixtures [--reseed PHOTO]"
+        );
+        cmd.args(["--reseed", photo.as_str()]);
+    }
+    run(cmd.arg(root().join("wasm/tests/fixtures")))
+}
+
+pub fn bench(args: &[String]) -> Result<()> {
+    let root = root();
+    let photos = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "/tmp/scalefront-photos".into());
+    run(Command::new("bash")
+        .arg(root.join("../shared/photos/fetch-photos.sh"))
+        .arg(&photos))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "image-core",
+        "--example",
+        "bench",
+    ]))?;
+    wasm(&[])?;
+    run(Command::new("node")
+        .arg(root.join("tests/bench/image.mjs"))
+        .arg(&photos)
+        .env(
+            "SCALEFRONT_BENCH_NATIVE",
+            root.join("target/release/examples/bench"),
+        ))
+}
