@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::pixels::{Layout, Pixels};
-use crate::probe::{Info, SourceFormat};
+use crate::probe::{self, Info, SourceFormat};
 use std::io::Cursor;
 
 pub struct Decoded {
@@ -48,11 +48,18 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
         usize::try_from(limits.max_pixels.saturating_mul(4)).unwrap_or(usize::MAX),
     );
     d.read_info().map_err(jpeg_error)?;
+    // YCbCr → RGB is ours: jpeg-decoder's SSSE3 and simd128 conversions round differently, and
+    // the native and wasm builds must give the same bytes.
+    let ycbcr = probe::jpeg_is_ycbcr(input);
+    if ycbcr {
+        // "RGB" interleaves the planes untouched (its `None` is broken in 0.3.2): raw YCbCr.
+        d.set_color_transform(jpeg_decoder::ColorTransform::RGB);
+    }
     let clamp = |v: u32| v.min(u32::from(u16::MAX)) as u16;
     let (w, h) = d
         .scale(clamp(min_size.0), clamp(min_size.1))
         .map_err(jpeg_error)?;
-    let data = d.decode().map_err(jpeg_error)?;
+    let mut data = d.decode().map_err(jpeg_error)?;
     let meta = d
         .info()
         .ok_or_else(|| Error::internal("JPEG decoder returned no frame info"))?;
@@ -63,13 +70,34 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
         jpeg_decoder::PixelFormat::L16 => {
             Pixels::new(w, h, Layout::Gray, from_16(&data, u16::from_be_bytes))
         }
-        jpeg_decoder::PixelFormat::RGB24 => Pixels::new(w, h, Layout::Rgb, data),
+        jpeg_decoder::PixelFormat::RGB24 => {
+            if ycbcr {
+                ycbcr_to_rgb(&mut data);
+            }
+            Pixels::new(w, h, Layout::Rgb, data)
+        }
         jpeg_decoder::PixelFormat::CMYK32 => Pixels::new(w, h, Layout::Cmyk, data),
     };
     Ok(Decoded {
         pixels,
         icc: d.icc_profile(),
     })
+}
+
+/// JFIF's YCbCr → RGB in 20-bit fixed point (libjpeg's and jpeg-decoder's scalar formula).
+fn ycbcr_to_rgb(data: &mut [u8]) {
+    const HALF: i32 = 1 << 19;
+    const fn f(x: f32) -> i32 {
+        (x * (1 << 20) as f32 + 0.5) as i32
+    }
+    let clamp = |v: i32| (v >> 20).clamp(0, 255) as u8;
+    for px in data.chunks_exact_mut(3) {
+        let y = i32::from(px[0]) * (1 << 20) + HALF;
+        let (cb, cr) = (i32::from(px[1]) - 128, i32::from(px[2]) - 128);
+        px[0] = clamp(y + f(1.40200) * cr);
+        px[1] = clamp(y - f(0.34414) * cb - f(0.71414) * cr);
+        px[2] = clamp(y + f(1.77200) * cb);
+    }
 }
 
 /// EOI (FF D9) within the last few bytes; some encoders pad after it.

@@ -11,9 +11,71 @@ use fast_image_resize as fr;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-fn srgb() -> &'static fr::PixelComponentMapper {
-    static MAPPER: OnceLock<fr::PixelComponentMapper> = OnceLock::new();
-    MAPPER.get_or_init(fr::create_srgb_mapper)
+/// sRGB ↔ 16-bit linear tables. Built from f64 and compared against thresholds rather than by
+/// rounding `powf` per value: `powf` differs in the last bit between glibc and wasm's libm, which
+/// would make the native and wasm builds round a few values differently.
+struct Curves {
+    to_linear: [u16; 256],
+    to_srgb: Vec<u8>,
+}
+
+fn srgb_to_linear(v: f64) -> f64 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn curves() -> &'static Curves {
+    static CURVES: OnceLock<Curves> = OnceLock::new();
+    CURVES.get_or_init(|| {
+        let to_linear =
+            std::array::from_fn(|x| (srgb_to_linear(x as f64 / 255.0) * 65535.0).round() as u16);
+        // to_srgb[v] = round(255 · srgb(v)): the number of half-way points at or below v.
+        let mut to_srgb = vec![0u8; 65536];
+        let mut x = 0usize;
+        for (v, out) in to_srgb.iter_mut().enumerate() {
+            while x < 255 && v as f64 >= srgb_to_linear((x as f64 + 0.5) / 255.0) * 65535.0 {
+                x += 1;
+            }
+            *out = x as u8;
+        }
+        Curves { to_linear, to_srgb }
+    })
+}
+
+/// Every `channels`-th sample from `alpha_at` on is alpha: scaled linearly, not by the curve.
+fn linearise(src: &[u8], dst: &mut [u16], channels: usize, alpha: bool) {
+    let c = curves();
+    for (i, (s, d)) in src.iter().zip(dst).enumerate() {
+        *d = if alpha && i % channels == channels - 1 {
+            u16::from(*s) * 257
+        } else {
+            c.to_linear[usize::from(*s)]
+        };
+    }
+}
+
+fn delinearise(src: &[u16], dst: &mut [u8], channels: usize, alpha: bool) {
+    let c = curves();
+    for (i, (s, d)) in src.iter().zip(dst).enumerate() {
+        *d = if alpha && i % channels == channels - 1 {
+            ((u32::from(*s) + 128) / 257) as u8
+        } else {
+            c.to_srgb[usize::from(*s)]
+        };
+    }
+}
+
+fn as_u16(bytes: &mut [u8]) -> &mut [u16] {
+    // SAFETY: any bit pattern is a valid u16; the prefix/suffix check rejects misalignment.
+    let (pre, mid, post) = unsafe { bytes.align_to_mut::<u16>() };
+    assert!(
+        pre.is_empty() && post.is_empty(),
+        "fast_image_resize buffers are u16-aligned"
+    );
+    mid
 }
 
 thread_local! {
@@ -54,18 +116,21 @@ pub fn resize(src: Pixels, crop: Rect, to: (u32, u32)) -> Result<Pixels> {
                 .resize(&src_img, &mut out, &opts)
                 .map_err(internal("resize"));
         }
+        let (channels, alpha) = (src.layout.channels(), src.layout == Layout::Rgba);
         let mut linear = fr::images::Image::new(src.width, src.height, t16);
-        srgb()
-            .forward_map(&src_img, &mut linear)
-            .map_err(internal("linearise"))?;
+        linearise(&src.data, as_u16(linear.buffer_mut()), channels, alpha);
         let mut small = fr::images::Image::new(to.0, to.1, t16);
         resizer
             .resize(&linear, &mut small, &opts)
             .map_err(internal("resize"))?;
         drop(linear);
-        srgb()
-            .backward_map(&small, &mut out)
-            .map_err(internal("encode gamma"))
+        delinearise(
+            as_u16(small.buffer_mut()),
+            out.buffer_mut(),
+            channels,
+            alpha,
+        );
+        Ok(())
     })?;
     Ok(Pixels::new(to.0, to.1, src.layout, out.into_vec()))
 }
