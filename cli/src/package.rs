@@ -6,7 +6,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use viewer_fn::Spec;
 
-const ABOUT: &str = "Build the deployment packages: viewer-fn.js, origin-response.zip, regional.zip";
+const ABOUT: &str =
+    "Build the deployment packages: viewer-fn.js, origin-response.zip, regional.zip";
 const LONG_ABOUT: &str = "Build the deployment packages into --out:\n  \
   viewer-fn.js          the viewer-request CloudFront Function generated from the rule spec\n  \
   origin-response.zip   the Lambda@Edge origin-response function (nodejs22.x, handler index.handler)\n  \
@@ -60,7 +61,11 @@ pub fn run(args: Args) -> Result<()> {
     let templates = crate::deploy::write_templates(&params, &args.out)?;
     let written = [&p.viewer_fn, &p.origin_response, &p.regional];
     for path in written.into_iter().chain(&templates) {
-        println!("{}  {} bytes", path.display(), std::fs::metadata(path)?.len());
+        println!(
+            "{}  {} bytes",
+            path.display(),
+            std::fs::metadata(path)?.len()
+        );
     }
     Ok(())
 }
@@ -88,18 +93,30 @@ pub fn package(args: &Args) -> Result<Packaged> {
     let edge = args.artifacts.join("edge");
     let edge_files = ["index.mjs", "resize_lambda.js", "resize_lambda_bg.wasm"]
         .map(|f| artifact(&edge.join(f), "cargo xtask edge-wasm"));
-    let bootstrap = artifact(&args.artifacts.join("regional/bootstrap"), "cargo xtask regional");
+    let bootstrap = artifact(
+        &args.artifacts.join("regional/bootstrap"),
+        "cargo xtask regional",
+    );
     let edge_files: Vec<_> = edge_files.into_iter().collect::<Result<_>>()?;
     let bootstrap = bootstrap?;
 
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let viewer_fn = args.out.join("viewer-fn.js");
     std::fs::write(&viewer_fn, viewer_fn::generate(&spec))?;
 
     let origin_response = args.out.join("origin-response.zip");
-    let mut entries = vec![Entry::new("config.json", config_json.as_bytes().to_vec(), 0o644)];
+    let mut entries = vec![Entry::new(
+        "config.json",
+        config_json.as_bytes().to_vec(),
+        0o644,
+    )];
     for path in &edge_files {
-        let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
         entries.push(Entry::new(&name, std::fs::read(path)?, 0o644));
     }
     write_zip(&origin_response, &entries)?;
@@ -112,7 +129,13 @@ pub fn package(args: &Args) -> Result<Packaged> {
             Entry::new("config.json", config_json.into_bytes(), 0o644),
         ],
     )?;
-    Ok(Packaged { viewer_fn, origin_response, regional, spec, config })
+    Ok(Packaged {
+        viewer_fn,
+        origin_response,
+        regional,
+        spec,
+        config,
+    })
 }
 
 /// The spec and the TOML text baked into the packages (empty text = the defaults).
@@ -121,8 +144,11 @@ fn load_spec(path: Option<&Path>) -> Result<(Spec, String)> {
         Some(p) => Some(p.to_path_buf()),
         None => Some(PathBuf::from("scalefront.toml")).filter(|p| p.exists()),
     };
-    let Some(path) = path else { return Ok((Spec::default(), String::new())) };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading the rule spec {}", path.display()))?;
+    let Some(path) = path else {
+        return Ok((Spec::default(), String::new()));
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the rule spec {}", path.display()))?;
     let spec = Spec::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
     Ok((spec, text))
 }
@@ -146,7 +172,9 @@ fn default_artifacts() -> PathBuf {
 
 /// S3's naming rules for general purpose buckets.
 fn check_bucket(name: &str) -> Result<()> {
-    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     let ends_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     ensure!(
         (3..=63).contains(&name.len())
@@ -163,9 +191,14 @@ fn check_bucket(name: &str) -> Result<()> {
 fn check_region(region: &str) -> Result<()> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].parse::<u8>().is_ok();
-    ensure!(ok, "--region {region:?} is not an AWS region name like eu-west-1");
+    ensure!(
+        ok,
+        "--region {region:?} is not an AWS region name like eu-west-1"
+    );
     Ok(())
 }
 
@@ -177,14 +210,19 @@ struct Entry {
 
 impl Entry {
     fn new(name: &str, data: Vec<u8>, mode: u32) -> Entry {
-        Entry { name: name.to_string(), data, mode }
+        Entry {
+            name: name.to_string(),
+            data,
+            mode,
+        }
     }
 }
 
 /// A reproducible zip: fixed timestamps, explicit Unix modes (Lambda needs `bootstrap` executable).
 fn write_zip(path: &Path, entries: &[Entry]) -> Result<()> {
     use zip::write::SimpleFileOptions;
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
     for e in entries {
         let options = SimpleFileOptions::default()
@@ -208,7 +246,15 @@ mod tests {
         for ok in ["my-photos", "a.b.c", "abc", "photos2026"] {
             assert!(check_bucket(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", "My-Photos", "-photos", "photos-", "a..b", "photos_1", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "My-Photos",
+            "-photos",
+            "photos-",
+            "a..b",
+            "photos_1",
+            &"a".repeat(64),
+        ] {
             assert!(check_bucket(bad).is_err(), "{bad}");
         }
     }
