@@ -43,8 +43,8 @@ node -e '
   console.log("wasm imports only its glue; origin-response.zip", zip, "bytes");
 ' "$work/edge/resize_lambda_bg.wasm" "$work/dist/origin-response.zip"
 
-echo "--- Lambda@Edge handler in Node $(node --version)"
-EDGE_PACKAGE_DIR="$work/edge" PHOTOS_DIR="$photos" ORIGIN_SCRATCH="$work/scratch" \
+echo "--- Lambda@Edge handler in Node $(node --version); the packaged regional bootstrap"
+EDGE_PACKAGE_DIR="$work/edge" REGIONAL_PACKAGE_DIR="$work/regional" PHOTOS_DIR="$photos" ORIGIN_SCRATCH="$work/scratch" \
   node --test --test-concurrency=1 tests/origin/
 
 echo "--- flow, event fixtures, regional handler (in-process, against the same S3 server)"

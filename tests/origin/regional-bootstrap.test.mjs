@@ -1,0 +1,104 @@
+// The packaged regional `bootstrap` (regional.zip, as Lambda's provided.al2023 runs it) against a
+// stand-in for the Lambda Runtime API on loopback and the real S3 server: the binary starts,
+// takes function URL events, and writes variants.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { get, imageInfo, photo, put, uriOf } from './harness.mjs';
+
+const dir = process.env.REGIONAL_PACKAGE_DIR;
+if (!dir) throw new Error('REGIONAL_PACKAGE_DIR is not set: run this through tests/steps/30-origin.sh');
+const fixture = JSON.parse(readFileSync(resolve(import.meta.dirname,
+  '../../resize-lambda/regional/tests/fixtures/function-url-request.json'), 'utf8'));
+
+/** Serves `events` one by one to the runtime's long poll; resolves each with the runtime's reply. */
+function runtimeApi(events) {
+  const replies = events.map(() => { let r; const p = new Promise((res) => { r = res; }); return { p, r }; });
+  let next = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const m = req.url.match(/^\/2018-06-01\/runtime\/invocation\/(next|([^/]+)\/(response|error))$/);
+      if (req.method === 'GET' && m?.[1] === 'next') {
+        if (next >= events.length) return; // long poll: hold until the test ends
+        const id = String(next);
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'lambda-runtime-aws-request-id': id,
+          'lambda-runtime-deadline-ms': String(Date.now() + 30_000),
+          'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:eu-west-1:111122223333:function:scalefront-regional',
+          'lambda-runtime-trace-id': 'Root=1-00000000-000000000000000000000000',
+        });
+        res.end(JSON.stringify(events[next++]));
+        return;
+      }
+      if (req.method === 'POST' && m?.[2] !== undefined) {
+        replies[Number(m[2])].r({ kind: m[3], body: JSON.parse(body) });
+        res.writeHead(202).end('{}');
+        return;
+      }
+      if (req.url.endsWith('/init/error')) {
+        for (const x of replies) x.r({ kind: 'init-error', body: JSON.parse(body) });
+      }
+      res.writeHead(202).end('{}');
+    });
+  });
+  return { server, replies: replies.map((x) => x.p) };
+}
+
+function event(uri) {
+  const e = structuredClone(fixture);
+  e.rawPath = uri;
+  e.requestContext.http.path = uri;
+  return e;
+}
+
+test('the packaged bootstrap serves function URL events against S3', async () => {
+  await put('photos/bootstrap.jpg', photo('ladybird-2560x1600.jpg'), 'image/jpeg');
+  const key = '_sf/w384/h0/inside/q75/webp/photos/bootstrap.jpg';
+  const forged = '_sf/w385/h0/inside/q75/webp/photos/bootstrap.jpg';
+  const { server, replies } = runtimeApi([event(uriOf(key)), event(uriOf(forged))]);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const child = spawn(join(dir, 'bootstrap'), [], {
+    env: {
+      ...process.env,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.address().port}`,
+      LAMBDA_TASK_ROOT: dir,
+      AWS_LAMBDA_FUNCTION_NAME: 'scalefront-regional',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_STREAM_NAME: 'test',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/scalefront-regional',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => { stdout += c; });
+  child.stderr.on('data', (c) => { stderr += c; });
+  try {
+    const [generated, rejected] = await Promise.all(replies);
+    assert.equal(generated.kind, 'response', JSON.stringify(generated.body) + stderr);
+    assert.equal(generated.body.statusCode, 200);
+    assert.equal(generated.body.isBase64Encoded, true);
+    assert.equal(generated.body.headers['content-type'], 'image/webp');
+    const bytes = Buffer.from(generated.body.body, 'base64');
+    assert.deepEqual(imageInfo(bytes), { format: 'webp', width: 384, height: 240 });
+    assert.ok((await get(key)).bytes.equals(bytes), 'stored = answered');
+
+    assert.equal(rejected.body.statusCode, 400);
+    assert.equal(await get(forged), null);
+
+    const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.deepEqual(logs.map((l) => l.outcome), ['generated', 'rejected']);
+    console.log(`# regional bootstrap, one generated request: ms ${JSON.stringify(logs[0].ms)}`);
+  } finally {
+    child.kill();
+    server.closeAllConnections();
+    server.close();
+  }
+});
