@@ -1,0 +1,124 @@
+// Image benchmark: scalefront native, scalefront wasm in Node and sharp (libvips), side by side in
+// one run, on the photos from shared/photos/fetch-photos.sh. Run through `cargo xtask bench-image`
+// (builds the native bench binary and the wasm package first).
+//
+//   node tests/bench/image.mjs [PHOTO_DIR]      env SCALEFRONT_BENCH_NATIVE = the native bench binary
+//
+// Every engine runs each task in its own fresh process pinned to one core (taskset), single
+// threaded (sharp.concurrency(1)); medians of warm calls, first call excluded. Peak RSS is the
+// process's (VmHWM / maxRSS). DSSIM is ours (wasm/src/quality.rs; about 9x the dssim tool's
+// scale) against a float Lanczos3 reference made from the full-size photo.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const require = createRequire(import.meta.url);
+
+const TASKS = [
+  { name: '5120×2880 baseline JPEG → 1600 w JPEG q80', file: 'safelanding-5120x2880.jpg', w: 1600, f: 'jpeg', q: 80, iters: 9 },
+  { name: '5120×2880 baseline JPEG → 600 w WebP q80', file: 'safelanding-5120x2880.jpg', w: 600, f: 'webp', q: 80, iters: 9 },
+  { name: '5120×2880 progressive JPEG → 600 w JPEG q80', file: 'flow-5120x2880-progressive.jpg', w: 600, f: 'jpeg', q: 80, iters: 5 },
+  { name: '5120×2880 RGBA PNG → 800 w PNG', file: 'kay-5120x2880.png', w: 800, f: 'png', q: 80, iters: 5 },
+  { name: '1920×1200 JPEG → 320 w JPEG q80', file: 'raindrops-1920x1200.jpg', w: 320, f: 'jpeg', q: 80, iters: 15 },
+];
+const ENGINES = ['native', 'wasm', 'sharp'];
+
+// ---- child mode: one engine, one task, in this fresh process -------------------------------
+async function child([engine, file, w, f, q, iters, out]) {
+  const input = readFileSync(file);
+  let run;
+  if (engine === 'wasm') {
+    const core = require(path.join(root, 'wasm/pkg/node/image_core.js'));
+    run = () => core.resize(input, { w: Number(w), f, q: Number(q) }).data;
+  } else {
+    const sharp = require(path.join(root, 'tests/node_modules/sharp'));
+    sharp.concurrency(1);
+    sharp.cache(false);
+    run = () => {
+      const s = sharp(input).rotate().resize({ width: Number(w), withoutEnlargement: true });
+      return (f === 'png' ? s.png() : f === 'webp' ? s.webp({ quality: Number(q) }) : s.jpeg({ quality: Number(q) })).toBuffer();
+    };
+  }
+  const times = [];
+  let data;
+  for (let i = 0; i < Number(iters) + (Number(iters) > 1 ? 1 : 0); i++) {
+    const t0 = performance.now();
+    data = await run();
+    times.push(performance.now() - t0);
+  }
+  const first = times[0];
+  if (times.length > 1) times.shift();
+  times.sort((a, b) => a - b);
+  if (out) writeFileSync(out, data);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(JSON.stringify({ median_ms: median, first_ms: first, bytes: data.length, peak_rss_kb: process.resourceUsage().maxRSS }));
+}
+
+// ---- driver ---------------------------------------------------------------------------------
+const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '1'] : [];
+
+function runEngine(engine, args) {
+  const [cmd, ...rest] = engine === 'native'
+    ? [...pin, process.env.SCALEFRONT_BENCH_NATIVE, 'run', ...args]
+    : [...pin, process.execPath, fileURLToPath(import.meta.url), '--child', engine, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, rest, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const wall = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${engine} ${args.join(' ')}: ${r.stderr || r.error}`);
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()), wall_ms: wall };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x, d = 1) => (x == null ? '—' : x.toFixed(d));
+
+async function main(photos) {
+  if (!process.env.SCALEFRONT_BENCH_NATIVE) throw new Error('set SCALEFRONT_BENCH_NATIVE (cargo xtask bench-image does)');
+  const outDir = path.join(root, 'target/bench-image');
+  mkdirSync(outDir, { recursive: true });
+  const results = [];
+  for (const t of TASKS) {
+    const file = path.join(photos, t.file);
+    const row = { task: t.name };
+    const outs = {};
+    for (const e of ENGINES) {
+      outs[e] = path.join(outDir, `${t.file}-${t.w}-${e}.${t.f}`);
+      row[e] = runEngine(e, [file, String(t.w), t.f, String(t.q), String(t.iters), outs[e]]);
+    }
+    const d = spawnSync(process.env.SCALEFRONT_BENCH_NATIVE, ['dssim', file, ...ENGINES.map((e) => outs[e])], { encoding: 'utf8' });
+    if (d.status !== 0) throw new Error(`dssim: ${d.stderr}`);
+    const scores = JSON.parse(d.stdout);
+    for (const e of ENGINES) row[e].dssim = scores[outs[e]];
+    results.push(row);
+    console.error(`  ${t.name}: sharp ${fmt(row.sharp.median_ms)} ms, wasm ${fmt(row.wasm.median_ms)} ms, native ${fmt(row.native.median_ms)} ms`);
+  }
+  // Cold start: a fresh process that loads its engine and runs the last task once.
+  const last = TASKS[TASKS.length - 1];
+  const coldArgs = [path.join(photos, last.file), String(last.w), last.f, String(last.q), '1', ''];
+  const cold = {};
+  for (const e of ENGINES) cold[e] = median(Array.from({ length: 5 }, () => runEngine(e, coldArgs).wall_ms));
+
+  const lines = [];
+  const p = (s) => lines.push(s);
+  p('| task | sharp ms | wasm ms (× sharp) | native ms (× sharp) | bytes sharp / wasm / native | DSSIM sharp / wasm / native |');
+  p('|---|---|---|---|---|---|');
+  for (const r of results) {
+    const s = r.sharp.median_ms;
+    p(`| ${r.task} | ${fmt(s)} | ${fmt(r.wasm.median_ms)} (${fmt(r.wasm.median_ms / s, 2)}) | ${fmt(r.native.median_ms)} (${fmt(r.native.median_ms / s, 2)}) | ${r.sharp.bytes} / ${r.wasm.bytes} (${fmt((100 * r.wasm.bytes) / r.sharp.bytes - 100, 1)} %) / ${r.native.bytes} | ${fmt(r.sharp.dssim, 4)} / ${fmt(r.wasm.dssim, 4)} / ${fmt(r.native.dssim, 4)} |`);
+  }
+  p(`| cold start: fresh process, load + "${last.name}" once | ${fmt(cold.sharp)} | ${fmt(cold.wasm)} (${fmt(cold.wasm / cold.sharp, 2)}) | ${fmt(cold.native)} (${fmt(cold.native / cold.sharp, 2)}) | | |`);
+  const prog = results[2];
+  const mib = (kb) => kb / 1024;
+  p(`| peak RSS MiB, progressive row | ${fmt(mib(prog.sharp.peak_rss_kb))} | ${fmt(mib(prog.wasm.peak_rss_kb))} (${fmt(prog.wasm.peak_rss_kb / prog.sharp.peak_rss_kb, 2)}) | ${fmt(mib(prog.native.peak_rss_kb))} (${fmt(prog.native.peak_rss_kb / prog.sharp.peak_rss_kb, 2)}) | | |`);
+  const wasmSize = readFileSync(path.join(root, 'wasm/pkg/node/image_core_bg.wasm')).length;
+  p('');
+  p(`wasm module: ${wasmSize} bytes (wasm/pkg/node/image_core_bg.wasm); pinned to one core: ${pin.length > 0}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(lines.join('\n'));
+  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ results, cold, wasmSize }, null, 2));
+}
+
+if (process.argv[2] === '--child') await child(process.argv.slice(3));
+else await main(process.argv[2] || '/tmp/scalefront-photos');
