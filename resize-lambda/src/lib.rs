@@ -131,3 +131,35 @@ pub fn native_clock() -> f64 {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_config_bakes_spec_and_limits() {
+        let json = r#"{"bucket": "b", "region": "eu-west-1", "spec": "quality = 90",
+                       "limits": {"maxInputBytes": 1000}}"#;
+        let config = PackageConfig::from_json(json).unwrap();
+        let settings = config.settings(EDGE_MAX_RESPONSE_BYTES).unwrap();
+        assert_eq!(settings.spec.default_quality(), 90);
+        assert_eq!(settings.limits.max_input_bytes, 1000);
+        assert_eq!(
+            settings.limits.max_pixels,
+            image_core::Limits::default().max_pixels
+        );
+
+        let defaults = PackageConfig::from_json(r#"{"bucket": "b", "region": "r"}"#).unwrap();
+        assert_eq!(defaults.settings(1).unwrap().spec, Spec::default());
+    }
+
+    #[test]
+    fn package_config_errors_name_the_problem() {
+        let typo = PackageConfig::from_json(r#"{"bucket": "b", "region": "r", "s3endpoint": "x"}"#);
+        assert!(typo.unwrap_err().contains("unknown field `s3endpoint`"));
+        let bad_spec =
+            PackageConfig::from_json(r#"{"bucket": "b", "region": "r", "spec": "widths = []"}"#)
+                .unwrap();
+        assert!(bad_spec.settings(1).unwrap_err().contains("widths"));
+    }
+}
