@@ -26,13 +26,15 @@ const TASKS = [
   { name: '1920×1200 JPEG → 320 w JPEG q80', file: 'raindrops-1920x1200.jpg', w: 320, f: 'jpeg', q: 80, iters: 15 },
 ];
 const ENGINES = ['native', 'wasm', 'sharp'];
+// AVIF lives in a separate wasm module (wasm/pkg/node-avif, `cargo xtask wasm --avif`): measured apart.
+const AVIF = { name: '5120×2880 baseline JPEG → 600 w AVIF q60', file: 'safelanding-5120x2880.jpg', w: 600, f: 'avif', q: 60, iters: 3 };
 
 // ---- child mode: one engine, one task, in this fresh process -------------------------------
 async function child([engine, file, w, f, q, iters, out]) {
   const input = readFileSync(file);
   let run;
-  if (engine === 'wasm') {
-    const core = require(path.join(root, 'wasm/pkg/node/image_core.js'));
+  if (engine === 'wasm' || engine === 'wasm-avif') {
+    const core = require(path.join(root, engine === 'wasm' ? 'wasm/pkg/node/image_core.js' : 'wasm/pkg/node-avif/image_core.js'));
     run = () => core.resize(input, { w: Number(w), f, q: Number(q) }).data;
   } else {
     const sharp = require(path.join(root, 'tests/node_modules/sharp'));
@@ -40,7 +42,9 @@ async function child([engine, file, w, f, q, iters, out]) {
     sharp.cache(false);
     run = () => {
       const s = sharp(input).rotate().resize({ width: Number(w), withoutEnlargement: true });
-      return (f === 'png' ? s.png() : f === 'webp' ? s.webp({ quality: Number(q) }) : s.jpeg({ quality: Number(q) })).toBuffer();
+      const opts = { quality: Number(q) };
+      const out = { png: () => s.png(), webp: () => s.webp(opts), avif: () => s.avif({ ...opts, effort: 4 }), jpeg: () => s.jpeg(opts) };
+      return out[f]().toBuffer();
     };
   }
   const times = [];
@@ -114,6 +118,26 @@ async function main(photos) {
   const mib = (kb) => kb / 1024;
   p(`| peak RSS MiB, progressive row | ${fmt(mib(prog.sharp.peak_rss_kb))} | ${fmt(mib(prog.wasm.peak_rss_kb))} (${fmt(prog.wasm.peak_rss_kb / prog.sharp.peak_rss_kb, 2)}) | ${fmt(mib(prog.native.peak_rss_kb))} (${fmt(prog.native.peak_rss_kb / prog.sharp.peak_rss_kb, 2)}) | | |`);
   const wasmSize = readFileSync(path.join(root, 'wasm/pkg/node/image_core_bg.wasm')).length;
+  const avifPkg = path.join(root, 'wasm/pkg/node-avif/image_core_bg.wasm');
+  if (existsSync(avifPkg)) {
+    const file = path.join(photos, AVIF.file);
+    const r = {};
+    for (const e of ['native', 'wasm-avif', 'sharp']) {
+      const out = path.join(outDir, `${AVIF.file}-${AVIF.w}-${e}.avif`);
+      r[e] = runEngine(e, [file, String(AVIF.w), AVIF.f, String(AVIF.q), String(AVIF.iters), out]);
+      // Our decoders read no AVIF: sharp turns each output into PNG for the DSSIM.
+      const png = `${out}.png`;
+      await require(path.join(root, 'tests/node_modules/sharp'))(out).png().toFile(png);
+      r[e].png = png;
+    }
+    const d = spawnSync(process.env.SCALEFRONT_BENCH_NATIVE, ['dssim', file, ...Object.values(r).map((x) => x.png)], { encoding: 'utf8' });
+    const scores = d.status === 0 ? JSON.parse(d.stdout) : {};
+    const coldAvif = median(Array.from({ length: 5 }, () => runEngine('wasm-avif', coldArgs).wall_ms));
+    p(`| ${AVIF.name} (separate wasm module) | ${fmt(r.sharp.median_ms)} | ${fmt(r['wasm-avif'].median_ms)} (${fmt(r['wasm-avif'].median_ms / r.sharp.median_ms, 2)}) | ${fmt(r.native.median_ms)} (${fmt(r.native.median_ms / r.sharp.median_ms, 2)}) | ${r.sharp.bytes} / ${r['wasm-avif'].bytes} / ${r.native.bytes} | ${fmt(scores[r.sharp.png], 4)} / ${fmt(scores[r['wasm-avif'].png], 4)} / ${fmt(scores[r.native.png], 4)} |`);
+    p(`| cold start of the AVIF module (same JPEG task) | ${fmt(cold.sharp)} | ${fmt(coldAvif)} (${fmt(coldAvif / cold.sharp, 2)}) | | | |`);
+    p('');
+    p(`AVIF wasm module: ${readFileSync(avifPkg).length} bytes (wasm/pkg/node-avif)`);
+  }
   p('');
   p(`wasm module: ${wasmSize} bytes (wasm/pkg/node/image_core_bg.wasm); pinned to one core: ${pin.length > 0}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(lines.join('\n'));
