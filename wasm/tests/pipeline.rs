@@ -480,3 +480,51 @@ fn fixtures_are_fresh() {
         );
     }
 }
+
+#[test]
+fn gif_takes_the_first_frame() {
+    // Frame 1 is the seed, frame 2 its negative; palette quantisation costs some DSSIM, a wrong
+    // frame costs everything.
+    let t = Transform {
+        width: Some(120),
+        format: Format::Png,
+        ..Transform::default()
+    };
+    let out = process(&fixture("two-frames.gif"), &t, &Limits::default()).unwrap();
+    let got = quality::decode_rgb(&out.data, &Limits::default()).unwrap();
+    let seed = seed();
+    let first = quality::reference_resize(&seed, 120, 75);
+    let negative = Rgb {
+        data: seed.data.iter().map(|v| 255 - v).collect(),
+        ..seed
+    };
+    let second = quality::reference_resize(&negative, 120, 75);
+    let (d1, d2) = (
+        quality::dssim(&first, &got).unwrap(),
+        quality::dssim(&second, &got).unwrap(),
+    );
+    assert!(d1 < 0.05 && d2 > 0.5, "first frame {d1}, second frame {d2}");
+}
+
+#[test]
+fn icc_profiles_are_converted_to_srgb() {
+    // display-p3.jpg holds the seed's Display P3 values plus the P3 profile: converted, it matches
+    // the seed; read as if it were sRGB (the profile ignored) it is visibly desaturated.
+    let seed = seed();
+    let t = Transform {
+        format: Format::Png,
+        ..Transform::default()
+    };
+    let out = process(&fixture("display-p3.jpg"), &t, &Limits::default()).unwrap();
+    let converted = quality::decode_rgb(&out.data, &Limits::default()).unwrap();
+    let raw = derive::display_p3(&derive::read_seed(&fixture("seed.png"))).0;
+    let ignored = Rgb {
+        data: raw,
+        ..seed.clone()
+    };
+    let (good, bad) = (
+        quality::dssim(&seed, &converted).unwrap(),
+        quality::dssim(&seed, &ignored).unwrap(),
+    );
+    assert!(good * 3.0 < bad, "converted {good}, profile ignored {bad}");
+}
