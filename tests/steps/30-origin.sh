@@ -49,3 +49,4 @@ EDGE_PACKAGE_DIR="$work/edge" REGIONAL_PACKAGE_DIR="$work/regional" PHOTOS_DIR="
 
 echo "--- flow, event fixtures, regional handler (in-process, against the same S3 server)"
 cargo test -q -p resize-lambda -p regional -p xtask
+cargo test -q -p scalefront --test package
