@@ -84,19 +84,33 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
     })
 }
 
-/// JFIF's YCbCr → RGB in 20-bit fixed point (libjpeg's and jpeg-decoder's scalar formula).
+/// JFIF's YCbCr → RGB with libjpeg's tables (jdcolor.c, 16-bit fixed point): four lookups and
+/// three adds a pixel, integer only, so every platform gives the same bytes.
 fn ycbcr_to_rgb(data: &mut [u8]) {
-    const HALF: i32 = 1 << 19;
-    const fn f(x: f32) -> i32 {
-        (x * (1 << 20) as f32 + 0.5) as i32
+    struct Tables {
+        cr_r: [i32; 256],
+        cb_b: [i32; 256],
+        cr_g: [i32; 256],
+        cb_g: [i32; 256],
     }
-    let clamp = |v: i32| (v >> 20).clamp(0, 255) as u8;
+    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    let t = TABLES.get_or_init(|| {
+        const fn fix(x: f64) -> i32 {
+            (x * 65536.0 + 0.5) as i32
+        }
+        let half = 1 << 15;
+        Tables {
+            cr_r: std::array::from_fn(|i| (fix(1.40200) * (i as i32 - 128) + half) >> 16),
+            cb_b: std::array::from_fn(|i| (fix(1.77200) * (i as i32 - 128) + half) >> 16),
+            cr_g: std::array::from_fn(|i| -fix(0.71414) * (i as i32 - 128)),
+            cb_g: std::array::from_fn(|i| -fix(0.34414) * (i as i32 - 128) + half),
+        }
+    });
     for px in data.chunks_exact_mut(3) {
-        let y = i32::from(px[0]) * (1 << 20) + HALF;
-        let (cb, cr) = (i32::from(px[1]) - 128, i32::from(px[2]) - 128);
-        px[0] = clamp(y + f(1.40200) * cr);
-        px[1] = clamp(y - f(0.34414) * cb - f(0.71414) * cr);
-        px[2] = clamp(y + f(1.77200) * cb);
+        let (y, cb, cr) = (i32::from(px[0]), usize::from(px[1]), usize::from(px[2]));
+        px[0] = (y + t.cr_r[cr]).clamp(0, 255) as u8;
+        px[1] = (y + ((t.cb_g[cb] + t.cr_g[cr]) >> 16)).clamp(0, 255) as u8;
+        px[2] = (y + t.cb_b[cb]).clamp(0, 255) as u8;
     }
 }
 

@@ -111,6 +111,8 @@ fn cases() -> Vec<Case> {
     v.push(c("display-p3.jpg", 120, Format::Png, Truth::Seed));
     v.push(c("rgb16.png", 120, Format::Png, Truth::Fixture));
     v.push(c("palette.png", 120, Format::Png, Truth::Fixture));
+    // 5× down: box pre-shrink by 2 in linear light, then Lanczos3.
+    v.push(c("rgb16.png", 48, Format::Png, Truth::Fixture));
     v.push(c("grey-alpha.png", 120, Format::Jpeg, Truth::Fixture));
     v.push(c("alpha.png", 120, Format::Jpeg, Truth::Fixture));
     v.push(c("alpha.png", 120, Format::Webp, Truth::Fixture));
