@@ -7,42 +7,13 @@
 //!
 //! The wasm builds use their own target dir (`target/image-wasm`): their RUSTFLAGS (simd128)
 //! differ from other wasm32 builds in the workspace, which would otherwise rebuild each other.
-use anyhow::{ensure, Context, Result};
-use std::path::{Path, PathBuf};
+use crate::tools::{cargo, root, run, wasm_bindgen};
+use anyhow::{ensure, Result};
 use std::process::Command;
-
-const WASM_BINDGEN_VERSION: &str = "0.2.130";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
-}
-
-fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(root());
-    c
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    ensure!(status.success(), "{cmd:?} failed with {status}");
-    Ok(())
-}
 
 pub fn wasm(args: &[String]) -> Result<()> {
     let root = root();
-    let version = Command::new("wasm-bindgen").arg("--version").output().context(
-        "wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version 0.2.130 (or run scripts/setup.sh)",
-    )?;
-    let version = String::from_utf8_lossy(&version.stdout);
-    ensure!(
-        version.split_whitespace().nth(1) == Some(WASM_BINDGEN_VERSION),
-        "wasm-bindgen CLI is {}, the crate pins {WASM_BINDGEN_VERSION}",
-        version.trim()
-    );
+    wasm_bindgen()?;
     let mut builds: Vec<(&str, &[&str], &[&str])> =
         vec![("", &["--no-default-features"], &["node:nodejs", "web:web"])];
     if args.iter().any(|a| a == "--avif") {
@@ -75,7 +46,7 @@ pub fn wasm(args: &[String]) -> Result<()> {
         for t in targets {
             let (dir, target) = t.split_once(':').expect("dir:target");
             let out = root.join("wasm/pkg").join(dir);
-            run(Command::new("wasm-bindgen")
+            run(wasm_bindgen()?
                 .args(["--target", target, "--out-dir"])
                 .arg(&out)
                 .arg(&wasm))?;

@@ -1,6 +1,7 @@
 //! Build automation: `cargo xtask <task>`. Tasks are added by the parts that need them.
 mod image;
 mod origin;
+mod tools;
 
 const TASKS: &str = "edge-wasm, regional [--dev], artifacts [--dev], wasm [--avif], fixtures [--reseed PHOTO], bench-image [PHOTO_DIR]";
 

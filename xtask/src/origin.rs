@@ -2,20 +2,10 @@
 //! - `edge/`: the Lambda@Edge wasm module (`resize_lambda_bg.wasm` + wasm-bindgen's Node.js glue
 //!   `resize_lambda.js`) and the shim `index.mjs`;
 //! - `regional/bootstrap`: the native regional Lambda for provided.al2023.
-use anyhow::{bail, ensure, Context, Result};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+use crate::tools::{cargo, root, run, wasm_bindgen};
+use anyhow::{bail, Result};
 /// provided.al2023 ships glibc 2.34: the bootstrap may need no symbol version newer than that.
 const MAX_GLIBC_MINOR: u32 = 34;
-
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_path_buf()
-}
 
 /// `cargo xtask edge-wasm`: the wasm module and its Node.js glue.
 /// simd128 (Node 20+ has it) makes resizing ~30 % faster; its own target dir keeps those RUSTFLAGS
@@ -23,7 +13,7 @@ pub fn root() -> PathBuf {
 pub fn edge_wasm() -> Result<()> {
     let root = root();
     let target_dir = root.join("target/edge-wasm");
-    run(Command::new(cargo())
+    run(cargo()
         .current_dir(&root)
         .args([
             "rustc",
@@ -41,18 +31,9 @@ pub fn edge_wasm() -> Result<()> {
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             "-C target-feature=+simd128",
         ))?;
-    let version = Command::new("wasm-bindgen").arg("--version").output().context(
-        "wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version 0.2.130 (or run scripts/setup.sh)",
-    )?;
-    let version = String::from_utf8_lossy(&version.stdout);
-    ensure!(
-        version.split_whitespace().nth(1) == Some(WASM_BINDGEN_VERSION),
-        "wasm-bindgen CLI is {}, the crate pins {WASM_BINDGEN_VERSION}: cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION}",
-        version.trim()
-    );
     let out = root.join("target/artifacts/edge");
     std::fs::create_dir_all(&out)?;
-    run(Command::new("wasm-bindgen")
+    run(wasm_bindgen()?
         .args(["--target", "nodejs", "--out-dir"])
         .arg(&out)
         .arg(target_dir.join("wasm32-unknown-unknown/release/resize_lambda.wasm")))?;
@@ -70,7 +51,7 @@ pub fn edge_wasm() -> Result<()> {
 /// `cargo xtask regional [--dev]`: the bootstrap binary (release unless `--dev`).
 pub fn regional(dev: bool) -> Result<()> {
     let root = root();
-    let mut cmd = Command::new(cargo());
+    let mut cmd = cargo();
     cmd.current_dir(&root)
         .args(["rustc", "-p", "regional", "--bin", "bootstrap"]);
     if !dev {
@@ -117,16 +98,6 @@ fn newest_glibc(elf: &[u8]) -> Option<u32> {
             digits.parse().ok()
         })
         .max()
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    ensure!(status.success(), "{cmd:?} failed with {status}");
-    Ok(())
 }
 
 #[cfg(test)]

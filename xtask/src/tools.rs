@@ -1,0 +1,41 @@
+//! What every task needs: the workspace root, cargo, running a command, the pinned wasm-bindgen CLI.
+use anyhow::{ensure, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The CLI must match the `wasm-bindgen` crate pin exactly, or the glue it writes fails at load.
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+/// The cargo that runs xtask, in the workspace root.
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
+}
+
+/// `wasm-bindgen` with the pinned version, or an error saying how to install it.
+pub fn wasm_bindgen() -> Result<Command> {
+    let version = Command::new("wasm-bindgen").arg("--version").output().with_context(|| {
+        format!("wasm-bindgen is not installed: cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION} (or run scripts/setup.sh)")
+    })?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    ensure!(
+        version.split_whitespace().nth(1) == Some(WASM_BINDGEN_VERSION),
+        "wasm-bindgen CLI is {}, the crate pins {WASM_BINDGEN_VERSION}: cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION}",
+        version.trim()
+    );
+    Ok(Command::new("wasm-bindgen"))
+}
