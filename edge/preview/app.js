@@ -140,7 +140,8 @@ async function useInput(bytes, name, fromFolder) {
     const p = await call('probe', bytes.slice());
     const o = p.info.orientation;
     dims = o > 1
-      ? `${p.info.width}×${p.info.height} stored, EXIF orientation ${o} (shown ${o >= 5 ? `${p.info.height}×${p.info.width}` : `${p.info.width}×${p.info.height}`}) · ${p.info.format} · `
+      // probe reports the displayed (oriented) size; orientations 5–8 store it transposed.
+      ? `${o >= 5 ? `${p.info.height}×${p.info.width}` : `${p.info.width}×${p.info.height}`} stored, EXIF orientation ${o} (shown ${p.info.width}×${p.info.height}) · ${p.info.format} · `
       : `${p.info.width}×${p.info.height} · ${p.info.format} · `;
   } catch (err) {
     dims = `(${err.message}) · `;
