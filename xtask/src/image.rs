@@ -7,7 +7,7 @@
 //!
 //! The wasm builds use their own target dir (`target/image-wasm`): their RUSTFLAGS (simd128)
 //! differ from other wasm32 builds in the workspace, which would otherwise rebuild each other.
-use crate::tools::{cargo, root, run, wasm_bindgen};
+use crate::tools::{cargo, root, run, wasm_bindgen, wasm_release};
 use anyhow::{ensure, Result};
 use std::process::Command;
 
@@ -25,24 +25,11 @@ pub fn wasm(args: &[String]) -> Result<()> {
     }
     for (suffix, features, targets) in builds {
         let target_dir = root.join(format!("target/image-wasm{suffix}"));
-        run(cargo()
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                "image-core",
-                "--lib",
-            ])
-            .args(features)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-                "-C target-feature=+simd128",
-            ))?;
-        let wasm = target_dir.join("wasm32-unknown-unknown/release/image_core.wasm");
+        let args: Vec<&str> = ["build", "-p", "image-core", "--lib"]
+            .into_iter()
+            .chain(features.iter().copied())
+            .collect();
+        let wasm = wasm_release(&args, &target_dir)?.join("image_core.wasm");
         for t in targets {
             let (dir, target) = t.split_once(':').expect("dir:target");
             let out = root.join("wasm/pkg").join(dir);

@@ -2,41 +2,32 @@
 //! - `edge/`: the Lambda@Edge wasm module (`resize_lambda_bg.wasm` + wasm-bindgen's Node.js glue
 //!   `resize_lambda.js`) and the shim `index.mjs`;
 //! - `regional/bootstrap`: the native regional Lambda for provided.al2023.
-use crate::tools::{cargo, root, run, wasm_bindgen};
+use crate::tools::{cargo, root, run, wasm_bindgen, wasm_release};
 use anyhow::{bail, Result};
 /// provided.al2023 ships glibc 2.34: the bootstrap may need no symbol version newer than that.
 const MAX_GLIBC_MINOR: u32 = 34;
 
 /// `cargo xtask edge-wasm`: the wasm module and its Node.js glue.
-/// simd128 (Node 20+ has it) makes resizing ~30 % faster; its own target dir keeps those RUSTFLAGS
-/// from invalidating the plain wasm32 builds elsewhere.
+/// simd128, like image-core's own wasm packages (see `tools::wasm_release`).
 pub fn edge_wasm() -> Result<()> {
     let root = root();
-    let target_dir = root.join("target/edge-wasm");
-    run(cargo()
-        .current_dir(&root)
-        .args([
+    let built = wasm_release(
+        &[
             "rustc",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
             "-p",
             "resize-lambda",
             "--lib",
-        ])
-        .args(["--crate-type", "cdylib"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "-C target-feature=+simd128",
-        ))?;
+            "--crate-type",
+            "cdylib",
+        ],
+        &root.join("target/edge-wasm"),
+    )?;
     let out = root.join("target/artifacts/edge");
     std::fs::create_dir_all(&out)?;
     run(wasm_bindgen()?
         .args(["--target", "nodejs", "--out-dir"])
         .arg(&out)
-        .arg(target_dir.join("wasm32-unknown-unknown/release/resize_lambda.wasm")))?;
+        .arg(built.join("resize_lambda.wasm")))?;
     std::fs::copy(
         root.join("resize-lambda/node/index.mjs"),
         out.join("index.mjs"),
