@@ -1,9 +1,8 @@
 //! The S3 origin (`serve --s3 s3://BUCKET [--s3-endpoint URL]`): the bucket CloudFront would
 //! read, with the credentials of the usual AWS chain.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
-use resize_lambda::Write;
+use aws_sdk_s3::error::DisplayErrorContext;
+use resize_lambda::{s3, Write};
 
 use crate::origin::{is_image_key, Fetch, Listed, Stored};
 
@@ -56,68 +55,26 @@ impl S3Origin {
     }
 
     pub async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => return get_error(key, e),
-        };
-        let size = object.content_length().unwrap_or(0).max(0) as u64;
-        if size > max_bytes {
-            return Fetch::TooLarge { size };
-        }
-        let content_type = object
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
-        let etag = object.e_tag().map(str::to_string);
-        let cache_control = object.cache_control().map(str::to_string);
-        let last_modified = object
-            .last_modified()
-            .and_then(|t| std::time::SystemTime::try_from(*t).ok());
-        match object.body.collect().await {
-            Ok(body) => {
-                let body = body.into_bytes();
-                if body.len() as u64 > max_bytes {
-                    return Fetch::TooLarge {
-                        size: body.len() as u64,
-                    };
-                }
-                Fetch::Found(Stored {
-                    body,
-                    content_type,
-                    etag,
-                    last_modified,
-                    cache_control,
-                })
-            }
-            Err(e) => Fetch::Failed {
-                cause: format!("S3 GetObject {key} body: {e}"),
+        match s3::get(&self.client, &self.bucket, key, max_bytes).await {
+            s3::Get::Found(o) => Fetch::Found(Stored {
+                body: o.body,
+                content_type: o.content_type,
+                etag: o.etag,
+                last_modified: o.last_modified,
+                cache_control: o.cache_control,
+            }),
+            // A 403 stays a 403: CloudFront hands S3's status on, and so does the local edge.
+            s3::Get::Missing { status, code } => Fetch::Missing {
+                status,
+                detail: format!("S3 {status} {code}"),
             },
+            s3::Get::TooLarge { size } => Fetch::TooLarge { size },
+            s3::Get::Failed { cause } => Fetch::Failed { cause },
         }
     }
 
     pub async fn put(&self, write: &Write) -> Result<(), String> {
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&write.key)
-            .content_type(write.content_type)
-            .cache_control(write.cache_control);
-        for (name, value) in &write.metadata {
-            put = put.metadata(*name, value);
-        }
-        put.body(ByteStream::from(write.body.clone()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
+        s3::put(&self.client, &self.bucket, write).await
     }
 
     pub async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {
@@ -157,27 +114,5 @@ impl S3Origin {
                 return Ok(out);
             }
         }
-    }
-}
-
-fn get_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    key: &str,
-    e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> Fetch {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e.code().unwrap_or("").to_string();
-    match status {
-        Some(404) => Fetch::Missing {
-            status: 404,
-            detail: format!("S3 404 {code}"),
-        },
-        // Without s3:ListBucket S3 says 403 for a missing key; CloudFront hands that 403 on.
-        Some(403) => Fetch::Missing {
-            status: 403,
-            detail: format!("S3 403 {code}"),
-        },
-        _ => Fetch::Failed {
-            cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)),
-        },
     }
 }

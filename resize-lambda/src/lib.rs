@@ -19,6 +19,8 @@ pub mod flow;
 pub mod log;
 mod origin;
 pub mod response;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -9,9 +9,8 @@ use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
 };
 use aws_lambda_events::http::{HeaderName, HeaderValue};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
+use resize_lambda::s3;
 use resize_lambda::{
     native_clock, Answer, Body, Done, Flow, Input, PackageConfig, ReadResult, Response, Settings,
     Step, Write, REGIONAL_MAX_RESPONSE_BYTES,
@@ -78,72 +77,25 @@ impl App {
     }
 
     async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
-        let object = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(e) => return read_error(key, e),
-        };
-        let size = object.content_length().unwrap_or(0).max(0) as u64;
-        if size > max_bytes {
-            return ReadResult::TooLarge { size };
-        }
-        let etag = object.e_tag().map(str::to_string);
-        match object.body.collect().await {
-            Ok(body) => {
-                let body = body.to_vec();
-                match body.len() as u64 {
-                    size if size > max_bytes => ReadResult::TooLarge { size },
-                    _ => ReadResult::Found { body, etag },
-                }
-            }
-            Err(e) => ReadResult::Failed {
-                cause: format!("S3 GetObject {key} body: {e}"),
+        match s3::get(&self.s3, &self.bucket, key, max_bytes).await {
+            s3::Get::Found(o) => ReadResult::Found {
+                body: o.body.to_vec(),
+                etag: o.etag,
             },
+            s3::Get::Missing { status, code } => ReadResult::Missing {
+                // A real permission problem reads as 403 too: say so where someone will look.
+                detail: match status {
+                    403 => format!("S3 403 {code}: missing, or the role may not read it"),
+                    _ => format!("S3 {status} {code}"),
+                },
+            },
+            s3::Get::TooLarge { size } => ReadResult::TooLarge { size },
+            s3::Get::Failed { cause } => ReadResult::Failed { cause },
         }
     }
 
     async fn put(&self, write: Write) -> Result<(), String> {
-        let mut put = self
-            .s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&write.key)
-            .content_type(write.content_type)
-            .cache_control(write.cache_control);
-        for (name, value) in &write.metadata {
-            put = put.metadata(*name, value);
-        }
-        put.body(ByteStream::from(write.body))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
-    }
-}
-
-fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    key: &str,
-    e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> ReadResult {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let code = e.code().unwrap_or("").to_string();
-    match status {
-        Some(404) => ReadResult::Missing {
-            detail: format!("S3 404 {code}"),
-        },
-        // Without s3:ListBucket S3 says 403 for a missing key; a real permission problem shows here too.
-        Some(403) => ReadResult::Missing {
-            detail: format!("S3 403 {code}: missing, or the role may not read it"),
-        },
-        _ => ReadResult::Failed {
-            cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)),
-        },
+        s3::put(&self.s3, &self.bucket, &write).await
     }
 }
 
