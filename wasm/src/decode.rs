@@ -59,7 +59,7 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
     let (w, h) = d
         .scale(clamp(min_size.0), clamp(min_size.1))
         .map_err(jpeg_error)?;
-    let mut data = d.decode().map_err(jpeg_error)?;
+    let data = d.decode().map_err(jpeg_error)?;
     let meta = d
         .info()
         .ok_or_else(|| Error::internal("JPEG decoder returned no frame info"))?;
@@ -71,10 +71,9 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
             Pixels::new(w, h, Layout::Gray, from_16(&data, u16::from_be_bytes))
         }
         jpeg_decoder::PixelFormat::RGB24 => {
-            if ycbcr {
-                ycbcr_to_rgb(&mut data);
-            }
-            Pixels::new(w, h, Layout::Rgb, data)
+            // Converted to RGB by the resize, on the fly (one pass over the pixels fewer).
+            let layout = if ycbcr { Layout::YCbCr } else { Layout::Rgb };
+            Pixels::new(w, h, layout, data)
         }
         jpeg_decoder::PixelFormat::CMYK32 => Pixels::new(w, h, Layout::Cmyk, data),
     };
@@ -82,36 +81,6 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
         pixels,
         icc: d.icc_profile(),
     })
-}
-
-/// JFIF's YCbCr → RGB with libjpeg's tables (jdcolor.c, 16-bit fixed point): four lookups and
-/// three adds a pixel, integer only, so every platform gives the same bytes.
-fn ycbcr_to_rgb(data: &mut [u8]) {
-    struct Tables {
-        cr_r: [i32; 256],
-        cb_b: [i32; 256],
-        cr_g: [i32; 256],
-        cb_g: [i32; 256],
-    }
-    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
-    let t = TABLES.get_or_init(|| {
-        const fn fix(x: f64) -> i32 {
-            (x * 65536.0 + 0.5) as i32
-        }
-        let half = 1 << 15;
-        Tables {
-            cr_r: std::array::from_fn(|i| (fix(1.40200) * (i as i32 - 128) + half) >> 16),
-            cb_b: std::array::from_fn(|i| (fix(1.77200) * (i as i32 - 128) + half) >> 16),
-            cr_g: std::array::from_fn(|i| -fix(0.71414) * (i as i32 - 128)),
-            cb_g: std::array::from_fn(|i| -fix(0.34414) * (i as i32 - 128) + half),
-        }
-    });
-    for px in data.chunks_exact_mut(3) {
-        let (y, cb, cr) = (i32::from(px[0]), usize::from(px[1]), usize::from(px[2]));
-        px[0] = (y + t.cr_r[cr]).clamp(0, 255) as u8;
-        px[1] = (y + ((t.cb_g[cb] + t.cr_g[cr]) >> 16)).clamp(0, 255) as u8;
-        px[2] = (y + t.cb_b[cb]).clamp(0, 255) as u8;
-    }
 }
 
 /// EOI (FF D9) within the last few bytes; some encoders pad after it.

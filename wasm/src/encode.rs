@@ -20,8 +20,8 @@ fn jpeg(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
     let color = match p.layout {
         Layout::Gray => ColorType::Luma,
         Layout::Rgb => ColorType::Rgb,
-        Layout::Rgba | Layout::Cmyk => {
-            return Err(Error::internal("JPEG encoder got 4-channel pixels"))
+        Layout::Rgba | Layout::Cmyk | Layout::YCbCr => {
+            return Err(Error::internal(format!("JPEG encoder got {:?}", p.layout)))
         }
     };
     let (w, h) = (u16::try_from(p.width), u16::try_from(p.height));
@@ -43,7 +43,9 @@ fn png(p: &Pixels) -> Result<Vec<u8>> {
         Layout::Gray => png::ColorType::Grayscale,
         Layout::Rgb => png::ColorType::Rgb,
         Layout::Rgba => png::ColorType::Rgba,
-        Layout::Cmyk => return Err(Error::internal("PNG encoder got CMYK")),
+        Layout::Cmyk | Layout::YCbCr => {
+            return Err(Error::internal(format!("PNG encoder got {:?}", p.layout)))
+        }
     };
     let mut out = Vec::with_capacity(p.data.len() / 2);
     let err = |e: png::EncodingError| Error::internal(format!("PNG encoder: {e}"));

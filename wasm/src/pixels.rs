@@ -5,6 +5,9 @@ pub enum Layout {
     Gray,
     Rgb,
     Rgba,
+    /// JPEG's YCbCr as decoded, before the colour transform: only until the resize step, which
+    /// converts it while reading (see resize.rs).
+    YCbCr,
     /// Ink amounts (0 = no ink), as ICC CMYK profiles expect; only until the colour step.
     Cmyk,
 }
@@ -13,7 +16,7 @@ impl Layout {
     pub fn channels(self) -> usize {
         match self {
             Layout::Gray => 1,
-            Layout::Rgb => 3,
+            Layout::Rgb | Layout::YCbCr => 3,
             Layout::Rgba | Layout::Cmyk => 4,
         }
     }

@@ -28,7 +28,7 @@ pub fn decode_rgb(input: &[u8], limits: &Limits) -> Result<Rgb> {
         (info.stored_width, info.stored_height),
         limits,
     )?;
-    let p = orient::orient(d.pixels, info.orientation);
+    let p = orient::orient(crate::resize::to_rgb(d.pixels), info.orientation);
     let (w, h) = (p.width, p.height);
     let finish = colour::Finish {
         keep_alpha: false,
