@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 
 export const ROOT = process.env.ROOT || path.resolve(import.meta.dirname, '../..');
-export const BIN = process.env.SCALEFRONT_BIN || path.join(ROOT, 'target/release/scalefront');
+export const BIN = process.env.SCALEFRONT_BIN || path.join(ROOT, 'target/debug/scalefront');
 export const SAMPLE = path.join(ROOT, 'edge/sample/photos');
 
 /** Starts `scalefront serve ARGS --port 0` and waits for its banner. */
