@@ -222,94 +222,120 @@ pub fn resize(src: Pixels, crop: Rect, to: (u32, u32)) -> Result<Pixels> {
 }
 
 fn run<const K: u8, const C: usize>(src: &Pixels, crop: Rect, to: (u32, u32)) -> Pixels {
-    let (w, h) = (src.width as usize, src.height as usize);
-    let sc = src.layout.channels();
     // Box pre-shrink factor: keeps ≥ 2 source pixels per output pixel for Lanczos3.
     let k = ((crop.width / f64::from(to.0)).min(crop.height / f64::from(to.1)) / 2.0).floor();
     let k = (k as usize).clamp(1, 16);
     let kf = k as f64;
-    let (bw, bh) = (w.div_ceil(k), h.div_ceil(k));
-    let hk = Kernel::new(crop.left / kf, crop.width / kf, to.0, bw);
-    let vk = Kernel::new(crop.top / kf, crop.height / kf, to.1, bh);
+    let (bw, bh) = (src.width.div_ceil(k as u32), src.height.div_ceil(k as u32));
+    let hk = Kernel::new(crop.left / kf, crop.width / kf, to.0, bw as usize);
+    let vk = Kernel::new(crop.top / kf, crop.height / kf, to.1, bh as usize);
     let (c0, c1) = hk.span();
-    let lut = &curves().to_linear;
-    let (ow, oh) = (to.0 as usize, to.1 as usize);
+    let (ow, oh, sc) = (to.0 as usize, to.1 as usize, src.layout.channels());
 
-    // One box-shrunk source row, in linear light, columns c0..c1 only.
     let mut line = vec![[0.0f32; C]; c1 - c0];
-    let load_row = |by: usize, line: &mut [[f32; C]]| {
-        let rows = by * k..((by + 1) * k).min(h);
-        if k == 1 {
-            let row = &src.data[by * w * sc..(by + 1) * w * sc];
-            for (o, px) in line.iter_mut().zip(row[c0 * sc..].chunks_exact(sc)) {
-                *o = load::<K, C>(px, lut);
-            }
-            return;
-        }
-        line.iter_mut().for_each(|o| *o = [0.0; C]);
-        let n_rows = rows.len();
-        for y in rows {
-            let row = &src.data[y * w * sc..(y + 1) * w * sc];
-            for (bx, o) in (c0..c1).zip(line.iter_mut()) {
-                let block = &row[bx * k * sc..((bx + 1) * k).min(w) * sc];
-                for px in block.chunks_exact(sc) {
-                    let v = load::<K, C>(px, lut);
-                    for c in 0..C {
-                        o[c] += v[c];
-                    }
-                }
-            }
-        }
-        for (bx, o) in (c0..c1).zip(line.iter_mut()) {
-            let n = (n_rows * (((bx + 1) * k).min(w) - bx * k)) as f32;
-            for v in o.iter_mut() {
-                *v /= n;
-            }
-        }
-    };
-
-    // Horizontally filtered rows, a ring indexed by box row.
-    let cap = vk.max_taps().max(1);
-    let mut ring = vec![vec![[0.0f32; C]; ow]; cap];
-    let mut next = 0usize;
+    let mut ring = vec![vec![[0.0f32; C]; ow]; vk.max_taps().max(1)];
     let mut acc = vec![[0.0f32; C]; ow];
     let mut out = vec![0u8; ow * oh * sc];
-    let srgb = &curves().to_srgb;
+    let mut next = 0usize;
     for (oy, out_row) in out.chunks_exact_mut(ow * sc).enumerate() {
-        let (vs, vwts) = vk.get(oy);
+        let (vs, weights) = vk.get(oy);
         next = next.max(vs);
-        while next < vs + vwts.len() {
-            load_row(next, &mut line);
-            let dst = &mut ring[next % cap];
-            for (x, d) in dst.iter_mut().enumerate() {
-                let (s, wts) = hk.get(x);
-                let px = &line[s - c0..s - c0 + wts.len()];
-                let mut a = [0.0f32; C];
-                for (p, &wt) in px.iter().zip(wts) {
-                    for c in 0..C {
-                        a[c] += wt * p[c];
-                    }
-                }
-                *d = a;
-            }
+        while next < vs + weights.len() {
+            read_row::<K, C>(src, k, next, c0, &mut line);
+            let slot = next % ring.len();
+            filter_row(&line, c0, &hk, &mut ring[slot]);
             next += 1;
         }
-        // Flat slices: one multiply-add per lane, vectorised across pixels.
-        let flat = acc.as_flattened_mut();
-        flat.fill(0.0);
-        for (j, &wt) in vwts.iter().enumerate() {
-            let row = ring[(vs + j) % cap].as_flattened();
-            for (a, p) in flat.iter_mut().zip(row) {
-                *a += wt * p;
-            }
-        }
-        store::<K, C>(&acc, out_row, sc, srgb);
+        blend_rows(&ring, vs, weights, &mut acc);
+        store::<K, C>(&acc, out_row, sc);
     }
     let layout = match src.layout {
         Layout::YCbCr => Layout::Rgb,
         l => l,
     };
     Pixels::new(to.0, to.1, layout, out)
+}
+
+// The per-row steps stay separate functions: in wasm, V8 moves a function to optimised code
+// between calls, never during one, so one function looping over the whole image would run a
+// cold start's first image entirely in baseline code.
+
+/// Box row `by` (k×k blocks averaged, edge blocks over what they have), linear light, columns
+/// `c0..c0 + line.len()` only.
+#[inline(never)]
+fn read_row<const K: u8, const C: usize>(
+    src: &Pixels,
+    k: usize,
+    by: usize,
+    c0: usize,
+    line: &mut [[f32; C]],
+) {
+    let lut = &curves().to_linear;
+    let (w, h, sc) = (
+        src.width as usize,
+        src.height as usize,
+        src.layout.channels(),
+    );
+    let row = |y: usize| &src.data[y * w * sc..(y + 1) * w * sc];
+    if k == 1 {
+        for (o, px) in line.iter_mut().zip(row(by)[c0 * sc..].chunks_exact(sc)) {
+            *o = load::<K, C>(px, lut);
+        }
+        return;
+    }
+    line.fill([0.0; C]);
+    let rows = by * k..((by + 1) * k).min(h);
+    let n_rows = rows.len();
+    for y in rows {
+        let row = row(y);
+        for (bx, o) in (c0..).zip(line.iter_mut()) {
+            for px in row[bx * k * sc..((bx + 1) * k).min(w) * sc].chunks_exact(sc) {
+                let v = load::<K, C>(px, lut);
+                for c in 0..C {
+                    o[c] += v[c];
+                }
+            }
+        }
+    }
+    for (bx, o) in (c0..).zip(line.iter_mut()) {
+        let n = (n_rows * (((bx + 1) * k).min(w) - bx * k)) as f32;
+        for v in o.iter_mut() {
+            *v /= n;
+        }
+    }
+}
+
+/// One row through the horizontal kernel: one `[f32; C]` multiply-add per tap.
+#[inline(never)]
+fn filter_row<const C: usize>(line: &[[f32; C]], c0: usize, hk: &Kernel, dst: &mut [[f32; C]]) {
+    for (x, d) in dst.iter_mut().enumerate() {
+        let (s, weights) = hk.get(x);
+        let mut a = [0.0f32; C];
+        for (p, &wt) in line[s - c0..].iter().zip(weights) {
+            for c in 0..C {
+                a[c] += wt * p[c];
+            }
+        }
+        *d = a;
+    }
+}
+
+/// Weighted sum of ring rows `first..first + weights.len()`: flat slices, vectorised across pixels.
+#[inline(never)]
+fn blend_rows<const C: usize>(
+    ring: &[Vec<[f32; C]>],
+    first: usize,
+    weights: &[f32],
+    acc: &mut [[f32; C]],
+) {
+    let flat = acc.as_flattened_mut();
+    flat.fill(0.0);
+    for (j, &wt) in weights.iter().enumerate() {
+        let row = ring[(first + j) % ring.len()].as_flattened();
+        for (a, p) in flat.iter_mut().zip(row) {
+            *a += wt * p;
+        }
+    }
 }
 
 #[inline(always)]
@@ -323,7 +349,10 @@ fn unit_to_u8(v: f32) -> u8 {
     (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
 }
 
-fn store<const K: u8, const C: usize>(acc: &[[f32; C]], out: &mut [u8], sc: usize, srgb: &[u8]) {
+/// Linear `f32` back to 8-bit samples (sRGB through the table; alpha unpremultiplied).
+#[inline(never)]
+fn store<const K: u8, const C: usize>(acc: &[[f32; C]], out: &mut [u8], sc: usize) {
+    let srgb = &curves().to_srgb;
     for (a, o) in acc.iter().zip(out.chunks_exact_mut(sc)) {
         match K {
             GRAY => o[0] = srgb[quantise(a[0])],
