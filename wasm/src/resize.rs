@@ -51,10 +51,13 @@ fn curves() -> &'static Curves {
             ((srgb_to_linear(x as f64 / 255.0) * 65535.0).round() / 65535.0) as f32
         });
         // to_srgb[v] = round(255 · srgb(v / 65535)): the number of half-way points at or below v.
+        let halfway: Vec<f64> = (0..255)
+            .map(|x| srgb_to_linear((f64::from(x) + 0.5) / 255.0) * 65535.0)
+            .collect();
         let mut to_srgb = vec![0u8; 65536];
         let mut x = 0usize;
         for (v, out) in to_srgb.iter_mut().enumerate() {
-            while x < 255 && v as f64 >= srgb_to_linear((x as f64 + 0.5) / 255.0) * 65535.0 {
+            while x < 255 && v as f64 >= halfway[x] {
                 x += 1;
             }
             *out = x as u8;
