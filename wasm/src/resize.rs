@@ -280,6 +280,28 @@ fn read_row<const K: u8, const C: usize>(
         src.layout.channels(),
     );
     let row = |y: usize| &src.data[y * w * sc..(y + 1) * w * sc];
+    if k == 1 && K == YCC && C == 4 {
+        // Blocks of 8: the colour transform's integer math vectorises; only the lookups stay scalar.
+        let src = &row(by)[c0 * 3..];
+        let mut out = line.chunks_exact_mut(8);
+        let mut px = src.chunks_exact(24);
+        for (o, p) in (&mut out).zip(&mut px) {
+            let rgb = ycbcr_to_rgb_8(p);
+            for i in 0..8 {
+                for c in 0..3 {
+                    o[i][c] = lut[usize::from(rgb[c][i])];
+                }
+            }
+        }
+        for (o, p) in out
+            .into_remainder()
+            .iter_mut()
+            .zip(px.remainder().chunks_exact(3))
+        {
+            *o = load::<K, C>(p, lut);
+        }
+        return;
+    }
     if k == 1 {
         for (o, px) in line.iter_mut().zip(row(by)[c0 * sc..].chunks_exact(sc)) {
             *o = load::<K, C>(px, lut);
@@ -402,18 +424,37 @@ pub(crate) fn to_rgb(mut p: Pixels) -> Pixels {
     p
 }
 
+/// [`ycbcr_to_rgb_px`] for 8 interleaved pixels at once, planar out.
+#[inline(always)]
+fn ycbcr_to_rgb_8(px: &[u8]) -> [[u8; 8]; 3] {
+    let (mut y, mut cb, mut cr) = ([0i32; 8], [0i32; 8], [0i32; 8]);
+    for i in 0..8 {
+        y[i] = i32::from(px[3 * i]);
+        cb[i] = i32::from(px[3 * i + 1]) - 128;
+        cr[i] = i32::from(px[3 * i + 2]) - 128;
+    }
+    let mut o = [[0u8; 8]; 3];
+    for i in 0..8 {
+        o[0][i] = (y[i] + ((CR_R * cr[i] + HALF) >> 16)).clamp(0, 255) as u8;
+        o[1][i] = (y[i] + ((HALF - CB_G * cb[i] - CR_G * cr[i]) >> 16)).clamp(0, 255) as u8;
+        o[2][i] = (y[i] + ((CB_B * cb[i] + HALF) >> 16)).clamp(0, 255) as u8;
+    }
+    o
+}
+
+const fn fix(x: f64) -> i32 {
+    (x * 65536.0 + 0.5) as i32
+}
+const CR_R: i32 = fix(1.40200);
+const CB_B: i32 = fix(1.77200);
+const CR_G: i32 = fix(0.71414);
+const CB_G: i32 = fix(0.34414);
+const HALF: i32 = 1 << 15;
+
 /// JFIF's YCbCr → RGB in libjpeg's 16-bit fixed point (jdcolor.c's tables, computed instead of
 /// looked up): integer only, so every platform gives the same bytes.
 #[inline(always)]
 fn ycbcr_to_rgb_px(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    const fn fix(x: f64) -> i32 {
-        (x * 65536.0 + 0.5) as i32
-    }
-    const CR_R: i32 = fix(1.40200);
-    const CB_B: i32 = fix(1.77200);
-    const CR_G: i32 = fix(0.71414);
-    const CB_G: i32 = fix(0.34414);
-    const HALF: i32 = 1 << 15;
     let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
     [
         (y + ((CR_R * cr + HALF) >> 16)).clamp(0, 255) as u8,
