@@ -46,6 +46,14 @@ impl Pixels {
 
     /// True when there is an alpha channel and some pixel is not fully opaque.
     pub fn has_transparency(&self) -> bool {
-        self.layout == Layout::Rgba && self.data.chunks_exact(4).any(|p| p[3] != 255)
+        // AND of the alpha bytes, a block at a time: branch-free inside a block, so it vectorises
+        // (an opaque 15 MP RGBA PNG is scanned whole: 60 MB).
+        self.layout == Layout::Rgba
+            && self.data.chunks(4096).any(|block| {
+                block.chunks_exact(4).fold(u32::MAX, |m, p| {
+                    m & u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+                }) >> 24
+                    != 255
+            })
     }
 }
