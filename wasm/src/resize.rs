@@ -509,6 +509,45 @@ mod tests {
         assert_eq!(ycbcr_to_rgb_px(128, 128, 128), [128, 128, 128]);
     }
 
+    proptest::proptest! {
+        /// Any image, crop and output size the geometry pass can hand over: no panic, the planned
+        /// size, and opaque RGBA filtered exactly like the same pixels as RGB.
+        #[test]
+        fn any_crop_and_size(
+            (w, h) in (1u32..160, 1u32..160),
+            (fx, fy, fw, fh) in (0.0f64..1.0, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..1.0),
+            (ow, oh) in (0.0f64..1.0, 0.0f64..1.0),
+            layout in 0usize..5,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let layout = [Layout::Gray, Layout::Rgb, Layout::YCbCr, Layout::Rgba, Layout::Cmyk][layout];
+            let (wf, hf) = (f64::from(w), f64::from(h));
+            // A crop of at least one pixel inside the image; the output never larger than the crop.
+            let width = 1.0 + fw * (wf - 1.0);
+            let height = 1.0 + fh * (hf - 1.0);
+            let crop = Rect { left: fx * (wf - width), top: fy * (hf - height), width, height };
+            let to = (1 + (ow * (width.floor() - 1.0)) as u32, 1 + (oh * (height.floor() - 1.0)) as u32);
+            let mut x = seed | 1;
+            let data: Vec<u8> = (0..w as usize * h as usize * layout.channels())
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let out = resize(Pixels::new(w, h, layout, data.clone()), crop, to).unwrap();
+            proptest::prop_assert_eq!((out.width, out.height), to);
+            proptest::prop_assert_eq!(out.data.len(), to.0 as usize * to.1 as usize * out.layout.channels());
+            if layout == Layout::Rgb {
+                let rgba: Vec<u8> = data.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+                let opaque = resize(Pixels::new(w, h, Layout::Rgba, rgba), crop, to).unwrap();
+                let rgb: Vec<u8> = opaque.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+                proptest::prop_assert_eq!(rgb, out.data);
+            }
+        }
+    }
+
     #[test]
     fn flat_colour_survives_any_resize() {
         for layout in [Layout::Gray, Layout::Rgb, Layout::Rgba, Layout::Cmyk] {
