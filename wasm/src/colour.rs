@@ -2,8 +2,9 @@
 //! - ICC → sRGB (moxcms): RGB and CMYK profiles are converted, so the output carries no profile
 //!   and looks the same in every browser. CMYK without a profile uses the naive
 //!   `(1 − C)(1 − K)` formula (colours shift; there is no right answer without a profile).
-//!   Grey profiles are ignored (read as sRGB grey). A profile that does not parse or that
-//!   moxcms cannot link is ignored rather than failing the photo.
+//!   Grey profiles are converted for grey images (grey + alpha PNGs with a grey profile are read
+//!   as sRGB grey). A profile that does not parse or that moxcms cannot link is ignored rather
+//!   than failing the photo.
 //! - Alpha is flattened onto the background when the output format has none (JPEG).
 //! - `contain` pads onto a canvas of the background colour.
 use crate::error::Result;
@@ -56,6 +57,17 @@ fn to_srgb(p: Pixels, icc: Option<&[u8]>) -> Pixels {
             };
             match convert(l, l, p.layout.channels()) {
                 Some(data) => Pixels { data, ..p },
+                None => p,
+            }
+        }
+        // Grey with its own tone curve (scanners, "Dot Gain 20%", linear grey): through the
+        // profile to sRGB; the result is neutral, so one channel of it is the grey.
+        Layout::Gray if space == Some(DataColorSpace::Gray) => {
+            match convert(CmsLayout::Gray, CmsLayout::Rgb, 3) {
+                Some(rgb) => {
+                    let data = rgb.chunks_exact(3).map(|px| px[1]).collect();
+                    Pixels { data, ..p }
+                }
                 None => p,
             }
         }

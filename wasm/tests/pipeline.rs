@@ -530,3 +530,47 @@ fn icc_profiles_are_converted_to_srgb() {
     );
     assert!(good * 3.0 < bad, "converted {good}, profile ignored {bad}");
 }
+
+#[test]
+fn grey_profiles_are_applied() {
+    // A grey JPEG whose profile says its values are linear light: 50 means 19.6 % light, which
+    // sRGB writes as 122. Without the profile the same bytes stay 50.
+    let icc = moxcms::ColorProfile::new_gray_with_gamma(1.0)
+        .encode()
+        .unwrap();
+    let grey = vec![50u8; 64 * 64];
+    let jpeg = |icc: Option<&[u8]>| {
+        let mut out = Vec::new();
+        let mut e = jpeg_encoder::Encoder::new(&mut out, 100);
+        if let Some(icc) = icc {
+            e.add_icc_profile(icc).unwrap();
+        }
+        e.encode(&grey, 64, 64, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        out
+    };
+    let t = Transform {
+        width: Some(32),
+        format: Format::Png,
+        ..Transform::default()
+    };
+    let values = |input: &[u8]| {
+        let out = process(input, &t, &Limits::default()).unwrap();
+        image::load_from_memory(&out.data)
+            .unwrap()
+            .to_luma8()
+            .into_raw()
+    };
+    let with = values(&jpeg(Some(&icc)));
+    assert!(
+        with.iter().all(|v| v.abs_diff(122) <= 2),
+        "{:?}",
+        &with[..4]
+    );
+    let without = values(&jpeg(None));
+    assert!(
+        without.iter().all(|v| v.abs_diff(50) <= 1),
+        "{:?}",
+        &without[..4]
+    );
+}
