@@ -15,7 +15,7 @@
 //!
 //! fast_image_resize was used before: its 16-bit path accumulates in 64-bit lanes, which wasm's
 //! simd128 has no fast multiply for (a 5120×2880 → 1600 w resize took 240 ms in Node vs ~50 ms
-//! natively). This one takes ~113 ms in Node for it (~80 ms natively), YCbCr conversion included.
+//! natively). This one takes ~100 ms in Node for it (~80 ms natively), YCbCr conversion included.
 //!
 //! When the output is at most a quarter of the source, whole k×k blocks are first averaged
 //! (in linear light, premultiplied) while at least two source pixels per output pixel remain for
@@ -143,19 +143,6 @@ impl Kernel {
     }
 }
 
-/// How stored samples become linear `f32` lanes (`C` per pixel) and back.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Gray,
-    Rgb,
-    YCbCr,
-    /// Premultiplied: only when some pixel is transparent.
-    Rgba,
-    /// Opaque RGBA: alpha is carried as 1.0 and written back as 255.
-    RgbOpaque,
-    Cmyk,
-}
-
 #[inline(always)]
 fn load<const K: u8, const C: usize>(px: &[u8], lut: &[f32; 256]) -> [f32; C] {
     let mut o = [0.0f32; C];
@@ -190,10 +177,14 @@ fn load<const K: u8, const C: usize>(px: &[u8], lut: &[f32; 256]) -> [f32; C] {
     o
 }
 
+// How stored samples become linear `f32` lanes (`C` per pixel) and back: a const parameter, so
+// each kind gets its own loops.
 const GRAY: u8 = 0;
 const RGB: u8 = 1;
 const YCC: u8 = 2;
+/// Premultiplied: only when some pixel is transparent.
 const RGBA: u8 = 3;
+/// Opaque RGBA: alpha is carried as 1.0 and written back as 255.
 const OPAQUE: u8 = 4;
 const CMYK: u8 = 5;
 
@@ -206,21 +197,13 @@ pub fn resize(src: Pixels, crop: Rect, to: (u32, u32)) -> Result<Pixels> {
     if full && to == (src.width, src.height) {
         return Ok(to_rgb(src));
     }
-    let kind = match src.layout {
-        Layout::Gray => Kind::Gray,
-        Layout::Rgb => Kind::Rgb,
-        Layout::YCbCr => Kind::YCbCr,
-        Layout::Rgba if src.has_transparency() => Kind::Rgba,
-        Layout::Rgba => Kind::RgbOpaque,
-        Layout::Cmyk => Kind::Cmyk,
-    };
-    Ok(match kind {
-        Kind::Gray => run::<GRAY, 1>(&src, crop, to),
-        Kind::Rgb => run::<RGB, 4>(&src, crop, to),
-        Kind::YCbCr => run::<YCC, 4>(&src, crop, to),
-        Kind::Rgba => run::<RGBA, 4>(&src, crop, to),
-        Kind::RgbOpaque => run::<OPAQUE, 4>(&src, crop, to),
-        Kind::Cmyk => run::<CMYK, 4>(&src, crop, to),
+    Ok(match src.layout {
+        Layout::Gray => run::<GRAY, 1>(&src, crop, to),
+        Layout::Rgb => run::<RGB, 4>(&src, crop, to),
+        Layout::YCbCr => run::<YCC, 4>(&src, crop, to),
+        Layout::Rgba if src.has_transparency() => run::<RGBA, 4>(&src, crop, to),
+        Layout::Rgba => run::<OPAQUE, 4>(&src, crop, to),
+        Layout::Cmyk => run::<CMYK, 4>(&src, crop, to),
     })
 }
 
