@@ -86,16 +86,13 @@ fn writes_the_three_packages_with_the_config_baked_in() {
     let spec = dir.join("scalefront.toml");
     std::fs::write(&spec, "quality = 90\n").unwrap();
     let out = dir.join("dist");
-    let r = package(
-        &artifacts,
-        &out,
-        &[
-            "--config",
-            spec.to_str().unwrap(),
-            "--s3-endpoint",
-            "http://127.0.0.1:9000",
-        ],
-    );
+    let args = [
+        "--config",
+        spec.to_str().unwrap(),
+        "--s3-endpoint",
+        "http://127.0.0.1:9000",
+    ];
+    let r = package(&artifacts, &out, &args);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
 
     let js = std::fs::read_to_string(out.join("viewer-fn.js")).unwrap();
@@ -139,16 +136,7 @@ fn writes_the_three_packages_with_the_config_baked_in() {
 
     // Reproducible: the same inputs give the same bytes.
     let first = std::fs::read(out.join("origin-response.zip")).unwrap();
-    let again = package(
-        &artifacts,
-        &out,
-        &[
-            "--config",
-            spec.to_str().unwrap(),
-            "--s3-endpoint",
-            "http://127.0.0.1:9000",
-        ],
-    );
+    let again = package(&artifacts, &out, &args);
     assert!(again.status.success());
     assert_eq!(
         std::fs::read(out.join("origin-response.zip")).unwrap(),

@@ -65,10 +65,15 @@ async function child([engine, file, w, f, q, iters, out]) {
 // ---- driver ---------------------------------------------------------------------------------
 const pin = spawnSync('taskset', ['--version']).status === 0 ? ['taskset', '-c', '1'] : [];
 
-function runEngine(engine, args) {
-  const [cmd, ...rest] = engine === 'native'
+// One engine, one task, in a fresh process pinned to one core.
+function command(engine, args) {
+  return engine === 'native'
     ? [...pin, process.env.SCALEFRONT_BENCH_NATIVE, 'run', ...args]
     : [...pin, process.execPath, fileURLToPath(import.meta.url), '--child', engine, ...args];
+}
+
+function runEngine(engine, args) {
+  const [cmd, ...rest] = command(engine, args);
   const t0 = performance.now();
   const r = spawnSync(cmd, rest, { encoding: 'utf8', maxBuffer: 1 << 24 });
   const wall = performance.now() - t0;
@@ -80,9 +85,7 @@ function runEngine(engine, args) {
 // answers then; it does not exit). Process exit is timed too: V8 finishes background compilation
 // of the wasm module before a Node process exits.
 function coldStart(engine, args) {
-  const [cmd, ...rest] = engine === 'native'
-    ? [...pin, process.env.SCALEFRONT_BENCH_NATIVE, 'run', ...args]
-    : [...pin, process.execPath, fileURLToPath(import.meta.url), '--child', engine, ...args];
+  const [cmd, ...rest] = command(engine, args);
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let result_ms = null;

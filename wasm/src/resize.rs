@@ -157,8 +157,9 @@ fn load<const K: u8, const C: usize>(px: &[u8], lut: &[f32; 256]) -> [f32; C] {
             }
         }
         YCC => {
-            for (c, v) in ycbcr_to_rgb_px(px[0], px[1], px[2]).into_iter().enumerate() {
-                o[c] = lut[usize::from(v)];
+            let rgb = ycbcr_to_rgb::<1>(px);
+            for c in 0..3 {
+                o[c] = lut[usize::from(rgb[c][0])];
             }
         }
         RGBA => {
@@ -269,7 +270,7 @@ fn read_row<const K: u8, const C: usize>(
         let mut out = line.chunks_exact_mut(8);
         let mut px = src.chunks_exact(24);
         for (o, p) in (&mut out).zip(&mut px) {
-            let rgb = ycbcr_to_rgb_8(p);
+            let rgb = ycbcr_to_rgb::<8>(p);
             for i in 0..8 {
                 for c in 0..3 {
                     o[i][c] = lut[usize::from(rgb[c][i])];
@@ -399,30 +400,12 @@ fn store<const K: u8, const C: usize>(acc: &[[f32; C]], out: &mut [u8], sc: usiz
 pub(crate) fn to_rgb(mut p: Pixels) -> Pixels {
     if p.layout == Layout::YCbCr {
         for px in p.data.chunks_exact_mut(3) {
-            let rgb = ycbcr_to_rgb_px(px[0], px[1], px[2]);
-            px.copy_from_slice(&rgb);
+            let [r, g, b] = ycbcr_to_rgb::<1>(px);
+            px.copy_from_slice(&[r[0], g[0], b[0]]);
         }
         p.layout = Layout::Rgb;
     }
     p
-}
-
-/// [`ycbcr_to_rgb_px`] for 8 interleaved pixels at once, planar out.
-#[inline(always)]
-fn ycbcr_to_rgb_8(px: &[u8]) -> [[u8; 8]; 3] {
-    let (mut y, mut cb, mut cr) = ([0i32; 8], [0i32; 8], [0i32; 8]);
-    for i in 0..8 {
-        y[i] = i32::from(px[3 * i]);
-        cb[i] = i32::from(px[3 * i + 1]) - 128;
-        cr[i] = i32::from(px[3 * i + 2]) - 128;
-    }
-    let mut o = [[0u8; 8]; 3];
-    for i in 0..8 {
-        o[0][i] = (y[i] + ((CR_R * cr[i] + HALF) >> 16)).clamp(0, 255) as u8;
-        o[1][i] = (y[i] + ((HALF - CB_G * cb[i] - CR_G * cr[i]) >> 16)).clamp(0, 255) as u8;
-        o[2][i] = (y[i] + ((CB_B * cb[i] + HALF) >> 16)).clamp(0, 255) as u8;
-    }
-    o
 }
 
 const fn fix(x: f64) -> i32 {
@@ -435,15 +418,23 @@ const CB_G: i32 = fix(0.34414);
 const HALF: i32 = 1 << 15;
 
 /// JFIF's YCbCr → RGB in libjpeg's 16-bit fixed point (jdcolor.c's tables, computed instead of
-/// looked up): integer only, so every platform gives the same bytes.
+/// looked up): integer only, so every platform gives the same bytes. `N` interleaved pixels in,
+/// planar out: with N = 8 the arithmetic vectorises.
 #[inline(always)]
-fn ycbcr_to_rgb_px(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
-    [
-        (y + ((CR_R * cr + HALF) >> 16)).clamp(0, 255) as u8,
-        (y + ((HALF - CB_G * cb - CR_G * cr) >> 16)).clamp(0, 255) as u8,
-        (y + ((CB_B * cb + HALF) >> 16)).clamp(0, 255) as u8,
-    ]
+fn ycbcr_to_rgb<const N: usize>(px: &[u8]) -> [[u8; N]; 3] {
+    let (mut y, mut cb, mut cr) = ([0i32; N], [0i32; N], [0i32; N]);
+    for i in 0..N {
+        y[i] = i32::from(px[3 * i]);
+        cb[i] = i32::from(px[3 * i + 1]) - 128;
+        cr[i] = i32::from(px[3 * i + 2]) - 128;
+    }
+    let mut o = [[0u8; N]; 3];
+    for i in 0..N {
+        o[0][i] = (y[i] + ((CR_R * cr[i] + HALF) >> 16)).clamp(0, 255) as u8;
+        o[1][i] = (y[i] + ((HALF - CB_G * cb[i] - CR_G * cr[i]) >> 16)).clamp(0, 255) as u8;
+        o[2][i] = (y[i] + ((CB_B * cb[i] + HALF) >> 16)).clamp(0, 255) as u8;
+    }
+    o
 }
 
 #[cfg(test)]
@@ -485,11 +476,20 @@ mod tests {
                         (y + ((cb_g(cb) + cr_g(cr)) >> 16)).clamp(0, 255) as u8,
                         (y + cb_b(cb)).clamp(0, 255) as u8,
                     ];
-                    assert_eq!(ycbcr_to_rgb_px(y as u8, cb as u8, cr as u8), want);
+                    assert_eq!(
+                        ycbcr_to_rgb::<1>(&[y as u8, cb as u8, cr as u8]).map(|c| c[0]),
+                        want
+                    );
                 }
             }
         }
-        assert_eq!(ycbcr_to_rgb_px(128, 128, 128), [128, 128, 128]);
+        assert_eq!(ycbcr_to_rgb::<1>(&[128, 128, 128]).map(|c| c[0]), [128; 3]);
+        // The 8-pixel block gives what each pixel gives alone.
+        let block: Vec<u8> = (0..24u8).map(|i| i.wrapping_mul(97)).collect();
+        let eight = ycbcr_to_rgb::<8>(&block);
+        for (i, px) in block.chunks_exact(3).enumerate() {
+            assert_eq!(ycbcr_to_rgb::<1>(px).map(|c| c[0]), eight.map(|c| c[i]));
+        }
     }
 
     proptest::proptest! {
