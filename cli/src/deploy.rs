@@ -47,6 +47,11 @@ pub struct Args {
     /// Lambda memory in MB (CPU grows with it; resizing is CPU-bound).
     #[arg(long, default_value_t = template::DEFAULT_MEMORY_MB)]
     pub memory: u32,
+    /// Origin Shield, one cache layer in front of the bucket so each new variant is made once
+    /// worldwide: auto (the bucket's region, or AWS's recommended neighbour), off, or a region.
+    /// It is billed per request that reaches it (cache misses only).
+    #[arg(long, default_value = "auto", value_name = "auto|off|REGION")]
+    pub origin_shield: String,
     /// Where the packages and rendered templates go [default: <tmp>/scalefront-<stack>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -126,6 +131,7 @@ pub fn run(args: Args) -> Result<()> {
         artifact_bucket.clone(),
         args.memory,
         test_key.unwrap_or_default(),
+        origin_shield(&args.origin_shield, &bucket_region)?,
     )?;
     write_templates(&params, &out)?;
     let package_file = match args.mode {
@@ -163,7 +169,8 @@ pub fn run(args: Args) -> Result<()> {
     eprint!("{}", plan.describe());
     let outputs = deploy::execute(&aws, &plan, &mut |line| eprintln!("{line}"))?;
     println!("deployed: https://{}", outputs.domain);
-    println!("test:     curl -sI '{}'", outputs.test_url);
+    // A GET: it makes the variant and shows the headers (a HEAD would answer no-store).
+    println!("test:     curl -s -o /dev/null -D - '{}'", outputs.test_url);
     println!("check:    scalefront doctor --stack {stack}");
     Ok(())
 }
@@ -176,6 +183,7 @@ pub fn params_for(
     artifact_bucket: Option<String>,
     memory_mb: u32,
     test_key: String,
+    origin_shield: Option<String>,
 ) -> Result<Params> {
     let code = std::fs::read_to_string(&p.viewer_fn)?;
     let edge = std::fs::read(&p.origin_response)?;
@@ -193,7 +201,26 @@ pub fn params_for(
         regional_package: Artifact::of("regional", &regional),
         memory_mb,
         test_key,
+        negotiates_format: p.spec.negotiates_format(),
+        origin_shield,
     })
+}
+
+/// `--origin-shield`: `auto` → the bucket region's shield region, `off` → none, else that region.
+pub fn origin_shield(choice: &str, bucket_region: &str) -> Result<Option<String>> {
+    match choice {
+        "off" => Ok(None),
+        "auto" => match template::origin_shield_region(bucket_region) {
+            Some(r) => Ok(Some(r.to_string())),
+            None => anyhow::bail!(
+                "no Origin Shield region is known for a bucket in {bucket_region}: pass --origin-shield REGION (one near the bucket) or --origin-shield off"
+            ),
+        },
+        region => {
+            template::check_region(region)?;
+            Ok(Some(region.to_string()))
+        }
+    }
 }
 
 /// Writes `template-edge.yaml` and `template-regional.yaml` into `dir`.

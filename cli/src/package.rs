@@ -57,7 +57,18 @@ pub fn run(args: Args) -> Result<()> {
     // scalefront-<bucket>; the ArtifactBucket parameter is left for the user to pass).
     let stack = infra::deploy::default_stack_name(&args.bucket);
     let memory = infra::template::DEFAULT_MEMORY_MB;
-    let params = crate::deploy::params_for(&p, &stack, &args.region, None, memory, String::new())?;
+    // The templates as `deploy` would render them by default (Origin Shield near the bucket, if
+    // AWS offers one there).
+    let shield = crate::deploy::origin_shield("auto", &args.region).unwrap_or(None);
+    let params = crate::deploy::params_for(
+        &p,
+        &stack,
+        &args.region,
+        None,
+        memory,
+        String::new(),
+        shield,
+    )?;
     let templates = crate::deploy::write_templates(&params, &args.out)?;
     let written = [&p.viewer_fn, &p.origin_response, &p.regional];
     for path in written.into_iter().chain(&templates) {
@@ -86,6 +97,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
         s3_endpoint: args.s3_endpoint.clone(),
         spec: spec_toml,
         limits: None,
+        shim: Some(resize_lambda::ShimConfig::new(&spec)),
     };
     let config_json = serde_json::to_string_pretty(&config)? + "\n";
 

@@ -182,7 +182,8 @@ async function listPhotos() {
       const res = await fetch(r.url, { headers: { accept: IMG_ACCEPT } });
       const body = await res.arrayBuffer();
       const ms = performance.now() - t0;
-      const xc = res.headers.get('x-cache') || '';
+      // What the origin side did on a miss (generated, stored…), else CloudFront's word (Hit, Miss, Error).
+      const xc = res.headers.get('x-scalefront-origin') || (res.headers.get('x-cache') || '').split(' ')[0];
       tr.innerHTML = `<td><a target="_blank" rel="noopener"></a></td><td></td><td class="num"></td><td><span class="tag"></span></td><td class="num"></td>`;
       const a = tr.querySelector('a');
       a.href = r.url;

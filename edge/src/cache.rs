@@ -1,69 +1,37 @@
 //! The edge cache: what CloudFront keeps between the viewer function and the origin.
 //!
 //! Keyed on the rewritten URI alone (the cache policy forwards no query string and no header),
-//! bounded in bytes with least-recently-used eviction, freshness from the origin's
-//! `Cache-Control` (`s-maxage`, then `max-age`, else CloudFront's default TTL of one day).
-//! Concurrent misses for one key share a single origin fetch (CloudFront's request collapsing),
-//! which is what makes each distinct variant be generated once.
+//! GET and HEAD sharing one entry, bounded in bytes with least-recently-used eviction; what is
+//! stored and for how long is CloudFront's documented rule set ([`crate::cloudfront::ttl`]):
+//! errors included, for the Error Caching Minimum TTL. Concurrent misses for one key share a
+//! single origin fetch (CloudFront's request collapsing), which is what makes each distinct
+//! variant be generated once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::OnceCell;
 
 use crate::object::Object;
 
-/// CloudFront's CachingOptimized policy: default TTL one day, maximum one year.
-const DEFAULT_TTL: Duration = Duration::from_secs(86_400);
-const MAX_TTL: Duration = Duration::from_secs(31_536_000);
-
-/// How a response was obtained, for `x-cache`.
+/// How a response was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStatus {
     /// Served from the edge cache (or from a fetch another request had already started).
     Hit,
     /// Fetched from the origin as it was.
     Miss,
-    /// The origin lacked the variant; the origin-side flow made it.
-    Generated,
+    /// Fetched, and the origin-side flow answered (its log's `outcome`: `generated`, `stored`,
+    /// `redirect`, `client-error`, …).
+    Flow(&'static str),
 }
 
 impl CacheStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheStatus::Hit => "Hit",
-            CacheStatus::Miss => "Miss",
-            CacheStatus::Generated => "Generated",
-        }
-    }
-}
-
-/// Lifetime a response may be cached for, from its `Cache-Control`; `None` = must not be stored.
-pub fn ttl(cache_control: Option<&str>) -> Option<Duration> {
-    let Some(cc) = cache_control else {
-        return Some(DEFAULT_TTL);
-    };
-    let mut max_age = None;
-    let mut s_maxage = None;
-    for directive in cc.split(',') {
-        let d = directive.trim().to_ascii_lowercase();
-        let (name, value) = d
-            .split_once('=')
-            .map(|(n, v)| (n.trim(), Some(v.trim().trim_matches('"'))))
-            .unwrap_or((d.as_str(), None));
-        match name {
-            "no-store" | "no-cache" | "private" => return None,
-            "max-age" => max_age = value.and_then(|v| v.parse::<u64>().ok()),
-            "s-maxage" => s_maxage = value.and_then(|v| v.parse::<u64>().ok()),
-            _ => {}
-        }
-    }
-    match s_maxage.or(max_age) {
-        Some(0) => None,
-        Some(secs) => Some(Duration::from_secs(secs).min(MAX_TTL)),
-        None => Some(DEFAULT_TTL),
+    /// CloudFront's `x-cache` for a response with `status` obtained this way.
+    pub fn x_cache(self, status: u16) -> &'static str {
+        crate::cloudfront::x_cache(self == CacheStatus::Hit, status)
     }
 }
 
@@ -153,12 +121,10 @@ impl EdgeCache {
         Some(object)
     }
 
-    /// Stores a response if its status and `Cache-Control` allow it and it fits.
+    /// Stores a response if CloudFront would (its status and caching headers) and it fits.
     pub fn put(&self, key: &str, object: Arc<Object>) {
-        if object.status != 200 {
-            return; // error responses stay uncached so a fixed origin is seen at once
-        }
-        let Some(ttl) = ttl(object.header("cache-control")) else {
+        let now = std::time::SystemTime::now();
+        let Some(ttl) = crate::cloudfront::ttl(object.status, &object.headers, now) else {
             return;
         };
         let weight = object.weight(key);
@@ -194,8 +160,14 @@ impl EdgeCache {
     }
 
     /// The cached response, or the result of `fetch` — run once for all concurrent callers of
-    /// the same key — which is then cached when cacheable.
-    pub async fn get_or_fetch<F, Fut>(&self, key: &str, fetch: F) -> (Arc<Object>, CacheStatus)
+    /// the same key and flight — which is then cached when cacheable. GET and HEAD share the
+    /// entry but not a flight: a HEAD's answer has no body, so a GET must not wait for one.
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: &str,
+        flight_key: &str,
+        fetch: F,
+    ) -> (Arc<Object>, CacheStatus)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = (Object, CacheStatus)>,
@@ -208,7 +180,7 @@ impl EdgeCache {
             .inflight
             .lock()
             .unwrap()
-            .entry(key.to_string())
+            .entry(flight_key.to_string())
             .or_default()
             .clone();
         let mut led = false;
@@ -228,8 +200,11 @@ impl EdgeCache {
             .clone();
         if led {
             let mut inflight = self.inflight.lock().unwrap();
-            if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                inflight.remove(key);
+            if inflight
+                .get(flight_key)
+                .is_some_and(|f| Arc::ptr_eq(f, &flight))
+            {
+                inflight.remove(flight_key);
             }
         }
         let mut stats = self.stats.lock().unwrap();
@@ -237,13 +212,9 @@ impl EdgeCache {
             stats.misses += 1;
             (object, status)
         } else {
+            // Joined another request's fetch: CloudFront counts that as served by the cache.
             stats.hits += 1;
-            let status = if object.status == 200 {
-                CacheStatus::Hit
-            } else {
-                status
-            };
-            (object, status)
+            (object, CacheStatus::Hit)
         }
     }
 }
@@ -252,6 +223,7 @@ impl EdgeCache {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     fn obj(len: usize, cc: Option<&str>) -> Object {
         let mut o = Object::new(200, vec![0u8; len].into());
@@ -259,24 +231,6 @@ mod tests {
             o.set_header("cache-control", cc);
         }
         o
-    }
-
-    #[test]
-    fn ttl_follows_cache_control() {
-        assert_eq!(ttl(None), Some(DEFAULT_TTL));
-        assert_eq!(
-            ttl(Some("public, max-age=60")),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            ttl(Some("max-age=60, s-maxage=5")),
-            Some(Duration::from_secs(5))
-        );
-        assert_eq!(ttl(Some("max-age=0")), None);
-        assert_eq!(ttl(Some("no-store")), None);
-        assert_eq!(ttl(Some("private, max-age=600")), None);
-        assert_eq!(ttl(Some("max-age=99999999999")), Some(MAX_TTL));
-        assert_eq!(ttl(Some("immutable")), Some(DEFAULT_TTL));
     }
 
     #[test]
@@ -295,13 +249,17 @@ mod tests {
         c.put("huge", Arc::new(obj(20_000, None)));
         assert!(c.get("huge").is_none());
         assert_eq!(c.stats().entries, 8);
-        // Not cacheable by its headers, or not a 200.
+        // Not cacheable by its headers or its status (CloudFront's rules: cloudfront.rs).
         c.put("nostore", Arc::new(obj(10, Some("no-store"))));
         assert!(c.get("nostore").is_none());
-        let mut e = obj(10, None);
-        e.status = 404;
-        c.put("missing", Arc::new(e));
-        assert!(c.get("missing").is_none());
+        let mut e = obj(10, Some("public, max-age=300"));
+        e.status = 422;
+        c.put("unprocessable", Arc::new(e));
+        assert!(c.get("unprocessable").is_none());
+        let mut e = obj(10, Some("no-store"));
+        e.status = 502;
+        c.put("bad-gateway", Arc::new(e));
+        assert!(c.get("bad-gateway").is_some(), "5xx kept despite no-store");
     }
 
     #[test]
@@ -337,10 +295,10 @@ mod tests {
         for _ in 0..50 {
             let (c, calls) = (c.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
-                c.get_or_fetch("/v", || async {
+                c.get_or_fetch("/v", "/v", || async {
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    (obj(100, None), CacheStatus::Generated)
+                    (obj(100, None), CacheStatus::Flow("generated"))
                 })
                 .await
                 .1
@@ -348,14 +306,14 @@ mod tests {
         }
         let mut generated = 0;
         for t in tasks {
-            if t.await.unwrap() == CacheStatus::Generated {
+            if t.await.unwrap() == CacheStatus::Flow("generated") {
                 generated += 1;
             }
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(generated, 1);
         let (_, s) = c
-            .get_or_fetch("/v", || async { unreachable!("cached") })
+            .get_or_fetch("/v", "/v", || async { unreachable!("cached") })
             .await;
         assert_eq!(s, CacheStatus::Hit);
         assert!(c.inflight.lock().unwrap().is_empty());

@@ -5,9 +5,10 @@
 //!   ▼ rewritten URI = cache key
 //! edge cache ─fresh─▶ Hit
 //!   ▼ miss (concurrent misses share one fetch)
-//! origin GET ─found─▶ Miss (cached per Cache-Control)
+//! origin GET ─found─▶ Miss (cached as CloudFront would: cloudfront.rs)
 //!   ▼ 403/404
-//! origin-side flow (resize-lambda): validate key → read original → resize → store variant ─▶ Generated
+//! origin-side flow (resize-lambda), as Lambda@Edge runs it on the origin's answer:
+//!   validate key → stored variant? → read original → resize → store variant ─▶ Flow("generated")
 //! ```
 
 use std::collections::hash_map::DefaultHasher;
@@ -17,13 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use resize_lambda::{native_clock, Answer, Body, Flow, Input, ReadResult, Settings, Step};
+use resize_lambda::{Answer, Body, Flow, Input, ReadResult, Settings, Step, NATIVE_CLOCK};
 use tokio::sync::Semaphore;
 use viewer_fn::Spec;
 
 use crate::cache::{CacheStatus, EdgeCache};
 use crate::object::Object;
-use crate::origin::{Fetch, Origin};
+use crate::origin::Origin;
 use crate::viewer::{ViewerFn, ViewerOutcome, ViewerRequest};
 
 /// Largest object the edge passes through (it holds whole bodies in memory).
@@ -140,10 +141,12 @@ impl Edge {
         };
         let t1 = Instant::now();
         let fetch_timing = std::sync::Mutex::new(Timing::new());
+        // GET and HEAD share the cache entry; a HEAD gets its own flight (its answer has no body).
+        let flight = format!("{} {uri}", req.method);
         let (object, status) = self
             .cache
-            .get_or_fetch(&uri, || async {
-                let (o, s, t) = self.fetch(&uri).await;
+            .get_or_fetch(&uri, &flight, || async {
+                let (o, s, t) = self.fetch(req.method, &uri).await;
                 *fetch_timing.lock().unwrap() = t;
                 (o, s)
             })
@@ -158,10 +161,11 @@ impl Edge {
         }
     }
 
-    /// A cache miss: the origin, then the origin-side flow when the origin lacks the key.
-    async fn fetch(&self, uri: &str) -> (Object, CacheStatus, Timing) {
+    /// A cache miss: the origin, then the origin-side flow on its answer when it lacks the key
+    /// (as Lambda@Edge runs on S3's 403/404).
+    async fn fetch(&self, method: &str, uri: &str) -> (Object, CacheStatus, Timing) {
         let mut timing = Timing::new();
-        let Some(key) = key_of(uri) else {
+        let Some(key) = resize_lambda::key_of(uri) else {
             return (
                 Object::error(400, "400 Bad Request: the path is not valid UTF-8"),
                 CacheStatus::Miss,
@@ -172,24 +176,29 @@ impl Edge {
         let fetched = self.origin.get(&key, MAX_OBJECT_BYTES).await;
         timing.push(("origin", t.elapsed()));
         match fetched {
-            Fetch::Found(stored) => {
-                let mut o = Object::new(200, stored.body);
-                o.set_header("content-type", stored.content_type);
-                if let Some(cc) = stored.cache_control {
+            ReadResult::Found { meta, body } => {
+                let mut o = Object::new(200, Bytes::from(body));
+                let content_type = meta.content_type.unwrap_or_else(|| {
+                    crate::origin::sniff_content_type(&o.body[..o.body.len().min(16)], &key)
+                        .to_string()
+                });
+                o.set_header("content-type", content_type);
+                if let Some(cc) = meta.cache_control {
                     o.set_header("cache-control", cc);
                 }
-                if let Some(lm) = stored.last_modified {
-                    o.set_header("last-modified", httpdate::fmt_http_date(lm));
+                if let Some(lm) = meta.last_modified_ms {
+                    let t = std::time::UNIX_EPOCH + Duration::from_millis(lm as u64);
+                    o.set_header("last-modified", httpdate::fmt_http_date(t));
                 }
-                o.set_header("etag", stored.etag.unwrap_or_else(|| etag_of(&o.body)));
+                o.set_header("etag", meta.etag.unwrap_or_else(|| etag_of(&o.body)));
                 (o, CacheStatus::Miss, timing)
             }
-            Fetch::Missing { status, .. } => self.flow(uri, status, timing).await,
-            Fetch::TooLarge { size } => {
-                let msg = format!("502 Bad Gateway: the object is {size} bytes, over the local edge's {MAX_OBJECT_BYTES} byte limit");
+            ReadResult::Missing { status, .. } => self.flow(method, uri, status, timing).await,
+            ReadResult::TooLarge { meta } => {
+                let msg = format!("502 Bad Gateway: the object is {} bytes, over the local edge's {MAX_OBJECT_BYTES} byte limit", meta.size);
                 (Object::error(502, msg), CacheStatus::Miss, timing)
             }
-            Fetch::Failed { cause } => {
+            ReadResult::Failed { cause } => {
                 eprintln!("scalefront serve: origin GET {key}: {cause}");
                 (
                     Object::error(502, "502 Bad Gateway: the origin failed"),
@@ -203,27 +212,26 @@ impl Edge {
     /// The origin-side flow, driven step by step; the resize runs on a blocking thread.
     async fn flow(
         &self,
+        method: &str,
         uri: &str,
         origin_status: u16,
         mut timing: Timing,
     ) -> (Object, CacheStatus, Timing) {
-        // Always GET: HEAD shares the cache entry, which must hold the body.
         let (mut flow, mut step) =
-            Flow::start(&self.settings, "GET", uri, origin_status, native_clock);
+            Flow::start(&self.settings, method, uri, origin_status, NATIVE_CLOCK);
+        let mut reads = 0;
         let done = loop {
             step = match step {
                 Step::Read(read) => {
-                    // The slot covers the read too: an original in memory counts against it.
-                    let _slot = self.resize_slots.acquire().await.expect("never closed");
-                    let result = match self.origin.get(&read.key, read.max_bytes).await {
-                        Fetch::Found(s) => ReadResult::Found {
-                            body: s.body.to_vec(),
-                            etag: s.etag,
-                        },
-                        Fetch::Missing { detail, .. } => ReadResult::Missing { detail },
-                        Fetch::TooLarge { size } => ReadResult::TooLarge { size },
-                        Fetch::Failed { cause } => ReadResult::Failed { cause },
+                    // A slot covers the original's reads and the resize: an original in memory
+                    // counts against it. The stored-variant check (the first read) needs none.
+                    let _slot = if reads > 0 {
+                        Some(self.resize_slots.acquire().await.expect("never closed"))
+                    } else {
+                        None
                     };
+                    reads += 1;
+                    let result = self.origin.read(&read).await;
                     let (f, s) = tokio::task::spawn_blocking(move || {
                         let s = flow.resume(Input::Read(result));
                         (flow, s)
@@ -245,21 +253,21 @@ impl Edge {
         }
         match done.answer {
             Answer::PassThrough => {
-                // Not a variant: the origin's own 403/404 stands, as CloudFront would hand it on.
+                // S3's own 403/404 stands, as CloudFront would hand it on (no max-age: uncached).
                 let reason = if origin_status == 403 {
                     "Forbidden"
                 } else {
                     "Not Found"
                 };
-                let o = Object::error(
+                let mut o = Object::new(
                     origin_status,
-                    format!("{origin_status} {reason}: no object {uri}"),
+                    Bytes::from(format!("{origin_status} {reason}: no object {uri}\n")),
                 );
+                o.set_header("content-type", "text/plain; charset=utf-8");
                 (o, CacheStatus::Miss, timing)
             }
             Answer::Respond(r) => {
-                let generated = r.status == 200 && matches!(r.body, Body::Image(_));
-                if generated {
+                if done.log.outcome == "generated" {
                     self.generated.fetch_add(1, Ordering::Relaxed);
                 } else if r.status >= 400 {
                     self.flow_errors.fetch_add(1, Ordering::Relaxed);
@@ -273,26 +281,13 @@ impl Edge {
                 for (name, value) in r.headers {
                     o.set_header(name, value);
                 }
-                if generated {
+                if r.status == 200 && !o.body.is_empty() {
                     o.set_header("etag", etag_of(&o.body));
                 }
-                (
-                    o,
-                    if generated {
-                        CacheStatus::Generated
-                    } else {
-                        CacheStatus::Miss
-                    },
-                    timing,
-                )
+                (o, CacheStatus::Flow(done.log.outcome), timing)
             }
         }
     }
-}
-
-/// The S3 key a CloudFront URI names: the path without its leading slash, %-decoded.
-pub fn key_of(uri: &str) -> Option<String> {
-    viewer_fn::decode_path(uri.strip_prefix('/').unwrap_or(uri))
 }
 
 /// A strong ETag from the bytes (same bytes, same tag, across restarts).
@@ -305,16 +300,6 @@ pub fn etag_of(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_decoded_paths() {
-        assert_eq!(
-            key_of("/photos/Further%20caf%C3%A9.jpg").unwrap(),
-            "photos/Further café.jpg"
-        );
-        assert_eq!(key_of("/a.jpg").unwrap(), "a.jpg");
-        assert!(key_of("/%FF.jpg").is_none());
-    }
 
     #[test]
     fn etags_follow_content() {

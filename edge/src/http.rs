@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::cache::CacheStatus;
 use crate::edge::{Edge, Served};
 use crate::object::Object;
 use crate::preview;
@@ -107,7 +108,7 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
             client_ip: peer.ip().to_string(),
         };
         let served = edge.handle(&vreq).await;
-        respond(served, req.headers())
+        respond(served, req.headers(), edge.spec.negotiates_format())
     };
     if head {
         let (parts, _) = reply.into_parts();
@@ -117,7 +118,10 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
 }
 
 /// An edge answer as HTTP: validators, conditional GET, ranges, timing and cache headers.
-fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
+/// `vary_accept`: the behaviour's response headers policy adds `Vary: Accept` to every response
+/// CloudFront serves for it, from its cache or not (both templates; "Add or remove HTTP headers
+/// in CloudFront responses with a policy"), because a stored S3 object cannot carry it.
+fn respond(served: Served, req_headers: &hyper::HeaderMap, vary_accept: bool) -> Reply {
     let Served {
         object,
         cache,
@@ -212,14 +216,21 @@ fn respond(served: Served, req_headers: &hyper::HeaderMap) -> Reply {
         }
     }
     let x_cache = match cache {
-        Some(c) => c.as_str(),
-        None => "FunctionGeneratedResponse",
+        Some(c) => c.x_cache(o.status),
+        None => crate::cloudfront::FUNCTION_GENERATED,
     };
     h.insert("x-cache", HeaderValue::from_static(x_cache));
     if cache.is_some() {
+        if vary_accept {
+            h.insert(hyper::header::VARY, HeaderValue::from_static("Accept"));
+        }
         if let Ok(v) = HeaderValue::from_str(&uri) {
             h.insert("x-scalefront-uri", v);
         }
+    }
+    // What the origin side did on this miss (Lambda@Edge's log line has the same word).
+    if let Some(CacheStatus::Flow(outcome)) = cache {
+        h.insert("x-scalefront-origin", HeaderValue::from_static(outcome));
     }
     if let Ok(v) = HeaderValue::from_str(&server_timing(&timing, x_cache)) {
         h.insert("server-timing", v);
@@ -368,8 +379,8 @@ mod tests {
             ("edge", Duration::from_millis(2)),
         ];
         assert_eq!(
-            server_timing(&t, "Hit"),
-            "viewer;dur=0.041, edge;dur=2.000;desc=\"Hit\""
+            server_timing(&t, "Hit from cloudfront"),
+            "viewer;dur=0.041, edge;dur=2.000;desc=\"Hit from cloudfront\""
         );
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! ```text
 //! HTTP (http.rs) ─▶ viewer function: the generated JS in QuickJS (viewer.rs)
-//!                ─▶ edge cache: rewritten URI, Cache-Control, LRU in bytes, single flight (cache.rs)
+//!                ─▶ edge cache: rewritten URI, CloudFront's caching rules (cloudfront.rs),
+//!                   LRU in bytes, single flight (cache.rs)
 //!                ─▶ origin: folder or S3 bucket (origin.rs, s3.rs)
 //!                ─▶ origin-side flow on 403/404: resize-lambda's Flow, variant stored back (edge.rs)
 //! ```
 //! `/_scalefront/` is the local edge's own namespace: the in-browser resize preview (preview.rs).
 
 pub mod cache;
+pub mod cloudfront;
 pub mod edge;
 pub mod http;
 pub mod object;

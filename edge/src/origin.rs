@@ -5,36 +5,9 @@
 //! files, no symlink out of the root), and it writes only under the variant prefix (I3).
 
 use std::path::{Component, Path, PathBuf};
-use std::time::SystemTime;
 
-use bytes::Bytes;
-use resize_lambda::Write;
-
-/// An object as the origin stores it.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub body: Bytes,
-    pub content_type: String,
-    pub etag: Option<String>,
-    pub last_modified: Option<SystemTime>,
-    pub cache_control: Option<String>,
-}
-
-#[derive(Debug)]
-pub enum Fetch {
-    Found(Stored),
-    /// S3 says 404, or 403 for a missing key when the caller may not list the bucket.
-    Missing {
-        status: u16,
-        detail: String,
-    },
-    TooLarge {
-        size: u64,
-    },
-    Failed {
-        cause: String,
-    },
-}
+use resize_lambda::storage::answer_from_whole;
+use resize_lambda::{Meta, Read, ReadResult, Write};
 
 /// One original, for the preview page's listing.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -50,12 +23,25 @@ pub enum Origin {
 }
 
 impl Origin {
-    pub async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
+    /// The storage vocabulary every host shares ([`resize_lambda::storage`]).
+    pub async fn read(&self, read: &Read) -> ReadResult {
         match self {
-            Origin::Folder(f) => f.get(key, max_bytes).await,
+            Origin::Folder(f) => f.read(read).await,
             #[cfg(feature = "s3")]
-            Origin::S3(s) => s.get(key, max_bytes).await,
+            Origin::S3(s) => s.read(read).await,
         }
+    }
+
+    /// A whole object, as the edge fetches it on a cache miss.
+    pub async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
+        self.read(&Read {
+            key: key.to_string(),
+            start: 0,
+            len: None,
+            max_bytes,
+            if_match: None,
+        })
+        .await
     }
 
     pub async fn put(&self, write: &Write) -> Result<(), String> {
@@ -184,11 +170,13 @@ impl Folder {
         Ok(path)
     }
 
-    async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
-        let missing = |detail: String| Fetch::Missing {
+    async fn read(&self, read: &Read) -> ReadResult {
+        let key = read.key.as_str();
+        let missing = |detail: String| ReadResult::Missing {
             status: 404,
             detail,
         };
+        let failed = |cause: String| ReadResult::Failed { cause };
         let path = match self.path_for(key) {
             Ok(p) => p,
             Err(e) => return missing(format!("key {key:?} is not a file name here: {e:?}")),
@@ -199,43 +187,36 @@ impl Folder {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return missing(format!("no file {}", path.display()))
             }
-            Err(e) => {
-                return Fetch::Failed {
-                    cause: format!("{}: {e}", path.display()),
-                }
-            }
+            Err(e) => return failed(format!("{}: {e}", path.display())),
         };
         if !real.starts_with(&self.root) {
             return missing(format!("{} resolves outside the folder", path.display()));
         }
-        let meta = match tokio::fs::metadata(&real).await {
+        let fs_meta = match tokio::fs::metadata(&real).await {
             Ok(m) if m.is_file() => m,
             Ok(_) => return missing(format!("{} is not a file", path.display())),
-            Err(e) => {
-                return Fetch::Failed {
-                    cause: format!("{}: {e}", path.display()),
-                }
-            }
-        };
-        if meta.len() > max_bytes {
-            return Fetch::TooLarge { size: meta.len() };
-        }
-        let body = match tokio::fs::read(&real).await {
-            Ok(b) => Bytes::from(b),
-            Err(e) => {
-                return Fetch::Failed {
-                    cause: format!("reading {}: {e}", path.display()),
-                }
-            }
+            Err(e) => return failed(format!("{}: {e}", path.display())),
         };
         let is_variant = key.starts_with(&format!("{}/", self.prefix));
-        Fetch::Found(Stored {
-            content_type: sniff_content_type(&body[..body.len().min(16)], key).to_string(),
+        let mut meta = Meta {
+            size: fs_meta.len(),
             etag: None,
-            last_modified: meta.modified().ok(),
+            content_type: None,
             cache_control: is_variant.then(|| self.variant_cache_control.clone()),
-            body,
-        })
+            last_modified_ms: fs_meta.modified().ok().and_then(resize_lambda::unix_ms),
+        };
+        if meta.size > read.max_bytes || read.is_head() {
+            return answer_from_whole(read, meta, &[]);
+        }
+        let body = match tokio::fs::read(&real).await {
+            Ok(b) => b,
+            Err(e) => return failed(format!("reading {}: {e}", path.display())),
+        };
+        // The folder keeps no metadata: type from the bytes, tag from the content.
+        meta.size = body.len() as u64;
+        meta.content_type = Some(sniff_content_type(&body[..body.len().min(16)], key).to_string());
+        meta.etag = Some(crate::edge::etag_of(&body));
+        answer_from_whole(read, meta, &body)
     }
 
     async fn put(&self, write: &Write) -> Result<(), String> {
@@ -374,37 +355,62 @@ mod tests {
         assert!(f.path_for("photos/Further café.jpg").is_ok());
     }
 
+    fn whole(key: &str, max_bytes: u64) -> Read {
+        Read {
+            key: key.into(),
+            start: 0,
+            len: None,
+            max_bytes,
+            if_match: None,
+        }
+    }
+
     #[tokio::test]
-    async fn get_sniffs_and_refuses() {
+    async fn read_sniffs_refuses_and_serves_ranges() {
         let (d, f) = folder();
-        let Fetch::Found(s) = f.get("a.jpg", 100).await else {
+        let ReadResult::Found { meta, body } = f.read(&whole("a.jpg", 100)).await else {
             panic!()
         };
-        assert_eq!(s.content_type, "image/jpeg");
+        assert_eq!(meta.content_type.as_deref(), Some("image/jpeg"));
+        assert_eq!((meta.size, body.len()), (7, 7));
         assert!(
-            s.cache_control.is_none(),
+            meta.cache_control.is_none(),
             "originals carry no Cache-Control"
         );
         assert!(
-            matches!(f.get("sub/b.png", 100).await, Fetch::Found(s) if s.content_type == "image/png")
+            matches!(f.read(&whole("sub/b.png", 100)).await, ReadResult::Found { meta, .. } if meta.content_type.as_deref() == Some("image/png"))
+        );
+        let range = Read {
+            start: 2,
+            len: Some(3),
+            ..whole("a.jpg", 100)
+        };
+        assert!(
+            matches!(f.read(&range).await, ReadResult::Found { meta, body } if meta.size == 7 && body == b"\xFFjp")
         );
         assert!(matches!(
-            f.get("a.jpg", 3).await,
-            Fetch::TooLarge { size: 7 }
+            f.read(&whole("a.jpg", 3)).await,
+            ReadResult::TooLarge { meta } if meta.size == 7
         ));
         assert!(matches!(
-            f.get("nope.jpg", 100).await,
-            Fetch::Missing { status: 404, .. }
+            f.read(&whole("nope.jpg", 100)).await,
+            ReadResult::Missing { status: 404, .. }
         ));
-        assert!(matches!(f.get(".secret", 100).await, Fetch::Missing { .. }));
-        assert!(matches!(f.get("sub", 100).await, Fetch::Missing { .. }));
+        assert!(matches!(
+            f.read(&whole(".secret", 100)).await,
+            ReadResult::Missing { .. }
+        ));
+        assert!(matches!(
+            f.read(&whole("sub", 100)).await,
+            ReadResult::Missing { .. }
+        ));
         // A symlink out of the root is not followed.
         let outside = tempdir::Dir::new();
         std::fs::write(outside.0.join("x.jpg"), b"secret").unwrap();
         std::os::unix::fs::symlink(outside.0.join("x.jpg"), d.0.join("link.jpg")).unwrap();
         assert!(matches!(
-            f.get("link.jpg", 100).await,
-            Fetch::Missing { .. }
+            f.read(&whole("link.jpg", 100)).await,
+            ReadResult::Missing { .. }
         ));
     }
 
@@ -426,12 +432,15 @@ mod tests {
         f.put(&w("_sf/w600/h0/inside/q75/webp/a.jpg"))
             .await
             .unwrap();
-        let Fetch::Found(s) = f.get("_sf/w600/h0/inside/q75/webp/a.jpg", 100).await else {
+        let ReadResult::Found { meta, .. } = f
+            .read(&whole("_sf/w600/h0/inside/q75/webp/a.jpg", 100))
+            .await
+        else {
             panic!()
         };
-        assert_eq!(s.content_type, "image/webp");
+        assert_eq!(meta.content_type.as_deref(), Some("image/webp"));
         assert_eq!(
-            s.cache_control.as_deref(),
+            meta.cache_control.as_deref(),
             Some(resize_lambda::response::IMMUTABLE)
         );
         let keys: Vec<_> = f

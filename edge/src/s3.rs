@@ -2,9 +2,9 @@
 //! read, with the credentials of the usual AWS chain.
 
 use aws_sdk_s3::error::DisplayErrorContext;
-use resize_lambda::{s3, Write};
+use resize_lambda::{s3, Read, ReadResult, Write};
 
-use crate::origin::{is_image_key, Fetch, Listed, Stored};
+use crate::origin::{is_image_key, Listed};
 
 pub struct S3Origin {
     client: aws_sdk_s3::Client,
@@ -54,23 +54,9 @@ impl S3Origin {
         }
     }
 
-    pub async fn get(&self, key: &str, max_bytes: u64) -> Fetch {
-        match s3::get(&self.client, &self.bucket, key, max_bytes).await {
-            s3::Get::Found(o) => Fetch::Found(Stored {
-                body: o.body,
-                content_type: o.content_type,
-                etag: o.etag,
-                last_modified: o.last_modified,
-                cache_control: o.cache_control,
-            }),
-            // A 403 stays a 403: CloudFront hands S3's status on, and so does the local edge.
-            s3::Get::Missing { status, code } => Fetch::Missing {
-                status,
-                detail: format!("S3 {status} {code}"),
-            },
-            s3::Get::TooLarge { size } => Fetch::TooLarge { size },
-            s3::Get::Failed { cause } => Fetch::Failed { cause },
-        }
+    /// A 403 stays a 403: CloudFront hands S3's status on, and so does the local edge.
+    pub async fn read(&self, read: &Read) -> ReadResult {
+        s3::read(&self.client, &self.bucket, read).await
     }
 
     pub async fn put(&self, write: &Write) -> Result<(), String> {

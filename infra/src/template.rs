@@ -100,6 +100,50 @@ pub struct Params {
     pub memory_mb: u32,
     /// A photo's key for the ready-to-curl test URL.
     pub test_key: String,
+    /// `Spec::negotiates_format()`: the behaviour adds `Vary: Accept` to every response.
+    pub negotiates_format: bool,
+    /// Origin Shield's region (see [`origin_shield_region`]); `None`: off.
+    pub origin_shield: Option<String>,
+}
+
+/// The Origin Shield region for a bucket's region: the same region where Origin Shield is offered,
+/// else AWS's recommended neighbour; `None` for a region the table does not know (pass
+/// `--origin-shield REGION`). CloudFront Developer Guide, "Use Amazon CloudFront Origin Shield"
+/// (<https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html>).
+pub fn origin_shield_region(bucket_region: &str) -> Option<&'static str> {
+    const OFFERED: [&str; 12] = [
+        "us-east-2",
+        "us-east-1",
+        "us-west-2",
+        "ap-south-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "sa-east-1",
+    ];
+    const NEIGHBOUR: [(&str, &str); 8] = [
+        ("us-west-1", "us-west-2"),
+        ("af-south-1", "eu-west-1"),
+        ("ap-east-1", "ap-southeast-1"),
+        ("ca-central-1", "us-east-1"),
+        ("eu-south-1", "eu-central-1"),
+        ("eu-west-3", "eu-west-2"),
+        ("eu-north-1", "eu-west-2"),
+        ("me-south-1", "ap-south-1"),
+    ];
+    OFFERED
+        .into_iter()
+        .find(|r| *r == bucket_region)
+        .or_else(|| {
+            NEIGHBOUR
+                .into_iter()
+                .find(|(b, _)| *b == bucket_region)
+                .map(|(_, s)| s)
+        })
 }
 
 /// A value that cannot go into the template.
@@ -213,6 +257,9 @@ impl Params {
         if let Some(b) = &self.artifact_bucket {
             check_bucket(b)?;
         }
+        if let Some(r) = &self.origin_shield {
+            check_region(r)?;
+        }
         if self.create_bucket && self.bucket_region != "us-east-1" {
             return Err(bad(
                 "bucket region",
@@ -306,6 +353,27 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
             "{} MB: CPU scales with memory and resizing is CPU-bound (README: Deploy to AWS)",
             p.memory_mb
         ),
+    );
+    v.insert("min_ttl", viewer_fn::cdn::MIN_TTL.to_string());
+    v.insert("default_ttl", viewer_fn::cdn::DEFAULT_TTL.to_string());
+    v.insert("max_ttl", viewer_fn::cdn::MAX_TTL.to_string());
+    v.insert(
+        "transient_error_ttl",
+        viewer_fn::cdn::TRANSIENT_ERROR_CACHING_MIN_TTL.to_string(),
+    );
+    v.insert("negotiates_format", p.negotiates_format.to_string());
+    v.insert(
+        "response_headers_policy_name",
+        format!("{}-vary-accept", p.stack_name),
+    );
+    let shield = |region: Option<&str>| match region {
+        Some(r) => format!("{{Enabled: true, OriginShieldRegion: {r}}}"),
+        None => "{Enabled: false}".to_string(),
+    };
+    v.insert("origin_shield", shield(p.origin_shield.as_deref()));
+    v.insert(
+        "origin_shield_function",
+        shield(p.origin_shield.as_ref().map(|_| "us-east-1")),
     );
     v.insert("edge_code_key", p.edge_package.key.clone());
     v.insert("edge_code_sha256", p.edge_package.code_sha256());

@@ -1,6 +1,6 @@
 //! Collection against a real AWS API implementation on loopback: a moto server (control plane only; it
 //! runs no Lambda code, has no cache policies and drops function associations on distributions, see
-//! shared/toolchain.md). This proves the collector's calls, argument spelling and response parsing on
+//! docs/platform.md: what moto lacks). This proves the collector's calls, argument spelling and response parsing on
 //! what moto serves; the checks themselves are proven on recorded responses (tests/doctor.rs).
 //!
 //! The test starts `moto_server` from `.tools/venv` (scripts/setup.sh installs it) on a free port.
@@ -406,6 +406,8 @@ fn deploys_the_rendered_template_to_moto() {
                 regional_package: infra::Artifact::of("regional", b"unused"),
                 memory_mb: 1769,
                 test_key: "photos/a.jpg".into(),
+                negotiates_format: true,
+                origin_shield: None,
             };
             let template = infra::render(infra::Mode::Edge, &params).unwrap();
             let template_file = dir.join("template-edge.yaml");

@@ -25,6 +25,8 @@ fn params() -> Params {
         regional_package: Artifact::of("regional", b"regional zip bytes"),
         memory_mb: infra::template::DEFAULT_MEMORY_MB,
         test_key: "photos/Further 1.jpg".into(),
+        negotiates_format: true,
+        origin_shield: Some("eu-west-1".into()),
     }
 }
 
@@ -73,6 +75,17 @@ fn common(t: &Value, p: &Params) {
         json!({"QueryStringBehavior": "none"})
     );
     assert!(cp["MaxTTL"].as_u64().unwrap() >= 31_536_000, "long TTLs");
+    // The numbers `scalefront serve` models CloudFront with (viewer_fn::cdn). MinTTL 0 is what
+    // makes CloudFront honour no-store on an answer to HEAD (body-less; GET shares its entry)
+    // and on a redirect to a just-stored variant.
+    assert_eq!(cp["MinTTL"], 0);
+    assert_eq!(cp["MinTTL"], viewer_fn::cdn::MIN_TTL);
+    assert_eq!(cp["DefaultTTL"], viewer_fn::cdn::DEFAULT_TTL);
+    assert_eq!(cp["MaxTTL"], viewer_fn::cdn::MAX_TTL);
+    // No Accept-Encoding in the key: images are never compressed, and each variant would be
+    // cached (and fetched through origin-response) up to three times.
+    assert_eq!(k["EnableAcceptEncodingGzip"], false);
+    assert_eq!(k["EnableAcceptEncodingBrotli"], false);
     let (policy_id, _) = resources_of(t, "AWS::CloudFront::CachePolicy")[0];
     let fn_id = resources_of(t, "AWS::CloudFront::Function")[0].0;
     for b in behaviours(t) {
@@ -86,9 +99,69 @@ fn common(t: &Value, p: &Params) {
             json!({"Fn::GetAtt": [fn_id, "FunctionARN"]})
         );
         assert_eq!(b["ViewerProtocolPolicy"], "redirect-to-https");
-        assert_eq!(b["Compress"], true);
+        assert_eq!(
+            b["Compress"], false,
+            "compression needs Accept-Encoding in the key"
+        );
+        // Vary: Accept on every response of the behaviour, cached or not (S3 cannot store it).
+        let vary = resources_of(t, "AWS::CloudFront::ResponseHeadersPolicy");
+        let [(vary_id, policy)] = &vary[..] else {
+            panic!("one response headers policy")
+        };
+        assert_eq!(
+            b["ResponseHeadersPolicyId"],
+            json!({"Fn::If": ["NegotiatesFormat", {"Ref": vary_id}, {"Ref": "AWS::NoValue"}]})
+        );
+        assert_eq!(policy["Condition"], "NegotiatesFormat");
+        assert_eq!(
+            policy["Properties"]["ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]["Items"],
+            json!([{"Header": "Vary", "Value": "Accept", "Override": true}])
+        );
     }
+    assert_eq!(
+        t["Conditions"]["NegotiatesFormat"],
+        json!({"Fn::Equals": [{"Ref": "VaryOnAccept"}, "true"]})
+    );
+    assert_eq!(
+        t["Parameters"]["VaryOnAccept"]["Default"],
+        p.negotiates_format.to_string()
+    );
     let d = &one(t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+    // Transient failures kept for the short ErrorCachingMinTTL, the other codes for their max-age.
+    let errors = d["CustomErrorResponses"].as_array().unwrap();
+    let codes: Vec<u64> = errors
+        .iter()
+        .map(|e| e["ErrorCode"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = viewer_fn::cdn::TRANSIENT_ERROR_CODES
+        .iter()
+        .map(|&c| u64::from(c))
+        .collect();
+    assert_eq!(codes, expected);
+    for e in errors {
+        assert_eq!(
+            e["ErrorCachingMinTTL"],
+            viewer_fn::cdn::TRANSIENT_ERROR_CACHING_MIN_TTL
+        );
+        assert!(
+            e.get("ResponsePagePath").is_none(),
+            "the origin's own body is kept"
+        );
+    }
+    // Origin Shield in front of the bucket, in the region deploy chose.
+    for o in d["Origins"].as_array().unwrap() {
+        match (&p.origin_shield, o.get("S3OriginConfig").is_some()) {
+            (Some(r), true) => assert_eq!(
+                o["OriginShield"],
+                json!({"Enabled": true, "OriginShieldRegion": r})
+            ),
+            (Some(_), false) => assert_eq!(
+                o["OriginShield"],
+                json!({"Enabled": true, "OriginShieldRegion": "us-east-1"})
+            ),
+            (None, _) => assert_eq!(o["OriginShield"], json!({"Enabled": false})),
+        }
+    }
     assert_eq!(d["HttpVersion"], "http2and3");
     // S3 through OAC, never OAI or a public bucket.
     let s3 = d["Origins"]
@@ -450,6 +523,27 @@ fn refuses_values_that_cannot_be_right() {
         } else {
             assert!(r.is_err(), "{b:?} should be refused");
         }
+    }
+}
+
+#[test]
+fn origin_shield_sits_in_or_next_to_the_buckets_region() {
+    use infra::template::origin_shield_region;
+    assert_eq!(origin_shield_region("eu-west-1"), Some("eu-west-1"));
+    assert_eq!(origin_shield_region("eu-north-1"), Some("eu-west-2"));
+    assert_eq!(origin_shield_region("ca-central-1"), Some("us-east-1"));
+    assert_eq!(origin_shield_region("mars-north-1"), None);
+    for (mode, negotiates, shield) in [
+        (Mode::Edge, false, None),
+        (Mode::Regional, false, Some("us-west-2")),
+        (Mode::Regional, true, None),
+    ] {
+        let p = Params {
+            negotiates_format: negotiates,
+            origin_shield: shield.map(String::from),
+            ..params()
+        };
+        common(&parse(&render(mode, &p).unwrap()), &p);
     }
 }
 

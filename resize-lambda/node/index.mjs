@@ -1,17 +1,23 @@
 // scalefront origin-response handler for Lambda@Edge (nodejs22.x; also runs on Node 20).
-// This file only talks to S3; every decision is made by the flow compiled to wasm
-// (resize_lambda_bg.wasm). Lambda@Edge has no environment variables: bucket, region, rule
-// spec and an optional S3 endpoint are baked into config.json by `scalefront package`.
+// This file only talks to S3. Lambda@Edge has no environment variables: bucket, region, rule
+// spec, an optional S3 endpoint and the `shim` facts are baked into config.json by
+// `scalefront package`.
+//
+// Origin-response runs on every cache miss, S3 200s included, so the common case must be cheap:
+// the baked `shim` facts (made by the Rust side from the same rules as the flow) decide before
+// the wasm module is loaded. Only a 403/404 on a variant key instantiates it and runs the flow.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { S3Client, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
 const require = createRequire(import.meta.url);
 const configJson = readFileSync(new URL('config.json', import.meta.url), 'utf8');
 const config = JSON.parse(configJson);
+const shim = config.shim;
+if (!shim) throw new Error('config.json has no `shim` facts: rebuild the package with `scalefront package`');
 
-// Throws at cold start on a bad config: fail loudly, not per request.
-let flow = load();
+// Loaded on the first variant miss; a bad config throws there, loudly, on every such request.
+let flow = null;
 function load() {
   delete require.cache[require.resolve('./resize_lambda.js')];
   return new (require('./resize_lambda.js').Handler)(configJson);
@@ -24,50 +30,114 @@ const s3 = new S3Client({
 });
 
 export const handler = async (event) => {
-  let inv;
+  const cf = event?.Records?.[0]?.cf;
+  const status = Number(cf?.response?.status);
+  const method = cf?.request?.method;
+  const uri = cf?.request?.uri ?? '';
   try {
-    inv = flow.start(JSON.stringify(event));
-    for (;;) {
-      const step = JSON.parse(inv.step());
-      if (step.kind === 'read') await read(inv, step);
-      else if (step.kind === 'write') await write(inv, step);
-      else {
-        inv.free();
-        console.log(step.log);
-        return step.result;
-      }
+    if (cf?.config?.eventType !== 'origin-response') {
+      throw new Error(`this function handles origin-response events, not ${JSON.stringify(cf?.config?.eventType)}: check the cache behaviour's association`);
     }
+    if (!shim.statuses.includes(status) || !shim.methods.includes(method)) return cf.response;
+    if (!uri.startsWith(shim.variantPrefix)) return await original(cf, uri, method);
+    return await runFlow(event);
   } catch (err) {
     // A bug, never an S3 or image problem (the flow answers those): log it, answer 500, and
     // replace a wasm instance that trapped (its state is unusable after a panic).
-    if (err instanceof WebAssembly.RuntimeError) flow = load();
-    return internalError(event, err);
+    if (err instanceof WebAssembly.RuntimeError) flow = null;
+    return internalError(cf, err);
   }
 };
 
-async function read(inv, { key, maxBytes }) {
-  let res;
+async function runFlow(event) {
+  flow ??= load();
+  const inv = flow.start(JSON.stringify(event));
+  for (;;) {
+    const step = JSON.parse(inv.step());
+    if (step.kind === 'read') await read(inv, step);
+    else if (step.kind === 'write') await write(inv, step);
+    else {
+      inv.free();
+      console.log(step.log);
+      return step.result;
+    }
+  }
+}
+
+// CloudFront was refused an original. The role may list the bucket, so S3 tells it 404 for a
+// missing key: answer the error table's 404 (cached briefly), the same body as regional mode.
+// If the role can read what CloudFront could not, CloudFront's origin access is broken: say so.
+async function original(cf, uri, method) {
+  let key;
   try {
-    res = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+    key = decodeURIComponent(uri.slice(1));
+  } catch {
+    return cf.response;
+  }
+  const which = method === 'HEAD' ? 1 : 0;
+  let answer;
+  let detail;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
+    answer = shim.unreadable[which];
+    detail = 'the role reads the original, CloudFront was refused it';
+  } catch (err) {
+    const s = err.$metadata?.httpStatusCode;
+    if (s === 404) {
+      answer = shim.missing[which];
+      detail = `S3 404 ${err.name}`;
+    } else {
+      detail = `S3 HeadObject ${key}: ${describe(err)}`;
+    }
+  }
+  const result = answer ? withReadOnlyHeaders(structuredClone(answer), cf.response) : cf.response;
+  console.log(JSON.stringify({
+    msg: 'scalefront origin', uri, origin_status: Number(cf.response.status), source: key,
+    outcome: answer ? (Number(result.status) >= 500 ? 'failed' : 'client-error') : 'pass',
+    status: Number(result.status), error: detail,
+  }));
+  return result;
+}
+
+async function read(inv, { key, len, range, maxBytes, ifMatch }) {
+  let res;
+  const Command = len === 0 ? HeadObjectCommand : GetObjectCommand;
+  try {
+    res = await s3.send(new Command({
+      Bucket: config.bucket, Key: key,
+      ...(range ? { Range: range } : {}),
+      ...(ifMatch ? { IfMatch: ifMatch } : {}),
+    }));
   } catch (err) {
     const status = err.$metadata?.httpStatusCode;
-    if (err.name === 'NoSuchKey' || status === 404) return inv.missing(`S3 404 ${err.name}`);
+    if (status === 404) return inv.missing(404, `S3 404 ${err.name}`);
     // Without s3:ListBucket S3 says 403 for a missing key; a real permission problem shows here too.
-    if (status === 403) return inv.missing(`S3 403 ${err.name}: missing, or the role may not read it`);
-    return inv.failed(`S3 GetObject ${key}: ${describe(err)}`);
+    if (status === 403) return inv.missing(403, `S3 403 ${err.name}: missing, or the role may not read it`);
+    // An empty object has no byte 0 to start a range at.
+    if (status === 416) return inv.found(new Uint8Array(0), JSON.stringify({ size: 0 }));
+    return inv.failed(`S3 ${Command.name.replace('Command', '')} ${key}: ${describe(err)}`);
   }
-  if (res.ContentLength > maxBytes) {
-    res.Body.destroy?.();
-    return inv.tooLarge(res.ContentLength);
+  // A ranged answer names the whole size after the slash: `bytes 0-65535/4161230`.
+  const total = res.ContentRange ? Number(res.ContentRange.split('/')[1]) : res.ContentLength;
+  const meta = JSON.stringify({
+    size: total ?? 0,
+    etag: res.ETag ?? null,
+    contentType: res.ContentType ?? null,
+    cacheControl: res.CacheControl ?? null,
+    lastModified: res.LastModified ? res.LastModified.getTime() : null,
+  });
+  if (total > maxBytes) {
+    res.Body?.destroy?.();
+    return inv.tooLarge(meta);
   }
+  if (len === 0) return inv.found(new Uint8Array(0), meta);
   let body;
   try {
     body = await res.Body.transformToByteArray();
   } catch (err) {
     return inv.failed(`S3 GetObject ${key} body: ${describe(err)}`);
   }
-  if (body.length > maxBytes) return inv.tooLarge(body.length);
-  inv.found(body, res.ETag);
+  inv.found(body, meta);
 }
 
 async function write(inv, { key, contentType, cacheControl, metadata }) {
@@ -92,22 +162,25 @@ function describe(err) {
   return `${err.name ?? 'Error'}${status ? ` HTTP ${status}` : ''}: ${err.message}${cause}`;
 }
 
-function internalError(event, err) {
-  const cf = event?.Records?.[0]?.cf;
+// CloudFront answers 502 if a result drops a read-only header the origin sent.
+function withReadOnlyHeaders(result, origin) {
+  for (const name of ['transfer-encoding', 'via']) {
+    if (origin?.headers?.[name]) result.headers[name] = origin.headers[name];
+  }
+  return result;
+}
+
+function internalError(cf, err) {
   console.log(JSON.stringify({
-    msg: 'scalefront origin', uri: cf?.request?.uri, outcome: 'failed', status: 500,
+    msg: 'scalefront origin', uri: cf?.request?.uri, outcome: 'failed', status: 500, kind: 'internal',
     error: String(err?.stack ?? err),
   }));
-  // CloudFront answers 502 if a result drops a read-only header the origin sent.
   const headers = {
     'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
     'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
   };
-  for (const name of ['transfer-encoding', 'via']) {
-    if (cf?.response?.headers?.[name]) headers[name] = cf.response.headers[name];
-  }
-  return {
+  return withReadOnlyHeaders({
     status: '500', statusDescription: 'Internal Server Error', headers,
-    body: '500 Internal Server Error: the image function failed; the cause is in its log\n', bodyEncoding: 'text',
-  };
+    body: '500 Internal Server Error: internal: the image function failed; the cause is in its log\n', bodyEncoding: 'text',
+  }, cf?.response);
 }

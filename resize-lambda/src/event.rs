@@ -68,7 +68,7 @@ pub struct Request {
 }
 
 /// The origin's response in the event, and also the function's result (a modified or new response).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Response {
     /// A string in both directions ("200"); CloudFront also accepts a number in results.

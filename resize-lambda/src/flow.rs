@@ -1,71 +1,52 @@
 //! The origin-side flow as a state machine the host drives:
 //!
 //! ```text
-//! decide ──pass──────────────────────────────────────────────▶ Done(PassThrough)
-//!   │ ──forged variant key (no S3 traffic) ─────────────────▶ Done(400)
-//!   ▼ generate
-//! Step::Read(original) ─missing─▶ 404 · too large─▶ 413 · S3 failure─▶ 502
-//!   ▼ Input::Read(Found)
-//! limits → transform ─unsupported/corrupt/over a limit─▶ 415/422/413 (nothing written)
+//! decide ──S3 200/304/5xx, other methods──────────────────────────────▶ Done(PassThrough)
+//!   │ ──original key (not a variant): HEAD it with the role ─404──────▶ 404 missing
+//!   │                                                       ─found────▶ 502 origin-access
+//!   │                                                       ─else─────▶ PassThrough
+//!   │ ──forged variant key (no storage traffic) ──────────────────────▶ 400 forged-key
+//!   ▼ a variant the spec produces
+//! read the stored variant ─found, fits──────────────────────────────▶ 200 stored (no second resize)
+//!   │                     ─too big: fresh ▶ 302 to it · older ▶ 502 stored-unreadable
+//!   ▼ missing
+//! read the original's header (ranged, on until complete) ─missing─▶ 404 · over a limit─▶ 400/415
+//!   ▼ header within the limits
+//! read the rest (If-Match: the same upload) → transform ─refused─▶ 415/400 (nothing written)
 //!   ▼
-//! Step::Write(variant, under the prefix only) ─S3 failure─▶ 502
-//!   ▼ Input::Written(Ok)
+//! write the variant (under the prefix only) ─failed─▶ 502
+//!   ▼
 //! Done(200 inline | 302 to the stored variant when too big for the host's response limit)
 //! ```
 //!
-//! The flow never does I/O: each [`Step`] tells the host what to read or write, and the host
-//! feeds the outcome back with [`Flow::resume`]. Every path ends in [`Done`], which carries
-//! the answer and the request's one structured log line.
+//! Every failure answers through the error table ([`Failure`]); every answer to a HEAD is
+//! body-less and `no-store` ([`Response::for_head`]). The flow never does I/O: each [`Step`]
+//! tells the host what to read or write, and the host feeds the outcome back with
+//! [`Flow::resume`]. Every path ends in [`Done`], which carries the answer and the request's one
+//! structured log line.
 
 use crate::log::Log;
-use crate::response::{Answer, Response, IMMUTABLE};
+use crate::response::{Answer, Failure, Response, IMMUTABLE};
+use crate::storage::{Meta, Read, ReadResult, Write};
 use crate::Settings;
-use viewer_fn::Variant;
+use viewer_fn::{Spec, Variant};
 
-/// Milliseconds on a monotonic clock; each host brings its own (wasm has no `Instant`).
-pub type Clock = fn() -> f64;
-
-/// Ask the host to read the original.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Read {
-    /// The original's S3 key (decoded, no leading slash).
-    pub key: String,
-    /// Refuse to read more than this: answer [`ReadResult::TooLarge`] (from `Content-Length`)
-    /// instead, so an oversized original never sits in memory.
-    pub max_bytes: u64,
+/// The host's clocks (wasm has no `Instant`): monotonic milliseconds for the log's timings,
+/// Unix milliseconds to tell how old a stored object is.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub monotonic_ms: fn() -> f64,
+    pub unix_ms: fn() -> f64,
 }
 
-/// What the host found when it read the original.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadResult {
-    Found {
-        body: Vec<u8>,
-        etag: Option<String>,
-    },
-    /// 404, or 403 (S3 says 403 for a missing key when the caller may not list the bucket).
-    /// `detail` says which, for the log.
-    Missing {
-        detail: String,
-    },
-    TooLarge {
-        size: u64,
-    },
-    /// Network, throttling, 5xx, permissions: the cause goes to the log.
-    Failed {
-        cause: String,
-    },
-}
+/// The first ranged read of an original: enough for the header of nearly every photo (EXIF with a
+/// thumbnail and an ICC profile included); a header that runs on is read in doubling steps.
+pub const HEADER_READ_BYTES: u64 = 64 << 10;
 
-/// Ask the host to store the variant (a plain PUT; the key is always under the variant prefix).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Write {
-    pub key: String,
-    pub body: Vec<u8>,
-    pub content_type: &'static str,
-    pub cache_control: &'static str,
-    /// User metadata (S3 `x-amz-meta-*`): `source-etag`.
-    pub metadata: Vec<(&'static str, String)>,
-}
+/// A stored variant younger than this may just have been written by a concurrent request that
+/// CloudFront has not seen yet: redirect to it. Older, and CloudFront was still refused it, so it
+/// cannot read it at all: answer 502 instead of a redirect that would come straight back.
+pub const STORED_GRACE_MS: f64 = 5_000.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Done {
@@ -80,7 +61,7 @@ pub enum Step {
     Done(Done),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Read(ReadResult),
     /// `Err(cause)` when the PUT failed.
@@ -92,18 +73,29 @@ pub enum Input {
 #[derive(Debug, Clone)]
 struct Plan {
     variant_key: String,
+    source_key: String,
     location: String,
     transform: image_core::Transform,
     limits: image_core::Limits,
     vary_accept: bool,
     max_response_bytes: usize,
-    head: bool,
 }
 
 #[derive(Debug)]
 enum State {
-    Reading,
-    Writing { response: Response },
+    /// HEAD of an original CloudFront was refused (not a variant).
+    CheckingOriginal,
+    ReadingStored,
+    ReadingHeader {
+        head: Vec<u8>,
+    },
+    ReadingRest {
+        head: Vec<u8>,
+        meta: Meta,
+    },
+    Writing {
+        response: Response,
+    },
     Done,
 }
 
@@ -111,6 +103,8 @@ enum State {
 #[derive(Debug)]
 pub struct Flow {
     plan: Option<Plan>,
+    spec: Spec,
+    head: bool,
     state: State,
     log: Log,
     clock: Clock,
@@ -129,9 +123,11 @@ impl Flow {
         origin_status: u16,
         clock: Clock,
     ) -> (Flow, Step) {
-        let t0 = clock();
+        let t0 = (clock.monotonic_ms)();
         let mut flow = Flow {
             plan: None,
+            spec: settings.spec.clone(),
+            head: method == "HEAD",
             state: State::Done,
             log: Log::new(uri, origin_status, t0),
             clock,
@@ -139,20 +135,32 @@ impl Flow {
         };
         let step = match decide(settings, method, uri, origin_status) {
             Decision::PassThrough => flow.finish(Answer::PassThrough),
-            Decision::Reject(message) => {
-                flow.log.error = Some(message.clone());
-                flow.finish(Answer::Respond(Response::error(400, &message)))
+            Decision::CheckOriginal(key) => {
+                flow.log.source = Some(key.clone());
+                flow.state = State::CheckingOriginal;
+                Step::Read(Read {
+                    key,
+                    start: 0,
+                    len: Some(0),
+                    max_bytes: u64::MAX,
+                    if_match: None,
+                })
             }
+            Decision::Reject(message) => flow.failure(Failure::Forged, message),
             Decision::Generate(variant) => {
-                let plan = plan(settings, &variant, method == "HEAD");
+                let plan = plan(settings, &variant);
                 flow.log.variant = Some(plan.variant_key.clone());
-                flow.log.source = Some(variant.source_key.clone());
+                flow.log.source = Some(plan.source_key.clone());
+                // No second resize: a variant already in storage is answered as it is.
                 let read = Read {
-                    key: variant.source_key,
-                    max_bytes: plan.limits.max_input_bytes as u64,
+                    key: plan.variant_key.clone(),
+                    start: 0,
+                    len: None,
+                    max_bytes: inline_bytes(plan.max_response_bytes),
+                    if_match: None,
                 };
                 flow.plan = Some(plan);
-                flow.state = State::Reading;
+                flow.state = State::ReadingStored;
                 flow.lap("decide");
                 Step::Read(read)
             }
@@ -163,53 +171,177 @@ impl Flow {
     /// Feeds the outcome of the step the host just executed and returns the next one.
     pub fn resume(&mut self, input: Input) -> Step {
         match (std::mem::replace(&mut self.state, State::Done), input) {
-            (State::Reading, Input::Read(result)) => {
+            (State::CheckingOriginal, Input::Read(result)) => self.after_check(result),
+            (State::ReadingStored, Input::Read(result)) => {
+                self.lap("stored");
+                self.after_stored(result)
+            }
+            (State::ReadingHeader { head }, Input::Read(result)) => {
+                self.lap("header");
+                self.after_header(head, result)
+            }
+            (State::ReadingRest { head, meta }, Input::Read(result)) => {
                 self.lap("read");
-                self.after_read(result)
+                self.after_rest(head, meta, result)
             }
             (State::Writing { response }, Input::Written(result)) => {
                 self.lap("write");
                 match result {
                     Ok(()) => self.answer(response),
-                    Err(cause) => self.fail(502, "could not store the variant", cause),
+                    Err(cause) => self.failure(Failure::WriteFailed, cause),
                 }
             }
             (state, input) => {
                 let cause = format!("host protocol error: {input:?} while in state {state:?}");
-                self.fail(500, "internal error", cause)
+                self.failure(Failure::Internal, cause)
             }
         }
     }
 
-    fn after_read(&mut self, result: ReadResult) -> Step {
-        let plan = self.plan.clone().expect("a flow that reads has a plan");
-        let (input, etag) = match result {
-            ReadResult::Found { body, etag } => (body, etag),
-            ReadResult::Missing { detail } => {
+    /// CloudFront was refused an original; the role, which may list the bucket, tells why.
+    fn after_check(&mut self, result: ReadResult) -> Step {
+        match result {
+            ReadResult::Missing {
+                status: 404,
+                detail,
+            } => self.failure(Failure::MissingOriginal, detail),
+            ReadResult::Found { .. } | ReadResult::TooLarge { .. } => self.failure(
+                Failure::OriginalUnreadable,
+                "the role reads the original, CloudFront was refused it".into(),
+            ),
+            // Denied to the role too, or storage failing: S3's own answer stands.
+            ReadResult::Missing { detail, .. } | ReadResult::Failed { cause: detail } => {
                 self.log.error = Some(detail);
-                return self.respond(Response::error(404, "the original image does not exist"));
+                self.finish(Answer::PassThrough)
             }
-            ReadResult::TooLarge { size } => {
-                let message = format!(
-                    "the original is {size} bytes, over the {} byte limit",
-                    plan.limits.max_input_bytes
-                );
-                self.log.bytes_in = Some(size);
-                self.log.error = Some(message.clone());
-                return self.respond(Response::error(413, &message));
-            }
-            ReadResult::Failed { cause } => {
-                return self.fail(502, "could not read the original", cause)
-            }
-        };
-        self.log.bytes_in = Some(input.len() as u64);
-
-        // Limits from the header alone, before any pixel is decoded (I4).
-        let checked = image_core::probe(&input, &plan.limits);
-        self.lap("limits");
-        if let Err(e) = checked {
-            return self.image_error(e);
         }
+    }
+
+    fn after_stored(&mut self, result: ReadResult) -> Step {
+        let plan = self.plan.clone().expect("a flow that reads has a plan");
+        match result {
+            ReadResult::Found { meta, body } => {
+                self.log.bytes_out = Some(body.len() as u64);
+                let content_type = meta.content_type.as_deref().unwrap_or("image/webp");
+                let cache_control = meta.cache_control.as_deref().unwrap_or(IMMUTABLE);
+                let response =
+                    Response::stored(body, content_type, cache_control, plan.vary_accept);
+                if response.wire_size() > plan.max_response_bytes {
+                    return self.stored_too_big(&meta);
+                }
+                self.log.outcome = "stored";
+                self.respond(response)
+            }
+            ReadResult::TooLarge { meta } => self.stored_too_big(&meta),
+            ReadResult::Missing { .. } => {
+                self.state = State::ReadingHeader { head: Vec::new() };
+                Step::Read(Read {
+                    key: plan.source_key,
+                    start: 0,
+                    len: Some(HEADER_READ_BYTES),
+                    max_bytes: plan.limits.max_input_bytes as u64,
+                    if_match: None,
+                })
+            }
+            ReadResult::Failed { cause } => self.failure(Failure::ReadFailed, cause),
+        }
+    }
+
+    fn stored_too_big(&mut self, meta: &Meta) -> Step {
+        let age_ms = meta
+            .last_modified_ms
+            .map(|t| (self.clock.unix_ms)() - t)
+            .unwrap_or(0.0);
+        if age_ms > STORED_GRACE_MS {
+            let cause = format!(
+                "the stored variant ({} bytes, {:.0} s old) is over the response limit and CloudFront was refused it",
+                meta.size,
+                age_ms / 1000.0
+            );
+            return self.failure(Failure::StoredUnreadable, cause);
+        }
+        self.redirect()
+    }
+
+    fn after_header(&mut self, mut head: Vec<u8>, result: ReadResult) -> Step {
+        let plan = self.plan.clone().expect("a flow that reads has a plan");
+        let (meta, body) = match result {
+            ReadResult::Found { meta, body } => (meta, body),
+            ReadResult::Missing { detail, .. } => {
+                return self.failure(Failure::MissingOriginal, detail)
+            }
+            ReadResult::TooLarge { meta } => {
+                self.log.bytes_in = Some(meta.size);
+                let e = plan
+                    .limits
+                    .check_size(meta.size)
+                    .expect_err("over the limit");
+                return self.image_error(e);
+            }
+            ReadResult::Failed { cause } => return self.failure(Failure::ReadFailed, cause),
+        };
+        head.extend_from_slice(&body);
+        self.log.bytes_in = Some(meta.size);
+        if head.len() as u64 >= meta.size {
+            return self.transform(head, meta);
+        }
+        // Limits from the header alone, before the rest is read and any pixel decoded (I4).
+        match image_core::probe_prefix(&head, meta.size, &plan.limits) {
+            Err(e) => self.image_error(e),
+            Ok(header) => {
+                let len = match header {
+                    image_core::Header::Complete(_) => None,
+                    image_core::Header::NeedMore => Some(head.len() as u64),
+                };
+                let read = Read {
+                    key: plan.source_key,
+                    start: head.len() as u64,
+                    len,
+                    max_bytes: plan.limits.max_input_bytes as u64,
+                    if_match: meta.etag.clone(),
+                };
+                self.state = match header {
+                    image_core::Header::Complete(_) => State::ReadingRest { head, meta },
+                    image_core::Header::NeedMore => State::ReadingHeader { head },
+                };
+                Step::Read(read)
+            }
+        }
+    }
+
+    fn after_rest(&mut self, mut head: Vec<u8>, meta: Meta, result: ReadResult) -> Step {
+        match result {
+            ReadResult::Found { body, .. } => {
+                head.extend_from_slice(&body);
+                if head.len() as u64 != meta.size {
+                    let cause = format!(
+                        "read {} bytes of an original of {} bytes",
+                        head.len(),
+                        meta.size
+                    );
+                    return self.failure(Failure::ReadFailed, cause);
+                }
+                self.transform(head, meta)
+            }
+            ReadResult::Missing { detail, .. } => self.failure(Failure::MissingOriginal, detail),
+            ReadResult::TooLarge { meta } => {
+                let plan = self.plan.as_ref().expect("a flow that reads has a plan");
+                let e = plan
+                    .limits
+                    .check_size(meta.size)
+                    .expect_err("over the limit");
+                self.image_error(e)
+            }
+            ReadResult::Failed { cause } => self.failure(Failure::ReadFailed, cause),
+        }
+    }
+
+    fn transform(&mut self, input: Vec<u8>, meta: Meta) -> Step {
+        let plan = self
+            .plan
+            .clone()
+            .expect("a flow that transforms has a plan");
+        self.log.bytes_in = Some(input.len() as u64);
         let output = image_core::process(&input, &plan.transform, &plan.limits);
         drop(input);
         self.lap("transform");
@@ -227,7 +359,7 @@ impl Flow {
             body: output.data.clone(),
             content_type,
             cache_control: IMMUTABLE,
-            metadata: etag.map(|e| ("source-etag", e)).into_iter().collect(),
+            metadata: meta.etag.map(|e| ("source-etag", e)).into_iter().collect(),
         };
         let response = Response::image(output.data, content_type, plan.vary_accept);
         self.state = State::Writing { response };
@@ -235,42 +367,49 @@ impl Flow {
     }
 
     /// The variant is stored: answer inline if the host's response limit allows, else redirect.
-    fn answer(&mut self, mut response: Response) -> Step {
+    fn answer(&mut self, response: Response) -> Step {
         let plan = self.plan.as_ref().expect("a flow that writes has a plan");
         if response.wire_size() > plan.max_response_bytes {
-            self.log.outcome = "redirect";
-            let location = plan.location.clone();
-            return self.respond(Response::redirect(&location));
-        }
-        if plan.head {
-            response.body = crate::response::Body::Empty;
+            return self.redirect();
         }
         self.log.outcome = "generated";
         self.respond(response)
     }
 
-    fn image_error(&mut self, e: image_core::Error) -> Step {
-        let status = e.status();
-        if status >= 500 {
-            return self.fail(status, "could not process the image", e.message);
-        }
-        self.log.error = Some(e.message.clone());
-        self.respond(Response::error(status, &e.message))
+    fn redirect(&mut self) -> Step {
+        let plan = self
+            .plan
+            .as_ref()
+            .expect("a flow that redirects has a plan");
+        let location = plan.location.clone();
+        self.log.outcome = "redirect";
+        self.respond(Response::redirect(&location))
     }
 
-    /// A server-side failure: the public body says what failed, the log says why.
-    fn fail(&mut self, status: u16, public: &str, cause: String) -> Step {
+    fn image_error(&mut self, e: image_core::Error) -> Step {
+        self.failure(Failure::Image(e.kind), e.message)
+    }
+
+    /// A row of the error table: its response, and the kind and cause in the log (I6).
+    fn failure(&mut self, failure: Failure, cause: String) -> Step {
+        let response = failure.response(&self.spec, Some(&cause));
+        self.log.kind = Some(failure.kind());
         self.log.error = Some(cause);
-        self.respond(Response::error(status, public))
+        self.respond(response)
     }
 
     fn respond(&mut self, response: Response) -> Step {
+        let response = if self.head {
+            response.for_head()
+        } else {
+            response
+        };
         self.finish(Answer::Respond(response))
     }
 
     fn finish(&mut self, answer: Answer) -> Step {
         self.state = State::Done;
-        let now = (self.clock)();
+        let now = (self.clock.monotonic_ms)();
         self.log.finish(&answer, now);
         Step::Done(Done {
             answer,
@@ -279,33 +418,49 @@ impl Flow {
     }
 
     fn lap(&mut self, step: &'static str) {
-        let now = (self.clock)();
+        let now = (self.clock.monotonic_ms)();
         self.log.ms.push((step, now - self.step_started));
         self.step_started = now;
     }
 }
 
+/// Largest body that can still be answered inline under `max_response_bytes` (base64 at 4/3,
+/// less room for the headers).
+fn inline_bytes(max_response_bytes: usize) -> u64 {
+    (max_response_bytes.saturating_sub(4096) / 4 * 3) as u64
+}
+
 #[derive(Debug)]
 enum Decision {
     PassThrough,
+    /// CloudFront was refused an original (not a variant key): find out whether it is missing.
+    CheckOriginal(String),
     /// The URI is in the variant namespace but the spec cannot produce it.
     Reject(String),
     Generate(Variant),
 }
 
+/// The one rule for which origin answers the flow acts on; [`crate::ShimConfig`] bakes the same
+/// rule into the Lambda@Edge shim, which decides before it loads the wasm.
+pub fn acts_on(method: &str, origin_status: u16) -> bool {
+    matches!(origin_status, 403 | 404) && matches!(method, "GET" | "HEAD")
+}
+
 fn decide(settings: &Settings, method: &str, uri: &str, origin_status: u16) -> Decision {
     // S3's 200/304 (and its errors other than "not there") are the right answer already.
-    if !matches!(origin_status, 403 | 404) || !matches!(method, "GET" | "HEAD") {
+    if !acts_on(method, origin_status) {
         return Decision::PassThrough;
     }
     let namespace = format!("/{}/", settings.spec.prefix());
     if !uri.starts_with(&namespace) {
-        // A missing original: S3's own 403/404 stands.
-        return Decision::PassThrough;
+        return match crate::key_of(uri) {
+            Some(key) if !key.is_empty() => Decision::CheckOriginal(key),
+            _ => Decision::PassThrough,
+        };
     }
     let variant = match Variant::parse(&settings.spec, uri) {
         Ok(v) => v,
-        Err(e) => return Decision::Reject(format!("not a variant this site produces: {e}")),
+        Err(e) => return Decision::Reject(e.to_string()),
     };
     // I3: never write outside the prefix, never derive a variant from a variant.
     let key = variant.key(&settings.spec);
@@ -318,14 +473,14 @@ fn decide(settings: &Settings, method: &str, uri: &str, origin_status: u16) -> D
     Decision::Generate(variant)
 }
 
-fn plan(settings: &Settings, variant: &Variant, head: bool) -> Plan {
+fn plan(settings: &Settings, variant: &Variant) -> Plan {
     Plan {
         variant_key: variant.key(&settings.spec),
+        source_key: variant.source_key.clone(),
         location: variant.uri(&settings.spec),
         transform: crate::transform_for(variant),
         limits: settings.limits,
         vary_accept: settings.spec.negotiates_format(),
         max_response_bytes: settings.max_response_bytes,
-        head,
     }
 }

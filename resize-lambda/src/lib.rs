@@ -1,9 +1,11 @@
 //! The origin-side flow shared by Lambda@Edge (wasm in Node.js), the regional Lambda (native)
 //! and the local edge (`scalefront serve`):
 //!
-//! **decide** (pass S3's answer through · reject a key the spec cannot produce · generate) →
-//! **read** the original → **limits** → **transform** → **write** the variant → **answer**
-//! (inline image, or a redirect to the stored variant when too big for the host's response limit).
+//! **decide** (pass S3's answer through · tell a missing original from a refused one · reject a
+//! key the spec cannot produce · generate) → answer a variant already **stored** → **read** the
+//! original's header in ranges → **limits** → read the rest → **transform** → **write** the variant
+//! → **answer** (inline image, or a redirect to the stored variant when too big for the host's
+//! response limit). Failures answer through one error table ([`response::Failure`]).
 //!
 //! The flow is pure: [`flow::Flow`] hands the host [`flow::Step`]s (read this key, write this
 //! object) and takes their outcomes back, so each host brings its own I/O:
@@ -21,12 +23,14 @@ mod origin;
 pub mod response;
 #[cfg(feature = "s3")]
 pub mod s3;
+pub mod storage;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use flow::{Clock, Done, Flow, Input, Read, ReadResult, Step, Write};
+pub use flow::{Clock, Done, Flow, Input, Step};
 pub use origin::{run, Origin};
-pub use response::{Answer, Body, Response};
+pub use response::{Answer, Body, Failure, Response};
+pub use storage::{Meta, Read, ReadResult, Write};
 
 use serde::{Deserialize, Serialize};
 use viewer_fn::Spec;
@@ -57,7 +61,7 @@ impl Settings {
 
 /// The configuration baked into a package at build time (`config.json` next to `index.mjs` or
 /// `bootstrap`): Lambda@Edge has no environment variables.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PackageConfig {
     pub bucket: String,
@@ -71,6 +75,53 @@ pub struct PackageConfig {
     /// Overrides of the image limits; absent fields keep image-core's documented defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsOverride>,
+    /// What the Lambda@Edge shim decides before it loads the wasm (`scalefront package` fills it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shim: Option<ShimConfig>,
+}
+
+/// The decisions the Node shim makes without the wasm module, baked from the same rules the flow
+/// uses, so a pass-through (an S3 200, most traffic) never pays for instantiating it:
+/// the flow acts only on 403/404 to GET/HEAD ([`flow::acts_on`]); under `variantPrefix` it runs
+/// the flow; elsewhere (an original CloudFront was refused) the shim asks S3 with the role's
+/// `s3:ListBucket` right and answers from the error table — `missing` on 404, `unreadable` when
+/// the role can read what CloudFront could not — or passes S3's answer on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShimConfig {
+    /// `/_sf/`: URIs under it are variant keys.
+    pub variant_prefix: String,
+    /// Origin statuses the flow acts on.
+    pub statuses: Vec<u16>,
+    /// Methods the flow acts on.
+    pub methods: Vec<String>,
+    /// [`Failure::MissingOriginal`] as a CloudFront result (GET, then HEAD).
+    pub missing: [event::Response; 2],
+    /// [`Failure::OriginalUnreadable`] as a CloudFront result (GET, then HEAD).
+    pub unreadable: [event::Response; 2],
+}
+
+impl ShimConfig {
+    pub fn new(spec: &Spec) -> ShimConfig {
+        let result = |f: Failure, head: bool| {
+            let r = f.response(spec, None);
+            let r = if head { r.for_head() } else { r };
+            edge::result(&event::Response::default(), &Answer::Respond(r))
+        };
+        ShimConfig {
+            variant_prefix: format!("/{}/", spec.prefix()),
+            statuses: vec![403, 404],
+            methods: vec!["GET".into(), "HEAD".into()],
+            missing: [
+                result(Failure::MissingOriginal, false),
+                result(Failure::MissingOriginal, true),
+            ],
+            unreadable: [
+                result(Failure::OriginalUnreadable, false),
+                result(Failure::OriginalUnreadable, true),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,13 +176,39 @@ pub fn transform_for(v: &viewer_fn::Variant) -> image_core::Transform {
     }
 }
 
-/// A monotonic millisecond clock for native hosts.
+/// The S3 key a CloudFront URI names: the path without its leading slash, %-decoded once
+/// (`None` when that is not valid UTF-8).
+pub fn key_of(uri: &str) -> Option<String> {
+    viewer_fn::decode_path(uri.strip_prefix('/').unwrap_or(uri))
+}
+
+/// The clocks of native hosts.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn native_clock() -> f64 {
+pub const NATIVE_CLOCK: Clock = Clock {
+    monotonic_ms: native_monotonic_ms,
+    unix_ms: native_unix_ms,
+};
+
+#[cfg(not(target_arch = "wasm32"))]
+fn native_monotonic_ms() -> f64 {
     use std::sync::OnceLock;
     use std::time::Instant;
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn native_unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Unix milliseconds of a [`std::time::SystemTime`] (storage's `Last-Modified`).
+pub fn unix_ms(t: std::time::SystemTime) -> Option<f64> {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]
@@ -153,6 +230,45 @@ mod tests {
 
         let defaults = PackageConfig::from_json(r#"{"bucket": "b", "region": "r"}"#).unwrap();
         assert_eq!(defaults.settings(1).unwrap().spec, Spec::default());
+    }
+
+    #[test]
+    fn keys_are_decoded_paths() {
+        assert_eq!(
+            key_of("/photos/Further%20caf%C3%A9.jpg").unwrap(),
+            "photos/Further café.jpg"
+        );
+        assert_eq!(key_of("/a.jpg").unwrap(), "a.jpg");
+        assert!(key_of("/%FF.jpg").is_none());
+    }
+
+    #[test]
+    fn the_shim_answers_a_missing_original_as_the_flow_does() {
+        let spec = Spec::default();
+        let shim = ShimConfig::new(&spec);
+        let table = Failure::MissingOriginal.response(&spec, None);
+        assert_eq!(shim.missing[0].status, "404");
+        assert_eq!(
+            shim.missing[0].body.as_deref(),
+            Some(match &table.body {
+                Body::Text(t) => t.as_str(),
+                _ => unreachable!(),
+            })
+        );
+        let cc = |r: &event::Response| r.headers["cache-control"][0].value.clone();
+        assert_eq!(cc(&shim.missing[0]), "public, max-age=30");
+        assert_eq!(
+            cc(&shim.missing[1]),
+            "no-store",
+            "a HEAD answer is never cached"
+        );
+        assert_eq!(shim.missing[1].body, None);
+        assert_eq!(shim.unreadable[0].status, "502");
+        assert!(flow::acts_on("HEAD", 403) && !flow::acts_on("GET", 200));
+        assert_eq!(shim.statuses, vec![403, 404]);
+        let round: ShimConfig =
+            serde_json::from_str(&serde_json::to_string(&shim).unwrap()).unwrap();
+        assert_eq!(round, shim);
     }
 
     #[test]

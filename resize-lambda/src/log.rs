@@ -7,7 +7,8 @@ use serde_json::{json, Map, Value};
 pub struct Log {
     pub uri: String,
     pub origin_status: u16,
-    /// `pass`, `rejected`, `generated`, `redirect`, `client-error`, `failed`.
+    /// `pass`, `rejected`, `generated`, `stored` (answered a variant already in storage),
+    /// `redirect`, `client-error`, `failed`.
     pub outcome: &'static str,
     pub status: u16,
     pub variant: Option<String>,
@@ -19,6 +20,8 @@ pub struct Log {
     /// Milliseconds per step, in the order they ran; `total` is added by [`Log::to_json`].
     pub ms: Vec<(&'static str, f64)>,
     pub total_ms: f64,
+    /// The error table's kind of a failure ([`crate::Failure::kind`]).
+    pub kind: Option<&'static str>,
     /// The cause of a failure (never swallowed: I6).
     pub error: Option<String>,
     started: f64,
@@ -39,6 +42,7 @@ impl Log {
             height: None,
             ms: Vec::new(),
             total_ms: 0.0,
+            kind: None,
             error: None,
             started,
         }
@@ -93,6 +97,7 @@ impl Log {
             ("bytes_out", self.bytes_out.map(Value::from)),
             ("width", self.width.map(Value::from)),
             ("height", self.height.map(Value::from)),
+            ("kind", self.kind.map(Value::from)),
             ("error", self.error.clone().map(Value::from)),
         ];
         for (k, v) in optional {

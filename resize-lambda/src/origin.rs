@@ -1,13 +1,14 @@
 //! The synchronous driver: a host that can read and write its origin in blocking calls (a folder,
 //! a blocking S3 client, a test double over a `HashMap`) implements [`Origin`] and calls [`run`].
 
-use crate::flow::{Clock, Done, Flow, Input, ReadResult, Step, Write};
+use crate::flow::{Clock, Done, Flow, Input, Step};
+use crate::storage::{Read, ReadResult, Write};
 use crate::Settings;
 
 /// Where originals are read and variants written.
 pub trait Origin {
-    /// Reads `key`; answers [`ReadResult::TooLarge`] instead of reading more than `max_bytes`.
-    fn get(&mut self, key: &str, max_bytes: u64) -> ReadResult;
+    /// Reads what `read` asks for ([`crate::storage::answer_from_whole`] does it for whole objects).
+    fn read(&mut self, read: &Read) -> ReadResult;
     /// Stores the variant; `Err(cause)` on failure. `write.key` is always under the variant prefix.
     fn put(&mut self, write: &Write) -> Result<(), String>;
 }
@@ -17,7 +18,7 @@ pub trait Origin {
 ///
 /// ```text
 /// let done = resize_lambda::run(&settings, "GET", "/_sf/w600/h0/inside/q75/webp/a.jpg", 404,
-///                               &mut folder, resize_lambda::native_clock);
+///                               &mut folder, resize_lambda::NATIVE_CLOCK);
 /// println!("{}", done.log.to_json_line());
 /// match done.answer { Answer::PassThrough => serve_origin_response(), Answer::Respond(r) => send(r) }
 /// ```
@@ -32,7 +33,7 @@ pub fn run<O: Origin + ?Sized>(
     let (mut flow, mut step) = Flow::start(settings, method, uri, origin_status, clock);
     loop {
         step = match step {
-            Step::Read(read) => flow.resume(Input::Read(origin.get(&read.key, read.max_bytes))),
+            Step::Read(read) => flow.resume(Input::Read(origin.read(&read))),
             Step::Write(write) => flow.resume(Input::Written(origin.put(&write))),
             Step::Done(done) => return done,
         };

@@ -1,76 +1,76 @@
 //! S3 I/O for native hosts (feature `s3`): the regional Lambda and `serve --s3` read originals and
 //! write variants the same way, so a 403/404 means the same thing in both.
-use crate::Write;
+use crate::storage::{Meta, Read, ReadResult, Write};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use std::time::SystemTime;
 
 pub use aws_sdk_s3::Client;
 
-#[derive(Debug, Clone)]
-pub struct Object {
-    pub body: bytes::Bytes,
-    pub content_type: String,
-    pub etag: Option<String>,
-    pub last_modified: Option<SystemTime>,
-    pub cache_control: Option<String>,
-}
-
-#[derive(Debug)]
-pub enum Get {
-    Found(Object),
-    /// 404, or 403: without `s3:ListBucket` S3 says 403 for a missing key. `code` is S3's error code.
-    Missing {
-        status: u16,
-        code: String,
-    },
-    TooLarge {
-        size: u64,
-    },
-    Failed {
-        cause: String,
-    },
-}
-
-/// GetObject, refusing bodies over `max_bytes` (from `Content-Length` before reading, and again after).
-pub async fn get(client: &Client, bucket: &str, key: &str, max_bytes: u64) -> Get {
-    let object = match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(o) => o,
-        Err(e) => return get_error(key, e),
-    };
-    let size = object.content_length().unwrap_or(0).max(0) as u64;
-    if size > max_bytes {
-        return Get::TooLarge { size };
-    }
-    let content_type = object
-        .content_type()
-        .unwrap_or("application/octet-stream")
-        .to_string();
-    let etag = object.e_tag().map(str::to_string);
-    let cache_control = object.cache_control().map(str::to_string);
-    let last_modified = object
-        .last_modified()
-        .and_then(|t| SystemTime::try_from(*t).ok());
-    match object.body.collect().await {
-        Ok(body) => {
-            let body = body.into_bytes();
-            if body.len() as u64 > max_bytes {
-                return Get::TooLarge {
-                    size: body.len() as u64,
+/// The flow's read: `HeadObject` for metadata, else `GetObject` with its `Range` and `If-Match`;
+/// an object over `max_bytes` is refused from its size before the body is read.
+pub async fn read(client: &Client, bucket: &str, read: &Read) -> ReadResult {
+    let key = read.key.as_str();
+    if read.is_head() {
+        return match client.head_object().bucket(bucket).key(key).send().await {
+            Ok(o) => {
+                let meta = Meta {
+                    size: o.content_length().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().map(str::to_string),
+                    content_type: o.content_type().map(str::to_string),
+                    cache_control: o.cache_control().map(str::to_string),
+                    last_modified_ms: o.last_modified().and_then(unix_ms),
                 };
+                ReadResult::Found {
+                    meta,
+                    body: Vec::new(),
+                }
             }
-            Get::Found(Object {
-                body,
-                content_type,
-                etag,
-                last_modified,
-                cache_control,
-            })
-        }
-        Err(e) => Get::Failed {
+            Err(e) => read_error("HeadObject", key, e),
+        };
+    }
+    let object = match client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_range(read.range_header())
+        .set_if_match(read.if_match.clone())
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return read_error("GetObject", key, e),
+    };
+    let length = object.content_length().unwrap_or(0).max(0) as u64;
+    // A ranged answer names the whole size after the slash: `bytes 0-65535/4161230`.
+    let size = object
+        .content_range()
+        .and_then(|r| r.rsplit_once('/'))
+        .and_then(|(_, total)| total.parse().ok())
+        .unwrap_or(length);
+    let meta = Meta {
+        size,
+        etag: object.e_tag().map(str::to_string),
+        content_type: object.content_type().map(str::to_string),
+        cache_control: object.cache_control().map(str::to_string),
+        last_modified_ms: object.last_modified().and_then(unix_ms),
+    };
+    if size > read.max_bytes {
+        return ReadResult::TooLarge { meta };
+    }
+    match object.body.collect().await {
+        Ok(body) => ReadResult::Found {
+            meta,
+            body: body.into_bytes().to_vec(),
+        },
+        Err(e) => ReadResult::Failed {
             cause: format!("S3 GetObject {key} body: {e}"),
         },
     }
+}
+
+fn unix_ms(t: &aws_sdk_s3::primitives::DateTime) -> Option<f64> {
+    SystemTime::try_from(*t).ok().and_then(crate::unix_ms)
 }
 
 /// PutObject of a variant the flow asked for, with its headers and metadata.
@@ -91,17 +91,31 @@ pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<(), Str
         .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
 }
 
-fn get_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    call: &str,
     key: &str,
     e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> Get {
+) -> ReadResult {
     match e.raw_response().map(|r| r.status().as_u16()) {
-        Some(status @ (403 | 404)) => Get::Missing {
-            status,
-            code: e.code().unwrap_or("").to_string(),
+        // A real permission problem reads as 403 too: say so where someone will look.
+        Some(403) => ReadResult::Missing {
+            status: 403,
+            detail: format!(
+                "S3 403 {}: missing, or the role may not read it",
+                e.code().unwrap_or("")
+            ),
         },
-        _ => Get::Failed {
-            cause: format!("S3 GetObject {key}: {}", DisplayErrorContext(&e)),
+        Some(404) => ReadResult::Missing {
+            status: 404,
+            detail: format!("S3 404 {}", e.code().unwrap_or("NoSuchKey")),
+        },
+        // An empty object has no byte 0 to start a range at.
+        Some(416) => ReadResult::Found {
+            meta: Meta::default(),
+            body: Vec::new(),
+        },
+        _ => ReadResult::Failed {
+            cause: format!("S3 {call} {key}: {}", DisplayErrorContext(&e)),
         },
     }
 }

@@ -1,21 +1,27 @@
-//! The wasm-bindgen API the Lambda@Edge Node.js shim (`node/index.mjs`) drives:
+//! The wasm-bindgen API the Lambda@Edge Node.js shim (`node/index.mjs`) drives — only for a 403/404
+//! on a variant key; the shim decides everything else from `config.json`'s baked `shim` facts
+//! without instantiating this module:
 //!
 //! ```text
-//! const handler = new Handler(configJson);          // once per container (baked config.json)
+//! const handler = new Handler(configJson);          // once per container, on the first variant miss
 //! const inv = handler.start(JSON.stringify(event));  // once per invocation
 //! for (;;) {
 //!   const step = JSON.parse(inv.step());             // {kind: "read" | "write" | "done", …}
-//!   read  → GetObject(step.key) → inv.found(bytes, etag) | inv.missing(why) | inv.tooLarge(n) | inv.failed(why)
+//!   read  → GetObject(step.key, Range from step.start/step.len, IfMatch step.ifMatch)
+//!             (HeadObject when step.len === 0)
+//!           → inv.found(bytes, metaJson) | inv.missing(status, why) | inv.tooLarge(metaJson) | inv.failed(why)
 //!   write → PutObject(step.key, inv.writeBody(), step.contentType, step.cacheControl, step.metadata)
 //!           → inv.written() | inv.writeFailed(why)
 //!   done  → console.log(step.log); return step.result;
 //! }
 //! ```
-//! Strings cross the boundary as JSON, bytes as `Uint8Array`; image-core's own `resize()` export
-//! comes along in the same module.
+//! `metaJson` = `{"size", "etag", "contentType", "cacheControl", "lastModified"}` (the object's
+//! whole size; Unix ms). Strings cross the boundary as JSON, bytes as `Uint8Array`; image-core's
+//! own `resize()` export comes along in the same module.
 
 use crate::event::{self, OriginResponseEvent};
-use crate::flow::{Flow, Input, ReadResult, Step};
+use crate::flow::{Clock, Flow, Input, Step};
+use crate::storage::{Meta, ReadResult};
 use crate::{edge, PackageConfig, Settings, EDGE_MAX_RESPONSE_BYTES};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -26,6 +32,8 @@ extern "C" {
     fn performance_now() -> f64;
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str);
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
 }
 
 /// A panic aborts the wasm instance with a bare `unreachable`: print its message first (I6), so
@@ -39,8 +47,32 @@ fn log_panics() {
     });
 }
 
-fn clock() -> f64 {
-    performance_now()
+const CLOCK: Clock = Clock {
+    monotonic_ms: performance_now,
+    unix_ms: date_now,
+};
+
+/// The shim's `metaJson`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsMeta {
+    size: f64,
+    etag: Option<String>,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    last_modified: Option<f64>,
+}
+
+fn meta(json: &str) -> Result<Meta, JsError> {
+    let m: JsMeta = serde_json::from_str(json)
+        .map_err(|e| JsError::new(&format!("object metadata from the shim: {e}")))?;
+    Ok(Meta {
+        size: m.size as u64,
+        etag: m.etag,
+        content_type: m.content_type,
+        cache_control: m.cache_control,
+        last_modified_ms: m.last_modified,
+    })
 }
 
 /// The flow's settings, built once from the package's baked `config.json`.
@@ -66,7 +98,7 @@ impl Handler {
         let event: OriginResponseEvent = serde_json::from_str(event_json)
             .map_err(|e| JsError::new(&format!("not a Lambda@Edge event: {e}")))?;
         let (flow, step) =
-            edge::start(&self.settings, &event, clock).map_err(|e| JsError::new(&e))?;
+            edge::start(&self.settings, &event, CLOCK).map_err(|e| JsError::new(&e))?;
         let origin = event.records.into_iter().next().map(|r| r.cf.response);
         Ok(Invocation {
             flow,
@@ -89,7 +121,10 @@ impl Invocation {
     /// The current step as JSON (without the write body: see [`Invocation::write_body`]).
     pub fn step(&self) -> String {
         match &self.step {
-            Step::Read(r) => json!({"kind": "read", "key": r.key, "maxBytes": r.max_bytes}),
+            Step::Read(r) => json!({
+                "kind": "read", "key": r.key, "start": r.start, "len": r.len,
+                "range": r.range_header(), "maxBytes": r.max_bytes, "ifMatch": r.if_match,
+            }),
             Step::Write(w) => json!({
                 "kind": "write",
                 "key": w.key,
@@ -115,17 +150,21 @@ impl Invocation {
         }
     }
 
-    pub fn found(&mut self, body: Vec<u8>, etag: Option<String>) {
-        self.feed(Input::Read(ReadResult::Found { body, etag }));
+    pub fn found(&mut self, body: Vec<u8>, meta_json: &str) -> Result<(), JsError> {
+        let meta = meta(meta_json)?;
+        self.feed(Input::Read(ReadResult::Found { meta, body }));
+        Ok(())
     }
 
-    pub fn missing(&mut self, detail: String) {
-        self.feed(Input::Read(ReadResult::Missing { detail }));
+    pub fn missing(&mut self, status: u16, detail: String) {
+        self.feed(Input::Read(ReadResult::Missing { status, detail }));
     }
 
     #[wasm_bindgen(js_name = tooLarge)]
-    pub fn too_large(&mut self, size: f64) {
-        self.feed(Input::Read(ReadResult::TooLarge { size: size as u64 }));
+    pub fn too_large(&mut self, meta_json: &str) -> Result<(), JsError> {
+        let meta = meta(meta_json)?;
+        self.feed(Input::Read(ReadResult::TooLarge { meta }));
+        Ok(())
     }
 
     pub fn failed(&mut self, cause: String) {

@@ -2,41 +2,50 @@
 //! the real spec and the real image core. (S3 itself is exercised by the Node and regional tests.)
 use resize_lambda::edge;
 use resize_lambda::event::{self, OriginResponseEvent};
+use resize_lambda::flow::{Clock, HEADER_READ_BYTES, STORED_GRACE_MS};
+use resize_lambda::storage::answer_from_whole;
 use resize_lambda::{
-    native_clock, run, Answer, Body, Flow, Input, Origin, ReadResult, Response, Settings, Step,
-    Write, EDGE_MAX_RESPONSE_BYTES,
+    run, Answer, Body, Flow, Input, Meta, Origin, Read, ReadResult, Response, Settings, Step,
+    Write, EDGE_MAX_RESPONSE_BYTES, NATIVE_CLOCK,
 };
 use std::collections::BTreeMap;
 use viewer_fn::Spec;
 
+/// An in-memory bucket that answers reads as S3 does (ranges, sizes, If-Match) and records them.
 #[derive(Default)]
 struct Bucket {
     objects: BTreeMap<String, (Vec<u8>, String)>,
     written: Vec<Write>,
-    reads: usize,
+    reads: Vec<Read>,
+    /// Last-Modified of every object, Unix ms (0 = the epoch: very old).
+    modified_ms: f64,
     fail_reads: Option<String>,
     fail_writes: Option<String>,
 }
 
 impl Origin for Bucket {
-    fn get(&mut self, key: &str, max_bytes: u64) -> ReadResult {
-        self.reads += 1;
+    fn read(&mut self, read: &Read) -> ReadResult {
+        self.reads.push(read.clone());
         if let Some(cause) = &self.fail_reads {
             return ReadResult::Failed {
                 cause: cause.clone(),
             };
         }
-        match self.objects.get(key) {
+        match self.objects.get(&read.key) {
             None => ReadResult::Missing {
+                status: 404,
                 detail: "404 NoSuchKey".into(),
             },
-            Some((body, _)) if body.len() as u64 > max_bytes => ReadResult::TooLarge {
-                size: body.len() as u64,
-            },
-            Some((body, etag)) => ReadResult::Found {
-                body: body.clone(),
-                etag: Some(etag.clone()),
-            },
+            Some((body, etag)) => {
+                let meta = Meta {
+                    size: body.len() as u64,
+                    etag: Some(etag.clone()),
+                    content_type: Some("image/webp".into()),
+                    cache_control: None,
+                    last_modified_ms: Some(self.modified_ms),
+                };
+                answer_from_whole(read, meta, body)
+            }
         }
     }
     fn put(&mut self, write: &Write) -> Result<(), String> {
@@ -72,6 +81,7 @@ fn bucket_with_photo() -> Bucket {
 }
 
 const VARIANT: &str = "/_sf/w128/h0/inside/q75/webp/photos/a%20b.png";
+const VARIANT_KEY: &str = "_sf/w128/h0/inside/q75/webp/photos/a b.png";
 
 fn respond(answer: &Answer) -> &Response {
     match answer {
@@ -88,30 +98,78 @@ fn text(r: &Response) -> &str {
 }
 
 #[test]
-fn s3_hits_other_statuses_originals_and_other_methods_pass_through_without_reads() {
+fn s3_hits_other_statuses_and_other_methods_pass_through_without_reads() {
     for (method, uri, status) in [
         ("GET", VARIANT, 200),
         ("GET", VARIANT, 304),
         ("GET", VARIANT, 500),
         ("GET", VARIANT, 503),
-        ("GET", "/photos/a%20b.png", 403),
-        ("GET", "/photos/missing.jpg", 404),
         ("POST", VARIANT, 403),
     ] {
         let mut b = bucket_with_photo();
-        let done = run(&settings(), method, uri, status, &mut b, native_clock);
+        let done = run(&settings(), method, uri, status, &mut b, NATIVE_CLOCK);
         assert_eq!(done.answer, Answer::PassThrough, "{method} {uri} {status}");
-        assert_eq!((b.reads, b.written.len()), (0, 0));
+        assert_eq!((b.reads.len(), b.written.len()), (0, 0));
         assert_eq!(done.log.outcome, "pass");
         assert_eq!(done.log.status, status);
     }
 }
 
 #[test]
+fn a_refused_original_is_404_when_missing_502_when_only_cloudfront_is_refused() {
+    // Missing: the role (which may list) is told 404 → the table's 404, short max-age.
+    let mut b = bucket_with_photo();
+    let done = run(
+        &settings(),
+        "GET",
+        "/photos/missing.jpg",
+        403,
+        &mut b,
+        NATIVE_CLOCK,
+    );
+    let r = respond(&done.answer);
+    assert_eq!(
+        (r.status, r.header("cache-control")),
+        (404, Some("public, max-age=30"))
+    );
+    assert_eq!(
+        text(r),
+        "404 Not Found: missing: the original image does not exist\n"
+    );
+    assert_eq!(b.reads.len(), 1);
+    assert!(b.reads[0].is_head(), "metadata only");
+    assert_eq!(done.log.kind, Some("missing"));
+    // There, but CloudFront was refused it: its origin access is broken, say so.
+    let done = run(
+        &settings(),
+        "GET",
+        "/photos/a%20b.png",
+        403,
+        &mut b,
+        NATIVE_CLOCK,
+    );
+    let r = respond(&done.answer);
+    assert_eq!(r.status, 502);
+    assert!(text(r).contains("origin-access"), "{}", text(r));
+    // Denied to the role too, or storage failing: S3's answer stands.
+    b.fail_reads = Some("throttled".into());
+    let done = run(
+        &settings(),
+        "GET",
+        "/photos/a%20b.png",
+        403,
+        &mut b,
+        NATIVE_CLOCK,
+    );
+    assert_eq!(done.answer, Answer::PassThrough);
+    assert!(b.written.is_empty());
+}
+
+#[test]
 fn generates_stores_under_the_prefix_and_answers_inline() {
     for status in [403, 404] {
         let mut b = bucket_with_photo();
-        let done = run(&settings(), "GET", VARIANT, status, &mut b, native_clock);
+        let done = run(&settings(), "GET", VARIANT, status, &mut b, NATIVE_CLOCK);
         let r = respond(&done.answer);
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("image/webp"));
@@ -123,7 +181,14 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         let [w] = &b.written[..] else {
             panic!("one write, got {}", b.written.len())
         };
-        assert_eq!(w.key, "_sf/w128/h0/inside/q75/webp/photos/a b.png");
+        assert_eq!(w.key, VARIANT_KEY);
+        // The stored variant first, then the original (small: whole in its header read).
+        assert_eq!(b.reads[0].key, VARIANT_KEY);
+        assert_eq!(
+            (b.reads[1].key.as_str(), b.reads[1].start, b.reads[1].len),
+            ("photos/a b.png", 0, Some(HEADER_READ_BYTES))
+        );
+        assert_eq!(b.reads.len(), 2);
         assert_eq!(w.content_type, "image/webp");
         assert_eq!(w.cache_control, "public, max-age=31536000, immutable");
         assert_eq!(w.metadata, vec![("source-etag", "\"etag-1\"".to_string())]);
@@ -137,7 +202,7 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         assert_eq!((log.width, log.height), (Some(128), Some(80)));
         assert_eq!(log.bytes_out, Some(w.body.len() as u64));
         let steps: Vec<_> = log.ms.iter().map(|(s, _)| *s).collect();
-        assert_eq!(steps, ["decide", "read", "limits", "transform", "write"]);
+        assert_eq!(steps, ["decide", "stored", "header", "transform", "write"]);
         let line: serde_json::Value = serde_json::from_str(&log.to_json_line()).unwrap();
         assert!(line["ms"]["total"].as_f64().unwrap() >= line["ms"]["transform"].as_f64().unwrap());
     }
@@ -154,7 +219,7 @@ fn a_spec_without_negotiation_sends_no_vary() {
         VARIANT,
         403,
         &mut b,
-        native_clock,
+        NATIVE_CLOCK,
     );
     assert_eq!(respond(&done.answer).header("vary"), None);
 }
@@ -166,7 +231,7 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
         max_response_bytes: 300,
         ..settings()
     };
-    let done = run(&small, "GET", VARIANT, 403, &mut b, native_clock);
+    let done = run(&small, "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
     let r = respond(&done.answer);
     assert_eq!(r.status, 302);
     assert_eq!(r.header("location"), Some(VARIANT));
@@ -177,12 +242,184 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
 }
 
 #[test]
-fn head_generates_and_answers_without_a_body() {
+fn head_generates_and_answers_without_a_body_never_cached() {
     let mut b = bucket_with_photo();
-    let done = run(&settings(), "HEAD", VARIANT, 403, &mut b, native_clock);
+    let done = run(&settings(), "HEAD", VARIANT, 403, &mut b, NATIVE_CLOCK);
     let r = respond(&done.answer);
     assert_eq!((r.status, &r.body), (200, &Body::Empty));
+    // CloudFront's GET shares HEAD's entry: this one must not be kept (MinTTL 0 honours it).
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(viewer_fn::cdn::MIN_TTL, 0);
     assert_eq!(b.written.len(), 1);
+    // The same for a stored variant and for an error.
+    let done = run(&settings(), "HEAD", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let r = respond(&done.answer);
+    assert_eq!(
+        (r.status, r.header("cache-control")),
+        (200, Some("no-store"))
+    );
+    assert_eq!(done.log.outcome, "stored");
+    let done = run(
+        &settings(),
+        "HEAD",
+        "/_sf/w9999/h0/inside/q75/webp/a.png",
+        403,
+        &mut b,
+        NATIVE_CLOCK,
+    );
+    let r = respond(&done.answer);
+    assert_eq!(
+        (r.status, r.header("cache-control"), &r.body),
+        (400, Some("no-store"), &Body::Empty)
+    );
+}
+
+#[test]
+fn a_stored_variant_is_answered_not_made_again() {
+    let mut b = bucket_with_photo();
+    let first = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    assert_eq!(first.log.outcome, "generated");
+    b.reads.clear();
+    // Another regional edge cache was told 403 before the PUT landed: it asks again.
+    let again = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let r = respond(&again.answer);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, respond(&first.answer).body, "the stored bytes");
+    assert_eq!(r.header("vary"), Some("Accept"));
+    assert_eq!(again.log.outcome, "stored");
+    assert_eq!(b.written.len(), 1, "no second write");
+    assert_eq!(b.reads.len(), 1, "the original is not read");
+}
+
+#[test]
+fn a_stored_variant_too_big_to_answer_redirects_while_fresh_then_502() {
+    fn at_ms(ms: f64) -> Clock {
+        static NOW: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        NOW.store(ms as u64, std::sync::atomic::Ordering::SeqCst);
+        Clock {
+            monotonic_ms: || 0.0,
+            unix_ms: || NOW.load(std::sync::atomic::Ordering::SeqCst) as f64,
+        }
+    }
+    let small = Settings {
+        max_response_bytes: 300,
+        ..settings()
+    };
+    let mut b = bucket_with_photo();
+    b.objects
+        .insert(VARIANT_KEY.into(), (vec![7; 5000], "\"v\"".into()));
+    b.modified_ms = 1_000_000.0;
+    // Just written by another request: CloudFront will find it.
+    let done = run(
+        &small,
+        "GET",
+        VARIANT,
+        403,
+        &mut b,
+        at_ms(1_000_000.0 + 1000.0),
+    );
+    assert_eq!(respond(&done.answer).status, 302);
+    // Old, and CloudFront was still refused it: a redirect would loop. Name the likely causes.
+    let done = run(
+        &small,
+        "GET",
+        VARIANT,
+        403,
+        &mut b,
+        at_ms(1_000_000.0 + STORED_GRACE_MS + 1.0),
+    );
+    let r = respond(&done.answer);
+    assert_eq!(r.status, 502);
+    assert!(
+        text(r).contains("stored-unreadable") && text(r).contains("KMS"),
+        "{}",
+        text(r)
+    );
+    assert!(b.written.is_empty(), "never made again");
+    assert!(
+        b.reads.iter().all(|r| r.key == VARIANT_KEY),
+        "the original is never read"
+    );
+}
+
+#[test]
+fn a_large_original_is_read_in_ranges_and_refused_after_the_first() {
+    // A 3 MB "photo" whose header says 8000×8000 (64 MP): refused after one 64 KB read.
+    let mut bomb = photo();
+    bomb[16..20].copy_from_slice(&8000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&8000u32.to_be_bytes());
+    bomb.resize(3_000_000, 0);
+    let mut b = Bucket::default();
+    b.objects
+        .insert("photos/a b.png".into(), (bomb, "\"e\"".into()));
+    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let r = respond(&done.answer);
+    assert_eq!(r.status, 400, "{}", text(r));
+    assert!(
+        text(r).contains("too-large") && text(r).contains("megapixels"),
+        "{}",
+        text(r)
+    );
+    let original: Vec<_> = b
+        .reads
+        .iter()
+        .filter(|r| r.key == "photos/a b.png")
+        .collect();
+    assert_eq!(original.len(), 1, "one small read");
+    assert_eq!(original[0].len, Some(HEADER_READ_BYTES));
+
+    // A good photo behind a long header: read on (doubling), then the rest, with If-Match.
+    let good = photo();
+    let mut padded = good[..8].to_vec();
+    padded.extend_from_slice(&good[8..33]); // IHDR
+    for _ in 0..2 {
+        // Ancillary chunks PNG decoders skip: 70 KB of "tEXt" each.
+        let data = vec![b'a'; 70_000];
+        padded.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut chunk = b"tEXt".to_vec();
+        chunk.extend_from_slice(&data);
+        let crc = crc32(&chunk);
+        padded.extend_from_slice(&chunk);
+        padded.extend_from_slice(&crc.to_be_bytes());
+    }
+    padded.extend_from_slice(&good[33..]);
+    let mut b = Bucket::default();
+    b.objects
+        .insert("photos/a b.png".into(), (padded.clone(), "\"e\"".into()));
+    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
+    let original: Vec<_> = b
+        .reads
+        .iter()
+        .filter(|r| r.key == "photos/a b.png")
+        .collect();
+    assert_eq!(original[0].start, 0);
+    let last = original.last().unwrap();
+    assert_eq!(
+        (last.start > 0, last.len),
+        (true, None),
+        "the rest, from where it stopped"
+    );
+    assert!(original[1..]
+        .iter()
+        .all(|r| r.if_match.as_deref() == Some("\"e\"")));
+    assert_eq!(done.log.bytes_in, Some(padded.len() as u64));
+}
+
+/// CRC-32 (PNG's chunk checksum).
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
 }
 
 #[test]
@@ -195,15 +432,17 @@ fn forged_keys_get_400_without_touching_the_origin() {
         "/_sf/",
     ] {
         let mut b = bucket_with_photo();
-        let done = run(&settings(), "GET", uri, 403, &mut b, native_clock);
+        let done = run(&settings(), "GET", uri, 403, &mut b, NATIVE_CLOCK);
         let r = respond(&done.answer);
         assert_eq!(r.status, 400, "{uri}");
         assert!(
-            text(r).starts_with("400 Bad Request: not a variant this site produces"),
+            text(r).starts_with("400 Bad Request: forged-key: not a variant this site produces"),
             "{}",
             text(r)
         );
-        assert_eq!((b.reads, b.written.len()), (0, 0), "{uri}");
+        // 400 is cached by CloudFront only with a max-age: the spec's error lifetime.
+        assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+        assert_eq!((b.reads.len(), b.written.len()), (0, 0), "{uri}");
         assert_eq!(done.log.outcome, "rejected");
     }
 }
@@ -212,30 +451,38 @@ fn forged_keys_get_400_without_touching_the_origin() {
 fn client_errors_write_nothing() {
     let mut corrupt = photo();
     corrupt.truncate(200);
-    let cases: [(&str, Vec<u8>, u16); 3] = [
-        ("photos/a b.png", corrupt, 422),
-        ("photos/a b.png", b"GIF? no, text".to_vec(), 415),
-        ("photos/a b.png", Vec::new(), 422),
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("photos/a b.png", corrupt, "corrupt"),
+        ("photos/a b.png", b"GIF? no, text".to_vec(), "unsupported"),
+        ("photos/a b.png", Vec::new(), "corrupt"),
     ];
-    for (key, body, status) in cases {
+    for (key, body, kind) in cases {
         let mut b = Bucket::default();
         b.objects.insert(key.into(), (body, "\"e\"".into()));
-        let done = run(&settings(), "GET", VARIANT, 403, &mut b, native_clock);
+        let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
         let r = respond(&done.answer);
-        assert_eq!(r.status, status, "{}", text(r));
-        assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
+        // One status CloudFront caches; the kind stays distinct in the body and the log.
+        assert_eq!(r.status, 415, "{}", text(r));
+        assert!(
+            text(r).starts_with(&format!("415 Unsupported Media Type: {kind}: ")),
+            "{}",
+            text(r)
+        );
+        assert_eq!(done.log.kind, Some(kind));
+        assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
         assert!(b.written.is_empty());
         assert_eq!(done.log.outcome, "client-error");
     }
 
     let mut missing = Bucket::default();
-    let done = run(&settings(), "GET", VARIANT, 403, &mut missing, native_clock);
+    let done = run(&settings(), "GET", VARIANT, 403, &mut missing, NATIVE_CLOCK);
     let r = respond(&done.answer);
     assert_eq!(r.status, 404);
     assert_eq!(
         text(r),
-        "404 Not Found: the original image does not exist\n"
+        "404 Not Found: missing: the original image does not exist\n"
     );
+    assert_eq!(r.header("cache-control"), Some("public, max-age=30"));
     assert_eq!(done.log.error.as_deref(), Some("404 NoSuchKey"));
 
     let mut big = bucket_with_photo();
@@ -246,9 +493,16 @@ fn client_errors_write_nothing() {
         },
         ..settings()
     };
-    let done = run(&tight, "GET", VARIANT, 403, &mut big, native_clock);
-    assert_eq!(respond(&done.answer).status, 413);
+    let done = run(&tight, "GET", VARIANT, 403, &mut big, NATIVE_CLOCK);
+    assert_eq!(respond(&done.answer).status, 400);
+    assert_eq!(done.log.kind, Some("too-large"));
     assert!(big.written.is_empty());
+    assert!(
+        big.reads.iter().all(
+            |r| r.key != "photos/a b.png" || matches!(r.len, Some(n) if n <= HEADER_READ_BYTES)
+        ),
+        "refused from its size, its body never read"
+    );
 
     let mut b = bucket_with_photo();
     let few_pixels = Settings {
@@ -258,8 +512,8 @@ fn client_errors_write_nothing() {
         },
         ..settings()
     };
-    let done = run(&few_pixels, "GET", VARIANT, 403, &mut b, native_clock);
-    assert_eq!(respond(&done.answer).status, 413);
+    let done = run(&few_pixels, "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    assert_eq!(respond(&done.answer).status, 400);
     assert!(b.written.is_empty());
 }
 
@@ -267,13 +521,16 @@ fn client_errors_write_nothing() {
 fn origin_failures_are_502_with_the_cause_logged() {
     let mut b = bucket_with_photo();
     b.fail_reads = Some("dispatch failure: connection refused".into());
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, native_clock);
+    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
         (502, Some("no-store"))
     );
-    assert_eq!(text(r), "502 Bad Gateway: could not read the original\n");
+    assert_eq!(
+        text(r),
+        "502 Bad Gateway: read-failed: could not read from the bucket\n"
+    );
     assert_eq!(
         done.log.error.as_deref(),
         Some("dispatch failure: connection refused")
@@ -282,7 +539,7 @@ fn origin_failures_are_502_with_the_cause_logged() {
 
     let mut b = bucket_with_photo();
     b.fail_writes = Some("AccessDenied".into());
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, native_clock);
+    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
     assert_eq!(respond(&done.answer).status, 502);
     assert_eq!(done.log.error.as_deref(), Some("AccessDenied"));
     assert!(done
@@ -293,8 +550,8 @@ fn origin_failures_are_502_with_the_cause_logged() {
 
 #[test]
 fn a_host_feeding_the_wrong_outcome_gets_500_not_a_panic() {
-    let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT, 403, native_clock);
-    assert!(matches!(step, Step::Read(ref r) if r.key == "photos/a b.png"));
+    let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT, 403, NATIVE_CLOCK);
+    assert!(matches!(step, Step::Read(ref r) if r.key == VARIANT_KEY));
     let Step::Done(done) = flow.resume(Input::Written(Ok(()))) else {
         panic!("expected done")
     };
@@ -334,9 +591,29 @@ fn edge_results_keep_read_only_headers_and_pass_through_verbatim() {
     assert!(!r.headers.contains_key("content-length"));
 
     // The fixture's variant (w600) is not in the default spec's widths: rejected before any read.
-    let (_, step) = edge::start(&settings(), &event, native_clock).unwrap();
+    let (_, step) = edge::start(&settings(), &event, NATIVE_CLOCK).unwrap();
     let Step::Done(done) = step else {
         panic!("expected a rejection")
     };
     assert_eq!(respond(&done.answer).status, 400);
+}
+
+#[test]
+fn the_error_table_in_the_docs_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/platform.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- error-table -->\n", "<!-- /error-table -->");
+    let (before, rest) = doc
+        .split_once(start)
+        .expect("the error table's start marker");
+    let (_, after) = rest.split_once(end).expect("the error table's end marker");
+    let table = resize_lambda::response::error_table_markdown();
+    let current = format!("{before}{start}{table}{end}{after}");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    assert!(
+        doc == current,
+        "docs/platform.md's error table is stale: run UPDATE_EXPECT=1 cargo test -p resize-lambda --test flow"
+    );
 }

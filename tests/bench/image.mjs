@@ -1,5 +1,5 @@
 // Image benchmark: scalefront native, scalefront wasm in Node and sharp (libvips), side by side in
-// one run, on the photos from shared/photos/fetch-photos.sh. Run through `cargo xtask bench-image`
+// one run, on the photos from scripts/fetch-photos.sh. Run through `cargo xtask bench-image`
 // (builds the native bench binary and the wasm package first).
 //
 //   node tests/bench/image.mjs [PHOTO_DIR]      env SCALEFRONT_BENCH_NATIVE = the native bench binary

@@ -1,6 +1,6 @@
 // Benchmark of the local edge (not a test): generation latency for large photos and cache-hit
 // throughput. Usage: node tests/edge/bench.mjs [PHOTO_DIR]   (default /tmp/scalefront-photos,
-// fetched by ../shared/photos/fetch-photos.sh). Uses `wrk` for the hit rate when installed
+// fetched by scripts/fetch-photos.sh). Uses `wrk` for the hit rate when installed
 // (apt-get install wrk), else a Node keep-alive client (which then shares the CPU with the edge).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { serve, tmpdir, imageSize, ROOT } from './harness.mjs';
 
 const photos = process.argv[2] || '/tmp/scalefront-photos';
-execFileSync('bash', [path.join(ROOT, '../shared/photos/fetch-photos.sh'), photos], { stdio: 'inherit' });
+execFileSync('bash', [path.join(ROOT, 'scripts/fetch-photos.sh'), photos], { stdio: 'inherit' });
 const dir = tmpdir('bench');
 // 12 MP: the 5120×2880 JPEG cropped losslessly to 4096×2880 (11.8 MP) when jpegtran is here.
 const big = path.join(photos, 'safelanding-5120x2880.jpg');
@@ -47,7 +47,7 @@ try {
         const t0 = performance.now();
         const r = await get(`/${photo}?w=${w}&f=${f}`);
         walls.push(performance.now() - t0);
-        if (r.status !== 200 || r.h['x-cache'] !== 'Generated') throw new Error(`${photo} w=${w}: ${r.status} ${r.h['x-cache']} ${r.body}`);
+        if (r.status !== 200 || r.h['x-scalefront-origin'] !== 'generated') throw new Error(`${photo} w=${w}: ${r.status} ${r.h['x-cache']} ${r.body}`);
         transforms.push(timing(r.h['server-timing'], 'transform'));
         dims = imageSize(r.body);
       }
@@ -57,7 +57,7 @@ try {
 
   const url = `/${twelve}?w=640&f=webp`;
   const hit = await get(url);
-  if (hit.h['x-cache'] !== 'Hit') throw new Error(`expected a hit, got ${hit.h['x-cache']}`);
+  if (hit.h['x-cache'] !== 'Hit from cloudfront') throw new Error(`expected a hit, got ${hit.h['x-cache']}`);
   const size = hit.body.length;
   if (spawnSync('which', ['wrk']).status === 0) {
     const runs = [];

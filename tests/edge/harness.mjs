@@ -47,7 +47,7 @@ export function tmpdir(name) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sf-${name}-`));
 }
 
-/** A folder with the sample photos plus files that must fail: corrupt (422), huge (413). */
+/** A folder with the sample photos plus files that must fail: corrupt (415), huge (400). */
 export function fixtureFolder(name) {
   const dir = tmpdir(name);
   fs.cpSync(SAMPLE, dir, { recursive: true });
@@ -57,7 +57,7 @@ export function fixtureFolder(name) {
   return dir;
 }
 
-/** Starts like a JPEG, then garbage: the decoder must refuse it (422). */
+/** Starts like a JPEG, then garbage: the decoder must refuse it (415, corrupt). */
 export function corruptJpeg() {
   return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), Buffer.from('JFIF\0'), Buffer.alloc(2000, 0x5a)]);
 }

@@ -48,11 +48,11 @@ test('an original passes through untouched, then comes from the edge cache', asy
   assert.ok(a.body.equals(file), 'same bytes as the file');
   assert.equal(a.h('content-type'), 'image/jpeg');
   assert.equal(a.h('content-length'), String(file.length));
-  assert.equal(a.h('x-cache'), 'Miss');
+  assert.equal(a.h('x-cache'), 'Miss from cloudfront');
   assert.match(a.h('etag'), /^"[0-9a-f]+-[0-9a-f]+"$/);
-  assert.match(a.h('server-timing'), /viewer;dur=[0-9.]+, edge;dur=[0-9.]+;desc="Miss", origin;dur=/);
+  assert.match(a.h('server-timing'), /viewer;dur=[0-9.]+, edge;dur=[0-9.]+;desc="Miss from cloudfront", origin;dur=/);
   const b = await get('/cups.jpg');
-  assert.equal(b.h('x-cache'), 'Hit');
+  assert.equal(b.h('x-cache'), 'Hit from cloudfront');
   assert.ok(b.body.equals(file));
   assert.equal(b.h('etag'), a.h('etag'));
   // A query without a transform parameter is still the original.
@@ -64,7 +64,8 @@ test('an original passes through untouched, then comes from the edge cache', asy
 test('a variant is generated once, stored under the prefix, then served from the cache', async () => {
   const a = await get('/cups.jpg?w=640&f=jpeg', JPEG_ONLY);
   assert.equal(a.res.status, 200, a.body.toString());
-  assert.equal(a.h('x-cache'), 'Generated');
+  assert.equal(a.h('x-cache'), 'Miss from cloudfront');
+  assert.equal(a.h('x-scalefront-origin'), 'generated');
   assert.equal(a.h('content-type'), 'image/jpeg');
   assert.equal(a.h('content-length'), String(a.body.length));
   assert.deepEqual(imageSize(a.body), { format: 'jpeg', width: 640, height: 400 });
@@ -73,17 +74,17 @@ test('a variant is generated once, stored under the prefix, then served from the
   const stored = path.join(dir, '_sf/w640/h0/inside/q75/jpeg/cups.jpg');
   assert.ok(fs.readFileSync(stored).equals(a.body), 'the variant is stored in the folder');
   const b = await get('/cups.jpg?w=640&f=jpeg', JPEG_ONLY);
-  assert.equal(b.h('x-cache'), 'Hit');
+  assert.equal(b.h('x-cache'), 'Hit from cloudfront');
   assert.ok(b.body.equals(a.body));
   // Another spelling of the same variant shares the key (and the cache entry).
   const c = await get('/cups.jpg?width=600&format=jpg&q=70', JPEG_ONLY);
   assert.equal(c.h('x-scalefront-uri'), '/_sf/w640/h0/inside/q75/jpeg/cups.jpg');
-  assert.equal(c.h('x-cache'), 'Hit');
+  assert.equal(c.h('x-cache'), 'Hit from cloudfront');
   // The original is untouched.
   assert.ok(fs.readFileSync(path.join(dir, 'cups.jpg')).equals(fs.readFileSync(path.join(SAMPLE, 'cups.jpg'))));
 });
 
-test('f=auto follows Accept, and negotiated variants carry Vary: Accept', async () => {
+test('f=auto follows Accept, and every response of the behaviour carries Vary: Accept', async () => {
   const webp = await get('/storm.jpg?w=384', WEBP_OK);
   assert.equal(webp.res.status, 200, webp.body.toString());
   assert.equal(webp.h('content-type'), 'image/webp');
@@ -97,6 +98,67 @@ test('f=auto follows Accept, and negotiated variants carry Vary: Accept', async 
   const avif = await get('/storm.jpg?w=384', { accept: 'image/avif,image/webp,*/*' });
   assert.equal(avif.h('content-type'), 'image/avif');
   assert.equal(imageSize(avif.body).format, 'avif');
+  // As the response headers policy does on CloudFront: hits, originals, explicit f= and errors too.
+  for (const p of ['/storm.jpg?w=384', '/storm.jpg', '/storm.jpg?w=384&f=jpeg', '/nope.jpg']) {
+    assert.equal((await get(p, WEBP_OK)).h('vary'), 'Accept', p);
+  }
+});
+
+test('HEAD first: the variant is made and stored, the bodyless answer is not cached, a GET then gets the image', async () => {
+  const p = '/by-the-water.jpg?w=256&f=webp';
+  const head = await get(p, {}, 'HEAD');
+  assert.equal(head.res.status, 200);
+  assert.equal(head.body.length, 0);
+  assert.equal(head.h('x-scalefront-origin'), 'generated');
+  assert.equal(head.h('cache-control'), 'no-store');
+  assert.ok(fs.existsSync(path.join(dir, '_sf/w256/h0/inside/q75/webp/by-the-water.jpg')), 'stored');
+  const g = await get(p);
+  assert.equal(g.res.status, 200);
+  assert.equal(g.h('x-cache'), 'Miss from cloudfront', 'the HEAD left no entry behind');
+  assert.equal(g.h('x-scalefront-origin'), null, 'read from storage, not made again');
+  assert.equal(g.h('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal(imageSize(g.body).width, 256);
+  assert.equal((await get(p)).h('x-cache'), 'Hit from cloudfront');
+});
+
+test('errors are cached as CloudFront caches them: a broken original is not fetched again per request', async () => {
+  const first = await get('/corrupt.jpg?w=384');
+  assert.equal(first.res.status, 415);
+  assert.equal(first.h('x-cache'), 'Error from cloudfront');
+  assert.equal(first.h('cache-control'), 'public, max-age=300');
+  assert.match(first.h('server-timing'), /origin;dur=/);
+  const again = await get('/corrupt.jpg?w=384');
+  assert.equal(again.res.status, 415);
+  assert.equal(again.h('x-cache'), 'Error from cloudfront');
+  assert.doesNotMatch(again.h('server-timing'), /origin;dur=/, 'served from the edge cache');
+  assert.equal(again.h('x-scalefront-origin'), null);
+});
+
+test('a missing original is 404 with a short lifetime, and heals once uploaded', async () => {
+  const spec = path.join(dir, '..', `sf-spec-${process.pid}.toml`);
+  fs.writeFileSync(spec, 'missing_max_age = 1\n');
+  const own = await serve([dir, '--config', spec]);
+  try {
+    const at = (p) => fetch(own.base + p).then(async (res) => ({ res, body: Buffer.from(await res.arrayBuffer()) }));
+    const missing = await at('/later.jpg?w=384&f=jpeg');
+    assert.equal(missing.res.status, 404);
+    assert.equal(missing.res.headers.get('cache-control'), 'public, max-age=1');
+    assert.equal(missing.body.toString(), '404 Not Found: missing: the original image does not exist\n');
+    const original = await at('/later.jpg');
+    assert.equal(original.res.status, 404);
+    assert.equal(original.body.toString(), missing.body.toString(), 'the same body for an original');
+    fs.copyFileSync(path.join(dir, 'storm.jpg'), path.join(dir, 'later.jpg'));
+    assert.equal((await at('/later.jpg?w=384&f=jpeg')).res.status, 404, 'CloudFront keeps the 404 for its max-age');
+    // CloudFront keeps an error at least its Error Caching Minimum TTL (10 s) — as does serve.
+    await new Promise((r) => setTimeout(r, 10_500));
+    const healed = await at('/later.jpg?w=384&f=jpeg');
+    assert.equal(healed.res.status, 200, healed.body.toString());
+    assert.equal(imageSize(healed.body).width, 384);
+  } finally {
+    await own.stop();
+    fs.rmSync(spec, { force: true });
+    fs.rmSync(path.join(dir, 'later.jpg'), { force: true });
+  }
 });
 
 test('EXIF orientation is applied: the sideways-stored ladybird comes out landscape', async () => {
@@ -150,15 +212,16 @@ test('a forged or non-canonical variant key is refused and nothing is written', 
   assert.deepEqual(walk(dir), before);
 });
 
-test('missing originals are 404, corrupt images 422, oversized ones 413, and none is stored', async () => {
+test('missing originals are 404, corrupt images 415, oversized ones 400, and none is stored', async () => {
   const before = walk(dir).filter((f) => !f.startsWith('_sf/'));
   assert.equal((await get('/nope.jpg')).res.status, 404);
   assert.equal((await get('/nope.jpg?w=640')).res.status, 404);
   const corrupt = await get('/corrupt.jpg?w=640');
-  assert.equal(corrupt.res.status, 422, corrupt.body.toString());
+  assert.equal(corrupt.res.status, 415, corrupt.body.toString());
+  assert.match(corrupt.body.toString(), /^415 Unsupported Media Type: corrupt: /);
   const huge = await get('/huge.png?w=640');
-  assert.equal(huge.res.status, 413, huge.body.toString());
-  assert.match(huge.body.toString(), /pixel|limit|large/i);
+  assert.equal(huge.res.status, 400, huge.body.toString());
+  assert.match(huge.body.toString(), /^400 Bad Request: too-large: .*megapixels/);
   assert.equal((await get('/notes.txt?w=640')).res.status, 400, 'not an image');
   assert.equal((await get('/notes.txt')).res.status, 200, 'other files pass through');
   assert.ok(!walk(dir).some((f) => /corrupt|huge/.test(f) && f.startsWith('_sf/')));
@@ -227,6 +290,8 @@ test('Ctrl-C stops the edge cleanly, and a restarted edge finds stored variants 
   edge = await serve([dir]);
   const r = await get('/cups.jpg?w=640&f=jpeg', JPEG_ONLY);
   assert.equal(r.res.status, 200);
-  assert.equal(r.h('x-cache'), 'Miss', 'served from the folder, not generated again');
+  assert.equal(r.h('x-cache'), 'Miss from cloudfront', 'served from the folder, not generated again');
+  assert.equal(r.h('x-scalefront-origin'), null);
   assert.equal(r.h('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal(r.h('vary'), 'Accept', 'a variant read back from storage still varies on Accept');
 });

@@ -2,7 +2,7 @@
 // on real origin-response events, against a real S3 server. Assertions are on the bucket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import {
   bodyOf, capturingLogs, get, head, header, imageInfo, list, loadHandler, noise, originResponse, photo,
   png, put, uriOf,
@@ -10,15 +10,17 @@ import {
 
 const handler = await loadHandler();
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+// The error table's answer for a missing original, in every mode (resize-lambda's Failure).
+const MISSING_BODY = '404 Not Found: missing: the original image does not exist\n';
 
 async function invoke(uri, status, opts) {
   const [result, logs] = await capturingLogs(() => handler(originResponse(uri, status, opts)));
   return { result, log: logs.find((l) => l.uri === uri) };
 }
 
-test('S3 200 and 304 pass through untouched, as does any non-miss status and a missing original', async () => {
+test('S3 200 and 304 pass through untouched, as does any non-miss status', async () => {
   const uri = uriOf('_sf/w640/h0/inside/q75/webp/photos/pass.jpg');
-  for (const [u, status] of [[uri, 200], [uri, 304], [uri, 500], [uriOf('photos/not-there.jpg'), 403], [uriOf('photos/not-there.jpg'), 404]]) {
+  for (const [u, status] of [[uri, 200], [uri, 304], [uri, 500], [uriOf('photos/pass.jpg'), 200]]) {
     const event = originResponse(u, status);
     const [result] = await capturingLogs(() => handler(event));
     assert.deepEqual(result, event.Records[0].cf.response, `${status} ${u}`);
@@ -54,7 +56,7 @@ test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes throu
   assert.equal(log.variant, key);
   assert.equal(log.source, 'photos/ladybird.jpg');
   assert.equal(log.bytes_out, body.length);
-  for (const step of ['decide', 'read', 'limits', 'transform', 'write', 'total']) {
+  for (const step of ['decide', 'stored', 'header', 'read', 'transform', 'write', 'total']) {
     assert.equal(typeof log.ms[step], 'number', `ms.${step}`);
   }
   console.log(`# generated ${key}: ${log.bytes_in} → ${log.bytes_out} bytes, ms ${JSON.stringify(log.ms)}`);
@@ -79,47 +81,137 @@ test('original missing: 404 with a short body and a short cache lifetime, nothin
   const key = '_sf/w640/h0/inside/q75/webp/photos/never-uploaded.jpg';
   const { result, log } = await invoke(uriOf(key), 403);
   assert.equal(result.status, '404');
-  assert.equal(header(result, 'cache-control'), 'public, max-age=60');
-  assert.match(bodyOf(result).toString(), /does not exist/);
-  assert.ok(bodyOf(result).length < 200);
+  assert.equal(header(result, 'cache-control'), 'public, max-age=30');
+  assert.equal(bodyOf(result).toString(), MISSING_BODY);
   assert.equal(await get(key), null);
   assert.match(log.error, /S3 404/);
+  assert.equal(log.kind, 'missing');
 });
 
-test('corrupt original: 422 with a clear body, nothing written, original untouched', async () => {
+test('a refused original (not a variant): 404 with the same body when missing, 502 when only CloudFront is refused, never the wasm', async () => {
+  // A package without its wasm module: these answers must not need it.
+  const noWasm = await loadHandler({}, { removeWasm: true });
+  for (const status of [403, 404]) {
+    const [result, logs] = await capturingLogs(() => noWasm(originResponse(uriOf('photos/not-there yet.jpg'), status)));
+    assert.equal(result.status, '404');
+    assert.equal(bodyOf(result).toString(), MISSING_BODY, 'the same body as regional mode and as a variant of it');
+    assert.equal(header(result, 'cache-control'), 'public, max-age=30');
+    assert.equal(header(result, 'transfer-encoding'), 'chunked', 'read-only header kept');
+    assert.equal(logs[0].status, 404);
+  }
+  const [headResult] = await capturingLogs(() => noWasm(originResponse(uriOf('photos/not-there yet.jpg'), 403, { method: 'HEAD' })));
+  assert.equal(headResult.status, '404');
+  assert.equal(header(headResult, 'cache-control'), 'no-store');
+  assert.equal(headResult.body, undefined);
+  // The role reads it, CloudFront was refused: its origin access is broken.
+  await put('photos/exists.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
+  const [unreadable] = await capturingLogs(() => noWasm(originResponse(uriOf('photos/exists.jpg'), 403)));
+  assert.equal(unreadable.status, '502');
+  assert.match(bodyOf(unreadable).toString(), /origin-access: .*bucket policy/);
+  // And a 200 passes through untouched, also without the wasm.
+  const ok = originResponse(uriOf('_sf/w640/h0/inside/q75/webp/photos/x.jpg'), 200);
+  assert.deepEqual(await noWasm(ok), ok.Records[0].cf.response);
+});
+
+test('a variant already stored is answered from storage: no resize, no write, no loop', async () => {
+  await put('photos/twice.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
+  const key = '_sf/w384/h0/inside/q75/webp/photos/twice.jpg';
+  const first = await invoke(uriOf(key), 403);
+  assert.equal(first.log.outcome, 'generated');
+  const before = (await head(key)).LastModified;
+  // Another regional edge cache was told 403 before the PUT landed.
+  const again = await invoke(uriOf(key), 403);
+  assert.equal(again.result.status, '200');
+  assert.equal(again.log.outcome, 'stored');
+  assert.ok(bodyOf(again.result).equals(bodyOf(first.result)), 'the stored bytes');
+  assert.equal(header(again.result, 'content-type'), 'image/webp');
+  assert.equal(header(again.result, 'cache-control'), IMMUTABLE);
+  assert.equal(header(again.result, 'vary'), 'Accept');
+  assert.equal(again.log.ms.transform, undefined, 'no resize');
+  assert.deepEqual((await head(key)).LastModified, before, 'not written again');
+});
+
+test('HEAD on a missing variant: made and stored, answered 200 without a body and never cached', async () => {
+  await put('photos/head.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
+  const key = '_sf/w256/h0/inside/q75/webp/photos/head.jpg';
+  const { result, log } = await invoke(uriOf(key), 403, { method: 'HEAD' });
+  assert.equal(result.status, '200');
+  assert.equal(result.body, undefined);
+  assert.equal(header(result, 'content-type'), 'image/webp');
+  // GET shares HEAD's cache entry on CloudFront; the cache policy's MinTTL 0 honours no-store.
+  assert.equal(header(result, 'cache-control'), 'no-store');
+  assert.equal(log.outcome, 'generated');
+  assert.deepEqual(imageInfo((await get(key)).bytes), { format: 'webp', width: 256, height: 171 });
+});
+
+test('a large original: a pixel bomb or a non-image costs one small ranged read', async () => {
+  // Count the bytes S3 sends, through a TCP relay in front of the S3 server.
+  let fromS3 = 0;
+  const target = new URL(process.env.S3_ENDPOINT);
+  const relay = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    upstream.on('data', (d) => { fromS3 += d.length; });
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise((r) => relay.listen(0, '127.0.0.1', r));
+  try {
+    const counted = await loadHandler({ s3Endpoint: `http://127.0.0.1:${relay.address().port}` });
+    // 8000 × 8000 PNG padded to 20 MB, and 20 MB of HTML named .jpg.
+    const bomb = Buffer.concat([png(8000, 8000, () => [1, 2, 3]), Buffer.alloc(20_000_000)]);
+    await put('photos/bomb-20mb.png', bomb, 'image/png');
+    await put('photos/html-20mb.jpg', Buffer.concat([Buffer.from('<html>'), Buffer.alloc(20_000_000, 0x20)]), 'image/jpeg');
+    for (const [name, status, kind] of [['bomb-20mb.png', '400', 'too-large'], ['html-20mb.jpg', '415', 'unsupported']]) {
+      fromS3 = 0;
+      const key = `_sf/w640/h0/inside/q75/webp/photos/${name}`;
+      const [result, logs] = await capturingLogs(() => counted(originResponse(uriOf(key), 403)));
+      assert.equal(result.status, status, bodyOf(result).toString());
+      assert.equal(logs[0].kind, kind);
+      assert.ok(fromS3 < 200_000, `${name}: ${fromS3} bytes came from S3`);
+      assert.equal(header(result, 'cache-control'), 'public, max-age=300', 'CloudFront keeps it: no refetch per request');
+    }
+  } finally {
+    relay.close();
+  }
+});
+
+test('corrupt or non-image original: 415 (cached), the kind in the body, nothing written, original untouched', async () => {
   const good = photo('ladybird-2560x1600.jpg');
   const corrupt = Buffer.concat([good.subarray(0, 2000), Buffer.alloc(3000, 0x5a)]);
   await put('photos/corrupt.jpg', corrupt, 'image/jpeg');
   await put('photos/not-an-image.jpg', Buffer.from('<html>hello</html>'), 'image/jpeg');
-  for (const [name, status] of [['corrupt.jpg', '422'], ['not-an-image.jpg', '415']]) {
+  for (const [name, kind] of [['corrupt.jpg', 'corrupt'], ['not-an-image.jpg', 'unsupported']]) {
     const key = `_sf/w640/h0/inside/q75/webp/photos/${name}`;
     const { result, log } = await invoke(uriOf(key), 403);
-    assert.equal(result.status, status, name);
+    assert.equal(result.status, '415', name);
     assert.equal(header(result, 'content-type'), 'text/plain; charset=utf-8');
-    assert.ok(bodyOf(result).toString().startsWith(`${status} `), bodyOf(result).toString());
+    assert.equal(header(result, 'cache-control'), 'public, max-age=300');
+    assert.ok(bodyOf(result).toString().startsWith(`415 Unsupported Media Type: ${kind}: `), bodyOf(result).toString());
+    assert.equal(log.kind, kind);
     assert.equal(log.outcome, 'client-error');
     assert.equal(await get(key), null, `${name}: nothing written`);
   }
   assert.ok((await get('photos/corrupt.jpg')).bytes.equals(corrupt));
 });
 
-test('over a limit: 413, nothing written (pixel bomb; and a file over maxInputBytes is never read)', async () => {
+test('over a limit: 400 (cached), nothing written (pixel bomb; and a file over maxInputBytes is never read)', async () => {
   // 8000 × 8000 = 64 MP > the 50 MP default, in a few hundred KB of PNG.
   const bomb = png(8000, 8000, () => [200, 200, 200]);
   assert.ok(bomb.length < 1_000_000);
   await put('photos/bomb.png', bomb, 'image/png');
   const key = '_sf/w640/h0/inside/q75/webp/photos/bomb.png';
   const { result, log } = await invoke(uriOf(key), 403);
-  assert.equal(result.status, '413');
-  assert.match(bodyOf(result).toString(), /megapixels/);
+  assert.equal(result.status, '400');
+  assert.match(bodyOf(result).toString(), /^400 Bad Request: too-large: .*megapixels/);
   assert.equal(log.bytes_in, bomb.length);
   assert.equal(await get(key), null);
 
   const small = await loadHandler({ limits: { maxInputBytes: 100_000 } });
   const key2 = '_sf/w640/h0/inside/q75/webp/photos/ladybird.jpg'.replace('w640', 'w384');
   const [result2, logs] = await capturingLogs(() => small(originResponse(uriOf(key2), 403)));
-  assert.equal(result2.status, '413');
-  assert.match(bodyOf(result2).toString(), /over the 100000 byte limit/);
+  assert.equal(result2.status, '400');
+  assert.match(bodyOf(result2).toString(), /the limit is 100000 bytes/);
   assert.equal(logs[0].bytes_in, photo('ladybird-2560x1600.jpg').length);
   assert.equal(await get(key2), null);
 });
@@ -180,7 +272,8 @@ test('S3 down: 502 with the cause in the log, never the original 4xx', async () 
   assert.equal(header(result, 'cache-control'), 'no-store');
   assert.equal(logs.length, 1);
   assert.equal(logs[0].outcome, 'failed');
-  assert.match(logs[0].error, /S3 GetObject photos\/ladybird\.jpg: .*ECONNREFUSED/);
+  assert.equal(logs[0].kind, 'read-failed');
+  assert.match(logs[0].error, /S3 GetObject _sf\/w640\/h0\/inside\/q75\/webp\/photos\/ladybird\.jpg: .*ECONNREFUSED/);
 });
 
 test('a key with spaces and unicode', async () => {
@@ -224,6 +317,6 @@ test('not an origin-response event: 500 with the cause logged, and the next requ
     assert.equal(logs[0].outcome, 'failed');
     assert.ok(logs[0].error.length > 0);
   }
-  const ok = originResponse(uriOf('photos/x.jpg'), 404);
+  const ok = originResponse(uriOf('photos/x.jpg'), 200);
   assert.deepEqual(await handler(ok), ok.Records[0].cf.response);
 });

@@ -66,10 +66,12 @@ let copies = 0;
  * Loads a copy of the Lambda@Edge package with its baked config.json patched (endpoint, limits),
  * as a separate module instance: a fresh "container".
  */
-export async function loadHandler(patch = {}) {
+export async function loadHandler(patch = {}, { removeWasm = false } = {}) {
   const dir = join(scratch, `pkg-${process.pid}-${copies++}`);
   mkdirSync(dir, { recursive: true });
   cpSync(packageDir, dir, { recursive: true });
+  // A package whose wasm cannot load: proves an answer did not need it.
+  if (removeWasm) writeFileSync(join(dir, 'resize_lambda_bg.wasm'), 'not wasm');
   if (!existsSync(join(dir, 'node_modules'))) symlinkSync(nodeModules, join(dir, 'node_modules'));
   const config = { ...JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), ...patch };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));

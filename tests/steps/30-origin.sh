@@ -8,7 +8,7 @@ work="$ROOT/target/origin-test"
 rm -rf "$work"; mkdir -p "$work/scratch"
 
 photos="${PHOTOS_DIR:-/tmp/scalefront-photos}"
-bash "$ROOT/../shared/photos/fetch-photos.sh" "$photos" >/dev/null
+bash "$ROOT/scripts/fetch-photos.sh" "$photos" >/dev/null
 
 echo "--- build: wasm module, regional bootstrap, scalefront"
 cargo xtask edge-wasm

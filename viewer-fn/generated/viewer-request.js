@@ -56,7 +56,7 @@ if (/[\x00-\x1f\x7f]/.test(key)) return fail(400, "control character in the path
 var segs = key.split("/");
 for (i = 0; i < segs.length; i++) if (segs[i] === "." || segs[i] === "..") return fail(400, "dot segment in the path");
 if (segs[0] === C.p) return variant(segs) && enc(key) === raw ? r : fail(400, "not a canonical variant key");
-if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length)) return r;
+if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length)) { r.uri = "/" + enc(key); return r; }
 var u = enc(key), src = source(segs, u);
 if (typeof src !== "string") return fail(src[0], src[1]);
 var D = each(B.d, pBox), Ws = each(B.w, pInt), Hs = each(B.h, pInt), Qs = each(B.q, pQ),

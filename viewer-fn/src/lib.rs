@@ -24,7 +24,9 @@
 //!    its URI is exactly the canonical URI of a variant the spec produces ([`Variant::parse`]);
 //!    anything else there → 400. Its query string is ignored.
 //! 7. No transform parameter (width, height, box, quality, format — `fit` and `dpr` alone only
-//!    modify) → the request passes **untouched**, query and all: it is for the original.
+//!    modify) → the request is for the original: its URI becomes the canonical encoding (rule 15)
+//!    of the decoded path, query and headers untouched. `/%70hotos/a.jpg` and `/photos/a.jpg`
+//!    name one S3 key, so they share one cache entry and one origin trip.
 //!
 //! A transform:
 //! 8. The source key: an empty segment (`//`, a trailing `/`) → 400; longer than 900 UTF-8 bytes
@@ -74,6 +76,7 @@
 //!   `Deserialize` re-validates; [`Spec::from_toml`] also refuses a spec whose generated function
 //!   would exceed CloudFront's 10 KB. [`encode_key`]/[`decode_path`] are the URI rules.
 
+pub mod cdn;
 mod event;
 mod generate;
 mod key;

@@ -20,8 +20,10 @@ pub const MAX_ACCEPT_LEN: usize = 4096;
 /// What the viewer function decides for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// No transform parameter: the request goes to the original, untouched.
-    Original,
+    /// No transform parameter: the request goes to the original, its URI spelled canonically
+    /// (this one; `/%70hotos/a.jpg` is `/photos/a.jpg`), its query left alone: one cache entry and
+    /// one origin trip per object, whatever the spelling.
+    Original(String),
     /// A canonical variant URI requested directly: passes untouched.
     Canonical(Variant),
     /// Rewritten to this variant's URI, query cleared.
@@ -41,7 +43,12 @@ fn reject(status: u16, message: impl Into<String>) -> Outcome {
 pub fn rewrite(spec: &Spec, event: &ViewerRequestEvent) -> ViewerResult {
     let req = &event.request;
     match resolve(spec, req) {
-        Outcome::Original | Outcome::Canonical(_) => ViewerResult::Request(req.clone()),
+        Outcome::Canonical(_) => ViewerResult::Request(req.clone()),
+        Outcome::Original(uri) => {
+            let mut r = req.clone();
+            r.uri = uri;
+            ViewerResult::Request(r)
+        }
         Outcome::Transform(v) => {
             let mut r = req.clone();
             r.uri = v.uri(spec);
@@ -109,7 +116,7 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     .iter()
     .any(|r| by_role.contains_key(r));
     if !transform {
-        return Outcome::Original;
+        return Outcome::Original(format!("/{}", encode_key(&key)));
     }
     let source = match check_source(spec, &key) {
         Ok(f) => f,
@@ -428,7 +435,14 @@ mod tests {
             };
             ViewerRequestEvent::from_http(p, &h).request
         };
-        assert_eq!(resolve(&s, &req("/a.jpg", "")), Outcome::Original);
+        assert_eq!(
+            resolve(&s, &req("/a.jpg", "")),
+            Outcome::Original("/a.jpg".into())
+        );
+        assert_eq!(
+            resolve(&s, &req("/%70hotos/caf%c3%a9.jpg", "utm=1")),
+            Outcome::Original("/photos/caf%C3%A9.jpg".into())
+        );
         let Outcome::Transform(v) = resolve(&s, &req("/a.jpg?w=500&dpr=2", "image/webp")) else {
             panic!()
         };

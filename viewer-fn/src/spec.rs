@@ -20,6 +20,10 @@ pub const MAX_PREFIX_LEN: usize = 32;
 pub const MAX_LIST_LEN: usize = 128;
 /// Highest `max_dpr` a spec may set (the dpr grammar has one integer digit).
 pub const MAX_DPR: u8 = 8;
+/// Longest `error_max_age` (seconds): a day, so a fixed photo is served again within one.
+pub const MAX_ERROR_MAX_AGE: u32 = 86_400;
+/// Longest `missing_max_age` (seconds): a page that links a photo before it is uploaded heals within a minute.
+pub const MAX_MISSING_MAX_AGE: u32 = 60;
 
 /// How the image fills the requested box, as in sharp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -249,6 +253,8 @@ pub struct Spec {
     auto: Vec<Format>,
     extensions: BTreeMap<String, Format>,
     params: Params,
+    error_max_age: u32,
+    missing_max_age: u32,
 }
 
 /// Next.js' default `deviceSizes` and `imageSizes` together: the widths real layouts ask for.
@@ -280,6 +286,8 @@ impl Default for Spec {
             .map(|(e, f)| (e.to_string(), f))
             .collect(),
             params: Params::default(),
+            error_max_age: 300,
+            missing_max_age: 30,
         }
     }
 }
@@ -376,6 +384,15 @@ impl Spec {
     }
     pub fn params(&self) -> &Params {
         &self.params
+    }
+    /// Seconds caches keep a failure caused by the original (corrupt, unsupported, over a limit)
+    /// or by a forged variant key: the site owner fixes those by replacing the photo or the spec.
+    pub fn error_max_age(&self) -> u32 {
+        self.error_max_age
+    }
+    /// Seconds caches keep "the original does not exist" (at most [`MAX_MISSING_MAX_AGE`]).
+    pub fn missing_max_age(&self) -> u32 {
+        self.missing_max_age
     }
 
     /// Whether the format of a variant may depend on `Accept` (f=auto can pick a modern format):
@@ -502,6 +519,8 @@ struct Raw {
     auto: Option<S<Vec<S<Format>>>>,
     extensions: Option<S<BTreeMap<String, S<Format>>>>,
     params: Option<S<RawParams>>,
+    error_max_age: Option<S<u32>>,
+    missing_max_age: Option<S<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -719,6 +738,28 @@ impl Raw {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
         };
+        let seconds = |key: &str, raw: Option<S<u32>>, default: u32, max: u32| match raw {
+            None => Ok(default),
+            Some(v) => {
+                let (span, v) = (v.span(), v.into_inner());
+                match range(1, max)(v) {
+                    Ok(()) => Ok(v),
+                    Err(m) => refuse(key, Some(span), format!("{v}: {m} seconds")),
+                }
+            }
+        };
+        let error_max_age = seconds(
+            "error_max_age",
+            self.error_max_age,
+            d.error_max_age,
+            MAX_ERROR_MAX_AGE,
+        )?;
+        let missing_max_age = seconds(
+            "missing_max_age",
+            self.missing_max_age,
+            d.missing_max_age,
+            MAX_MISSING_MAX_AGE,
+        )?;
         Ok(Spec {
             prefix,
             snap,
@@ -732,6 +773,8 @@ impl Raw {
             auto,
             extensions,
             params,
+            error_max_age,
+            missing_max_age,
         })
     }
 }
@@ -904,6 +947,18 @@ mod tests {
                 "unknown field",
             ),
             ("widths = \"640\"\n", "widths", 1, "invalid type"),
+            (
+                "missing_max_age = 61\n",
+                "missing_max_age",
+                1,
+                "outside 1..=60",
+            ),
+            (
+                "error_max_age = 0\n",
+                "error_max_age",
+                1,
+                "outside 1..=86400",
+            ),
         ];
         for &(src, key, line, msg) in cases {
             let e = err(src);

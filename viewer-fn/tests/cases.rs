@@ -12,6 +12,7 @@ use viewer_fn::{rewrite, ViewerRequestEvent, ViewerResult};
 /// Every rule the issue names; the table must have at least one case for each.
 const RULES: &[&str] = &[
     "passthrough",
+    "original-canonical",
     "snap-up",
     "snap-reject",
     "dpr",
@@ -58,6 +59,8 @@ struct Case {
     uri: Option<String>,
     #[serde(default)]
     untouched: bool,
+    /// For the original: this URI, query and headers as they came.
+    original: Option<String>,
     status: Option<u16>,
     message: Option<String>,
 }
@@ -87,11 +90,24 @@ impl Case {
     }
 
     fn check(&self, event: &ViewerRequestEvent, result: &ViewerResult) -> Result<(), String> {
-        let expectations = [self.uri.is_some(), self.untouched, self.status.is_some()];
+        let expectations = [
+            self.uri.is_some(),
+            self.untouched,
+            self.original.is_some(),
+            self.status.is_some(),
+        ];
         if expectations.iter().filter(|&&e| e).count() != 1 {
-            return Err("give exactly one of uri, untouched, status".into());
+            return Err("give exactly one of uri, untouched, original, status".into());
         }
         match result {
+            ViewerResult::Request(r) if self.original.is_some() => {
+                let want = self.original.as_deref().unwrap();
+                let mut expected = event.request.clone();
+                expected.uri = want.to_string();
+                (r == &expected).then_some(()).ok_or_else(|| {
+                    format!("expected the original at {want}, query kept; got {r:?}")
+                })
+            }
             ViewerResult::Request(r) if self.untouched => (r == &event.request)
                 .then_some(())
                 .ok_or_else(|| format!("expected untouched, got {r:?}")),

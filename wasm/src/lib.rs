@@ -55,6 +55,31 @@ pub fn probe(input: &[u8], limits: &Limits) -> Result<Info> {
     Ok(info)
 }
 
+/// What the first bytes of a file say about it ([`probe_prefix`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    /// The header is complete and within the limits.
+    Complete(Info),
+    /// The prefix ends inside the header (a large ICC or APP segment before a JPEG's frame
+    /// header, say): read on.
+    NeedMore,
+}
+
+/// Checks the limits on the first bytes of a file of `total` bytes, so a host that reads
+/// originals in ranges refuses an oversized file, a non-image or a pixel bomb after one small
+/// read. Only the size is taken from a prefix: [`process`] probes the whole file again.
+pub fn probe_prefix(prefix: &[u8], total: u64, limits: &Limits) -> Result<Header> {
+    limits.check_size(total)?;
+    match probe::probe(prefix) {
+        Ok(info) => {
+            limits.check_header(&info)?;
+            Ok(Header::Complete(info))
+        }
+        Err(e) if probe::is_truncated(&e) && (prefix.len() as u64) < total => Ok(Header::NeedMore),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs one transform. Errors carry a kind ([`Error::status`] gives the HTTP status).
 pub fn process(input: &[u8], t: &Transform, limits: &Limits) -> Result<Output> {
     // 1. limits: the request, the file size and the header's dimensions, before any pixel buffer.

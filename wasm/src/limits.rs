@@ -28,13 +28,17 @@ impl Default for Limits {
 
 impl Limits {
     pub(crate) fn check_input(&self, input: &[u8]) -> Result<()> {
-        if input.is_empty() {
+        self.check_size(input.len() as u64)
+    }
+
+    /// The file's size, known before it is read (S3's `Content-Length`).
+    pub fn check_size(&self, size: u64) -> Result<()> {
+        if size == 0 {
             return Err(Error::corrupt("the file is empty (0 bytes)"));
         }
-        if input.len() > self.max_input_bytes {
+        if size > self.max_input_bytes as u64 {
             return Err(Error::too_large(format!(
-                "the file is {} bytes; the limit is {} bytes",
-                input.len(),
+                "the file is {size} bytes; the limit is {} bytes",
                 self.max_input_bytes
             )));
         }

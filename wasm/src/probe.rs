@@ -85,8 +85,17 @@ fn hex_prefix(b: &[u8]) -> String {
         .join(" ")
 }
 
+/// How every "the header ends early" message starts: [`is_truncated`] tells a prefix that stops
+/// inside the header (read on) from a header that is wrong.
+const TRUNCATED: &str = "truncated ";
+
 fn truncated(what: &str) -> Error {
-    Error::corrupt(format!("truncated {what} header"))
+    Error::corrupt(format!("{TRUNCATED}{what} header"))
+}
+
+/// Whether `e` says the header ended before it was complete.
+pub(crate) fn is_truncated(e: &Error) -> bool {
+    e.kind == crate::ErrorKind::Corrupt && e.message.starts_with(TRUNCATED)
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u32> {

@@ -285,8 +285,8 @@ fn bad_inputs_get_the_right_error_fast() {
         }
     }
     assert_eq!(ErrorKind::Unsupported.status(), 415);
-    assert_eq!(ErrorKind::Corrupt.status(), 422);
-    assert_eq!(ErrorKind::TooLarge.status(), 413);
+    assert_eq!(ErrorKind::Corrupt.status(), 415);
+    assert_eq!(ErrorKind::TooLarge.status(), 400);
     assert_eq!(ErrorKind::Internal.status(), 500);
 }
 
@@ -573,4 +573,45 @@ fn grey_profiles_are_applied() {
         "{:?}",
         &without[..4]
     );
+}
+
+#[test]
+fn a_prefix_is_enough_to_refuse_and_says_when_it_is_not() {
+    use image_core::{probe_prefix, Header};
+    let limits = Limits::default();
+    let jpeg = fixture("landscape-1.jpg");
+    // A 200 KB APP2 segment (an ICC profile's place) before the frame header pushes SOF far in.
+    let app2: Vec<u8> = [0xFF, 0xE2, 0xFF, 0xFF]
+        .into_iter()
+        .chain(std::iter::repeat_n(0x41, 0xFFFF - 2))
+        .collect();
+    let mut big_header = jpeg[..2].to_vec();
+    for _ in 0..3 {
+        big_header.extend_from_slice(&app2);
+    }
+    big_header.extend_from_slice(&jpeg[2..]);
+    let total = big_header.len() as u64;
+    assert_eq!(
+        probe_prefix(&big_header[..65_536], total, &limits).unwrap(),
+        Header::NeedMore
+    );
+    // Past the three segments and the photo's own first few KB: the frame header is in there.
+    let past = 2 + 3 * app2.len() + 4096;
+    assert!((past as u64) < total);
+    let Header::Complete(info) = probe_prefix(&big_header[..past], total, &limits).unwrap() else {
+        panic!("the frame header is within the prefix")
+    };
+    assert_eq!(info, image_core::probe(&jpeg, &limits).unwrap());
+    // The whole file but a truncated header is corrupt, not "read on".
+    let e = probe_prefix(&big_header[..65_536], 65_536, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Corrupt, "{e}");
+    // Refusals from the first bytes: a pixel bomb, a non-image, a file over the byte limit.
+    let bomb = fixture("bomb-65536.png");
+    let e = probe_prefix(&bomb[..64.min(bomb.len())], 10_000_000, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
+    let e = probe_prefix(b"<html><body>", 5_000, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    let e = probe_prefix(&jpeg[..1000], 41 << 20, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
+    assert!(e.message.contains("limit"), "{e}");
 }

@@ -72,7 +72,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         .cloned()
         .unwrap_or_else(|| "/tmp/scalefront-photos".into());
     run(Command::new("bash")
-        .arg(root.join("../shared/photos/fetch-photos.sh"))
+        .arg(root.join("scripts/fetch-photos.sh"))
         .arg(&photos))?;
     run(cargo().args([
         "build",

@@ -592,6 +592,8 @@ struct CacheKey {
     headers: Vec<String>,
     cookies: Vec<String>,
     query: Option<String>,
+    /// A cache policy normalising Accept-Encoding (gzip/br) into the key.
+    accept_encoding: bool,
 }
 
 fn key_parts(f: &Facts, b: &CacheBehavior) -> Result<CacheKey, String> {
@@ -625,6 +627,7 @@ fn key_parts(f: &Facts, b: &CacheBehavior) -> Result<CacheKey, String> {
             headers,
             cookies,
             query: qs,
+            accept_encoding: k.enable_accept_encoding_gzip || k.enable_accept_encoding_brotli,
         })
     } else if let Some(fv) = &b.forwarded_values {
         let cookies = match fv
@@ -644,6 +647,8 @@ fn key_parts(f: &Facts, b: &CacheBehavior) -> Result<CacheKey, String> {
             }
         });
         Ok(CacheKey {
+            // Legacy settings key on Accept-Encoding only when it is listed as a header.
+            accept_encoding: false,
             headers: fv.headers.items.clone(),
             cookies,
             query: qs,
@@ -674,6 +679,7 @@ fn cache_key(f: &Facts) -> Vec<Line> {
             headers,
             cookies,
             query: qs,
+            accept_encoding,
         } = match key_parts(f, b) {
             Ok(p) => p,
             Err(e) => {
@@ -687,6 +693,8 @@ fn cache_key(f: &Facts) -> Vec<Line> {
         };
         out.push(if !headers.is_empty() {
             fail("cache-key", format!("{} keys on headers {}: one cached copy per distinct value (the viewer function already puts the negotiated format into the path)", b.name(), headers.join(", ")), "use a cache policy with HeaderBehavior none (scalefront's keys on the URI alone)")
+        } else if accept_encoding {
+            fail("cache-key", format!("{} keys on Accept-Encoding (gzip/br): images are never compressed, yet each variant is cached up to three times, each copy another origin-response run", b.name()), "set EnableAcceptEncodingGzip and EnableAcceptEncodingBrotli to false (scalefront's cache policy does)")
         } else if !cookies.is_empty() {
             fail("cache-key", format!("{} keys on cookies ({}): photos get cached once per visitor", b.name(), cookies.join("; ")), "use a cache policy with CookieBehavior none")
         } else if qs.is_none() && !has_viewer_fn && has_origin_fn {

@@ -12,8 +12,8 @@ use aws_lambda_events::http::{HeaderName, HeaderValue};
 use base64::Engine;
 use resize_lambda::s3;
 use resize_lambda::{
-    native_clock, Answer, Body, Done, Flow, Input, PackageConfig, ReadResult, Response, Settings,
-    Step, Write, REGIONAL_MAX_RESPONSE_BYTES,
+    Answer, Body, Done, Flow, Input, PackageConfig, Response, Settings, Step, Write, NATIVE_CLOCK,
+    REGIONAL_MAX_RESPONSE_BYTES,
 };
 use std::path::{Path, PathBuf};
 
@@ -64,33 +64,15 @@ impl App {
 
     /// The flow for one request. CloudFront only fails over here when S3 said 403/404, hence 404.
     pub async fn run(&self, method: &str, uri: &str) -> Done {
-        let (mut flow, mut step) = Flow::start(&self.settings, method, uri, 404, native_clock);
+        let (mut flow, mut step) = Flow::start(&self.settings, method, uri, 404, NATIVE_CLOCK);
         loop {
             step = match step {
                 Step::Read(read) => {
-                    flow.resume(Input::Read(self.get(&read.key, read.max_bytes).await))
+                    flow.resume(Input::Read(s3::read(&self.s3, &self.bucket, &read).await))
                 }
                 Step::Write(write) => flow.resume(Input::Written(self.put(write).await)),
                 Step::Done(done) => return done,
             };
-        }
-    }
-
-    async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
-        match s3::get(&self.s3, &self.bucket, key, max_bytes).await {
-            s3::Get::Found(o) => ReadResult::Found {
-                body: o.body.to_vec(),
-                etag: o.etag,
-            },
-            s3::Get::Missing { status, code } => ReadResult::Missing {
-                // A real permission problem reads as 403 too: say so where someone will look.
-                detail: match status {
-                    403 => format!("S3 403 {code}: missing, or the role may not read it"),
-                    _ => format!("S3 {status} {code}"),
-                },
-            },
-            s3::Get::TooLarge { size } => ReadResult::TooLarge { size },
-            s3::Get::Failed { cause } => ReadResult::Failed { cause },
         }
     }
 
@@ -111,12 +93,17 @@ pub fn canonical_uri(spec: &viewer_fn::Spec, raw_path: &str) -> String {
     raw_path.to_string()
 }
 
-/// The flow's answer as a function URL response. A pass-through here means the path is not a
-/// variant, so the original itself is missing (CloudFront only fails over on 403/404).
+/// The flow's answer as a function URL response. A pass-through here means S3's own 403 for an
+/// original the role may not read either (the flow answered a missing one with the error table's
+/// 404): CloudFront failed over, so there is no S3 response to hand on; say 403 as S3 did.
 pub fn function_url_response(answer: Answer) -> LambdaFunctionUrlResponse {
     let response = match answer {
         Answer::Respond(r) => r,
-        Answer::PassThrough => Response::error(404, "no such image"),
+        Answer::PassThrough => Response {
+            status: 403,
+            headers: vec![("content-type", "text/plain; charset=utf-8".into())],
+            body: Body::Text("403 Forbidden: access denied\n".into()),
+        },
     };
     let mut out = LambdaFunctionUrlResponse::default();
     out.status_code = i64::from(response.status);

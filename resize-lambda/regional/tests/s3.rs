@@ -303,8 +303,37 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
         .await;
     assert_eq!(done.log.outcome, "generated");
     let steps: Vec<_> = done.log.ms.iter().map(|(s, _)| *s).collect();
-    assert_eq!(steps, ["decide", "read", "limits", "transform", "write"]);
+    // `read` (the rest after the header) only when the original is over one header read.
+    let rest: &[&str] = if done.log.bytes_in > Some(resize_lambda::flow::HEADER_READ_BYTES) {
+        &["read"]
+    } else {
+        &[]
+    };
+    let expected = [
+        &["decide", "stored", "header"][..],
+        rest,
+        &["transform", "write"],
+    ]
+    .concat();
+    assert_eq!(steps, expected);
     println!("{}", done.log.to_json_line());
+
+    // No second resize: the function asked again for a stored variant answers it, writes nothing.
+    let before = s3.keys("_sf/").await;
+    let (stored_bytes, ..) = s3.get(key).await.unwrap();
+    let again = app.run("GET", &uri(key)).await;
+    assert_eq!(again.log.outcome, "stored");
+    let resize_lambda::Answer::Respond(r) = &again.answer else {
+        panic!("expected a response")
+    };
+    assert_eq!(r.body, resize_lambda::Body::Image(stored_bytes));
+    assert_eq!(r.header("vary"), Some("Accept"));
+    assert_eq!(s3.keys("_sf/").await, before, "nothing written");
+    // A HEAD: no body, never cached.
+    let head = app.handle(&request("HEAD", &uri(key))).await;
+    assert_eq!(head.status_code, 200);
+    assert_eq!(header(&head, "cache-control"), Some("no-store"));
+    assert!(head.body.is_none());
 }
 
 #[tokio::test]
@@ -317,12 +346,21 @@ async fn a_missing_original_is_404_for_variants_and_originals_alike() {
     ] {
         let r = app.handle(&request("GET", path)).await;
         assert_eq!(r.status_code, 404, "{path}");
-        assert_eq!(header(&r, "cache-control"), Some("public, max-age=60"));
-        assert!(String::from_utf8(body(&r))
-            .unwrap()
-            .starts_with("404 Not Found"));
+        assert_eq!(header(&r, "cache-control"), Some("public, max-age=30"));
+        // The same body as edge mode's (tests/origin/edge.test.mjs): the error table's.
+        assert_eq!(
+            String::from_utf8(body(&r)).unwrap(),
+            "404 Not Found: missing: the original image does not exist\n"
+        );
     }
     assert!(s3.keys("").await.is_empty());
+    // An original that exists but CloudFront failed over on: its origin access is broken.
+    s3.put("photos/there.png", photo()).await;
+    let r = app.handle(&request("GET", "/photos/there.png")).await;
+    assert_eq!(r.status_code, 502);
+    assert!(String::from_utf8(body(&r))
+        .unwrap()
+        .contains("origin-access"));
 }
 
 #[tokio::test]
@@ -336,7 +374,7 @@ async fn corrupt_unsupported_and_oversized_originals_write_nothing() {
     s3.put("photos/bomb.png", png(8000, 8000, |_, _| [9, 9, 9]))
         .await;
     let app = s3.app();
-    for (name, status) in [("truncated.png", 422), ("text.jpg", 415), ("bomb.png", 413)] {
+    for (name, status) in [("truncated.png", 415), ("text.jpg", 415), ("bomb.png", 400)] {
         let key = format!("_sf/w640/h0/inside/q75/webp/photos/{name}");
         let r = app.handle(&request("GET", &uri(&key))).await;
         assert_eq!(r.status_code, status, "{name}: {:?}", r.body);
@@ -411,9 +449,10 @@ async fn s3_down_is_502_with_the_cause_in_the_log() {
     assert_eq!(done.log.outcome, "failed");
     let error = done.log.error.as_deref().unwrap();
     assert!(
-        error.starts_with("S3 GetObject photos/city.png: "),
+        error.starts_with("S3 GetObject _sf/w640/h0/inside/q75/webp/photos/city.png: "),
         "{error}"
     );
+    assert_eq!(done.log.kind, Some("read-failed"));
     assert!(error.to_lowercase().contains("connect"), "{error}");
 }
 
