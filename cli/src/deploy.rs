@@ -212,9 +212,12 @@ pub fn origin_shield(choice: &str, bucket_region: &str) -> Result<Option<String>
         "off" => Ok(None),
         "auto" => match template::origin_shield_region(bucket_region) {
             Some(r) => Ok(Some(r.to_string())),
-            None => anyhow::bail!(
-                "no Origin Shield region is known for a bucket in {bucket_region}: pass --origin-shield REGION (one near the bucket) or --origin-shield off"
-            ),
+            None => {
+                eprintln!(
+                    "note: no Origin Shield region is known for a bucket in {bucket_region}; deploying without it (pass --origin-shield REGION, one near the bucket, to use it)"
+                );
+                Ok(None)
+            }
         },
         region => {
             template::check_region(region)?;

@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<()> {
     let memory = infra::template::DEFAULT_MEMORY_MB;
     // The templates as `deploy` would render them by default (Origin Shield near the bucket, if
     // AWS offers one there).
-    let shield = crate::deploy::origin_shield("auto", &args.region).unwrap_or(None);
+    let shield = crate::deploy::origin_shield("auto", &args.region)?;
     let params = crate::deploy::params_for(
         &p,
         &stack,

@@ -161,10 +161,12 @@ mod tests {
 
     #[test]
     fn errors_as_cloudfront_caches_them() {
-        // Always cached, at least for the Error Caching Minimum TTL; a longer max-age wins.
-        assert_eq!(secs(404, None), Some(10));
+        // Always cached, at least for the Error Caching Minimum TTL; a longer max-age wins. The
+        // templates set 404's minimum to 0, so its max-age holds exactly (none: not kept).
+        assert_eq!(secs(404, None), None);
         assert_eq!(secs(404, Some("public, max-age=30")), Some(30));
-        assert_eq!(secs(404, Some("max-age=1")), Some(10));
+        assert_eq!(secs(404, Some("max-age=1")), Some(1));
+        assert_eq!(secs(414, None), Some(cdn::DEFAULT_ERROR_CACHING_MIN_TTL));
         assert_eq!(secs(502, None), Some(cdn::TRANSIENT_ERROR_CACHING_MIN_TTL));
         assert_eq!(secs(500, Some("max-age=300")), Some(300));
         // no-store is honoured on 404 (and 410, 414, 501), ignored on the others.

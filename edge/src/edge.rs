@@ -142,6 +142,8 @@ impl Edge {
         let t1 = Instant::now();
         let fetch_timing = std::sync::Mutex::new(Timing::new());
         // GET and HEAD share the cache entry; a HEAD gets its own flight (its answer has no body).
+        // A HEAD and a GET missing one variant at once both run the flow: the second finds the
+        // variant stored, or makes the same bytes under the same key.
         let flight = format!("{} {uri}", req.method);
         let (object, status) = self
             .cache
@@ -220,16 +222,15 @@ impl Edge {
         let (mut flow, mut step) =
             Flow::start(&self.settings, method, uri, origin_status, NATIVE_CLOCK);
         let mut reads = 0;
+        // One slot from the original's first read to the end: an original in memory counts
+        // against it. The stored-variant check (the first read) needs none.
+        let mut slot = None;
         let done = loop {
             step = match step {
                 Step::Read(read) => {
-                    // A slot covers the original's reads and the resize: an original in memory
-                    // counts against it. The stored-variant check (the first read) needs none.
-                    let _slot = if reads > 0 {
-                        Some(self.resize_slots.acquire().await.expect("never closed"))
-                    } else {
-                        None
-                    };
+                    if reads > 0 && slot.is_none() {
+                        slot = Some(self.resize_slots.acquire().await.expect("never closed"));
+                    }
                     reads += 1;
                     let result = self.origin.read(&read).await;
                     let (f, s) = tokio::task::spawn_blocking(move || {

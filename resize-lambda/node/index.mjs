@@ -52,15 +52,18 @@ export const handler = async (event) => {
 async function runFlow(event) {
   flow ??= load();
   const inv = flow.start(JSON.stringify(event));
-  for (;;) {
-    const step = JSON.parse(inv.step());
-    if (step.kind === 'read') await read(inv, step);
-    else if (step.kind === 'write') await write(inv, step);
-    else {
-      inv.free();
-      console.log(step.log);
-      return step.result;
+  try {
+    for (;;) {
+      const step = JSON.parse(inv.step());
+      if (step.kind === 'read') await read(inv, step);
+      else if (step.kind === 'write') await write(inv, step);
+      else {
+        console.log(step.log);
+        return step.result;
+      }
     }
+  } finally {
+    inv.free();
   }
 }
 
@@ -76,17 +79,18 @@ async function original(cf, uri, method) {
   }
   const which = method === 'HEAD' ? 1 : 0;
   let answer;
+  let kind;
   let detail;
   try {
     await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
-    answer = shim.unreadable[which];
+    [answer, kind] = [shim.unreadable[which], 'origin-access'];
     detail = 'the role reads the original, CloudFront was refused it';
   } catch (err) {
-    const s = err.$metadata?.httpStatusCode;
-    if (s === 404) {
-      answer = shim.missing[which];
+    if (err.$metadata?.httpStatusCode === 404) {
+      [answer, kind] = [shim.missing[which], 'missing'];
       detail = `S3 404 ${err.name}`;
     } else {
+      // Refused to the role too, or S3 failing: S3's own answer stands (the flow's rule).
       detail = `S3 HeadObject ${key}: ${describe(err)}`;
     }
   }
@@ -94,7 +98,7 @@ async function original(cf, uri, method) {
   console.log(JSON.stringify({
     msg: 'scalefront origin', uri, origin_status: Number(cf.response.status), source: key,
     outcome: answer ? (Number(result.status) >= 500 ? 'failed' : 'client-error') : 'pass',
-    status: Number(result.status), error: detail,
+    status: Number(result.status), kind, error: detail,
   }));
   return result;
 }
@@ -111,8 +115,8 @@ async function read(inv, { key, len, range, maxBytes, ifMatch }) {
   } catch (err) {
     const status = err.$metadata?.httpStatusCode;
     if (status === 404) return inv.missing(404, `S3 404 ${err.name}`);
-    // Without s3:ListBucket S3 says 403 for a missing key; a real permission problem shows here too.
-    if (status === 403) return inv.missing(403, `S3 403 ${err.name}: missing, or the role may not read it`);
+    // The role may list the bucket, so S3 says 404 for a missing key: a 403 is a refusal.
+    if (status === 403) return inv.missing(403, `S3 ${Command.name.replace('Command', '')} ${key}: 403 ${err.name}: the role was refused (its policy, a KMS key, a deny)`);
     // An empty object has no byte 0 to start a range at.
     if (status === 416) return inv.found(new Uint8Array(0), JSON.stringify({ size: 0 }));
     return inv.failed(`S3 ${Command.name.replace('Command', '')} ${key}: ${describe(err)}`);
@@ -172,7 +176,7 @@ function withReadOnlyHeaders(result, origin) {
 
 function internalError(cf, err) {
   console.log(JSON.stringify({
-    msg: 'scalefront origin', uri: cf?.request?.uri, outcome: 'failed', status: 500, kind: 'internal',
+    msg: 'scalefront origin', uri: cf?.request?.uri, outcome: 'failed', status: 500, kind: 'host-protocol',
     error: String(err?.stack ?? err),
   }));
   const headers = {
@@ -181,6 +185,6 @@ function internalError(cf, err) {
   };
   return withReadOnlyHeaders({
     status: '500', statusDescription: 'Internal Server Error', headers,
-    body: '500 Internal Server Error: internal: the image function failed; the cause is in its log\n', bodyEncoding: 'text',
+    body: '500 Internal Server Error: host-protocol: the image function failed; the cause is in its log\n', bodyEncoding: 'text',
   }, cf?.response);
 }

@@ -151,11 +151,12 @@ impl Flow {
                 let plan = plan(settings, &variant);
                 flow.log.variant = Some(plan.variant_key.clone());
                 flow.log.source = Some(plan.source_key.clone());
-                // No second resize: a variant already in storage is answered as it is.
+                // No second resize: a variant already in storage is answered as it is (a HEAD
+                // needs its metadata only).
                 let read = Read {
                     key: plan.variant_key.clone(),
                     start: 0,
-                    len: None,
+                    len: flow.head.then_some(0),
                     max_bytes: inline_bytes(plan.max_response_bytes),
                     if_match: None,
                 };
@@ -222,7 +223,8 @@ impl Flow {
         match result {
             ReadResult::Found { meta, body } => {
                 self.log.bytes_out = Some(body.len() as u64);
-                let content_type = meta.content_type.as_deref().unwrap_or("image/webp");
+                let planned = plan.transform.format.content_type();
+                let content_type = meta.content_type.as_deref().unwrap_or(planned);
                 let cache_control = meta.cache_control.as_deref().unwrap_or(IMMUTABLE);
                 let response =
                     Response::stored(body, content_type, cache_control, plan.vary_accept);
@@ -233,7 +235,7 @@ impl Flow {
                 self.respond(response)
             }
             ReadResult::TooLarge { meta } => self.stored_too_big(&meta),
-            ReadResult::Missing { .. } => {
+            ReadResult::Missing { status: 404, .. } => {
                 self.state = State::ReadingHeader { head: Vec::new() };
                 Step::Read(Read {
                     key: plan.source_key,
@@ -243,6 +245,9 @@ impl Flow {
                     if_match: None,
                 })
             }
+            // The role may list the bucket, so a 403 is a refusal: making the variant again
+            // would only be refused (or repeated) next time too.
+            ReadResult::Missing { detail, .. } => self.failure(Failure::RoleDenied, detail),
             ReadResult::Failed { cause } => self.failure(Failure::ReadFailed, cause),
         }
     }
@@ -267,9 +272,11 @@ impl Flow {
         let plan = self.plan.clone().expect("a flow that reads has a plan");
         let (meta, body) = match result {
             ReadResult::Found { meta, body } => (meta, body),
-            ReadResult::Missing { detail, .. } => {
-                return self.failure(Failure::MissingOriginal, detail)
-            }
+            ReadResult::Missing {
+                status: 404,
+                detail,
+            } => return self.failure(Failure::MissingOriginal, detail),
+            ReadResult::Missing { detail, .. } => return self.failure(Failure::RoleDenied, detail),
             ReadResult::TooLarge { meta } => {
                 self.log.bytes_in = Some(meta.size);
                 let e = plan
@@ -323,7 +330,11 @@ impl Flow {
                 }
                 self.transform(head, meta)
             }
-            ReadResult::Missing { detail, .. } => self.failure(Failure::MissingOriginal, detail),
+            ReadResult::Missing {
+                status: 404,
+                detail,
+            } => self.failure(Failure::MissingOriginal, detail),
+            ReadResult::Missing { detail, .. } => self.failure(Failure::RoleDenied, detail),
             ReadResult::TooLarge { meta } => {
                 let plan = self.plan.as_ref().expect("a flow that reads has a plan");
                 let e = plan
@@ -394,6 +405,11 @@ impl Flow {
     fn failure(&mut self, failure: Failure, cause: String) -> Step {
         let response = failure.response(&self.spec, Some(&cause));
         self.log.kind = Some(failure.kind());
+        self.log.outcome = match failure {
+            Failure::Forged => "rejected",
+            f if f.status() >= 500 => "failed",
+            _ => "client-error",
+        };
         self.log.error = Some(cause);
         self.respond(response)
     }
@@ -417,9 +433,14 @@ impl Flow {
         })
     }
 
+    /// Times the step just done; a step repeated in a row (the header's reads) adds up.
     fn lap(&mut self, step: &'static str) {
         let now = (self.clock.monotonic_ms)();
-        self.log.ms.push((step, now - self.step_started));
+        let ms = now - self.step_started;
+        match self.log.ms.last_mut() {
+            Some((last, total)) if *last == step => *total += ms,
+            _ => self.log.ms.push((step, ms)),
+        }
         self.step_started = now;
     }
 }

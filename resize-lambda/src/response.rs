@@ -41,7 +41,10 @@ pub enum Failure {
     OriginalUnreadable,
     /// The image core refused the original: unsupported, corrupt, over a limit, or failed.
     Image(image_core::ErrorKind),
-    /// Reading the original or the stored variant failed (S3 5xx, throttling, network, a denied role).
+    /// The function's role was refused a read (403 to a role that may list the bucket): its policy,
+    /// a KMS key policy, a deny. Never "missing", never a reason to make a stored variant again.
+    RoleDenied,
+    /// Reading the original or the stored variant failed (S3 5xx, throttling, network).
     ReadFailed,
     /// Storing the variant failed.
     WriteFailed,
@@ -55,10 +58,11 @@ pub enum Failure {
 
 impl Failure {
     /// Every row, for the table in the docs and its test.
-    pub const ALL: [Failure; 11] = [
+    pub const ALL: [Failure; 12] = [
         Failure::Forged,
         Failure::MissingOriginal,
         Failure::OriginalUnreadable,
+        Failure::RoleDenied,
         Failure::Image(image_core::ErrorKind::Unsupported),
         Failure::Image(image_core::ErrorKind::Corrupt),
         Failure::Image(image_core::ErrorKind::TooLarge),
@@ -75,6 +79,7 @@ impl Failure {
             Failure::MissingOriginal => 404,
             Failure::Image(kind) => kind.status(),
             Failure::OriginalUnreadable
+            | Failure::RoleDenied
             | Failure::ReadFailed
             | Failure::WriteFailed
             | Failure::StoredUnreadable => 502,
@@ -101,6 +106,7 @@ impl Failure {
             Failure::Forged => "forged-key",
             Failure::MissingOriginal => "missing",
             Failure::OriginalUnreadable => "origin-access",
+            Failure::RoleDenied => "role-denied",
             Failure::Image(kind) => kind.as_str(),
             Failure::ReadFailed => "read-failed",
             Failure::WriteFailed => "write-failed",
@@ -120,6 +126,7 @@ impl Failure {
             Failure::Image(image_core::ErrorKind::Corrupt) => "the original is damaged",
             Failure::Image(image_core::ErrorKind::TooLarge) => "the original is over a size limit",
             Failure::Image(image_core::ErrorKind::Internal) => "could not process the image",
+            Failure::RoleDenied => "the image function may not read from the bucket: check its role's policy, the KMS key policy and any deny",
             Failure::ReadFailed => "could not read from the bucket",
             Failure::WriteFailed => "could not store the variant",
             Failure::StoredUnreadable => "the variant is stored but CloudFront cannot read it: check the bucket policy statement, the KMS key policy and any deny on the variant prefix",
@@ -274,9 +281,13 @@ impl Response {
         }
     }
 
-    /// The answer to a HEAD: the same status and headers, no body, never cached (see [`NO_STORE`]).
+    /// The answer to a HEAD: the same status and headers, `no-store` (see [`NO_STORE`]), and no
+    /// image. An error keeps its short text: CloudFront keeps 5xx whatever `no-store` says, and a
+    /// GET that receives that entry must still read why (CloudFront sends a HEAD viewer no body).
     pub fn for_head(mut self) -> Response {
-        self.body = Body::Empty;
+        if matches!(self.body, Body::Image(_)) {
+            self.body = Body::Empty;
+        }
         self.set_header("cache-control", NO_STORE);
         self
     }
@@ -387,6 +398,12 @@ mod tests {
         assert_eq!(r.header("cache-control"), Some(NO_STORE));
         assert_eq!(r.header("vary"), Some("Accept"));
         assert_eq!(r.body, Body::Empty);
+        let spec = viewer_fn::Spec::default();
+        let e = Failure::ReadFailed.response(&spec, None).for_head();
+        assert!(
+            matches!(e.body, Body::Text(_)),
+            "a cached 5xx keeps its words"
+        );
         assert_eq!(
             Response::redirect("/a").header("cache-control"),
             Some(NO_STORE)

@@ -97,11 +97,11 @@ fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> ReadResult {
     match e.raw_response().map(|r| r.status().as_u16()) {
-        // A real permission problem reads as 403 too: say so where someone will look.
+        // The role may list the bucket (both templates grant it), so a 403 is a refusal.
         Some(403) => ReadResult::Missing {
             status: 403,
             detail: format!(
-                "S3 403 {}: missing, or the role may not read it",
+                "S3 {call} {key}: 403 {}: the role was refused (its policy, a KMS key, a deny)",
                 e.code().unwrap_or("")
             ),
         },

@@ -21,20 +21,30 @@ pub const MAX_TTL: u64 = 31_536_000;
 /// CloudFront's Error Caching Minimum TTL for a code no custom error response configures.
 pub const DEFAULT_ERROR_CACHING_MIN_TTL: u64 = 10;
 
-/// Transient origin failures (S3 5xx or throttling, a Lambda timeout, a failed PUT): both templates
-/// set `CustomErrorResponses` with this `ErrorCachingMinTTL` for these codes. Long enough that a
-/// hot photo whose origin is failing reaches the origin once per edge every few seconds instead of
-/// on every request; short enough that one blip is not pinned for CloudFront's default 10 s.
-pub const TRANSIENT_ERROR_CODES: [u16; 4] = [500, 502, 503, 504];
+/// Transient origin failures (S3 5xx or throttling, a Lambda timeout, a failed PUT) are kept this
+/// long: long enough that a hot photo whose origin is failing reaches the origin once per edge every
+/// few seconds instead of on every request; short enough that one blip is not pinned for
+/// CloudFront's default 10 s.
 pub const TRANSIENT_ERROR_CACHING_MIN_TTL: u64 = 5;
+pub const TRANSIENT_ERROR_CODES: [u16; 4] = [500, 502, 503, 504];
+
+/// Both templates' `CustomErrorResponses`: `(ErrorCode, ErrorCachingMinTTL)`, no error page (the
+/// origin's own body stays). 404 gets 0, so the spec's `missing_max_age` holds exactly (every 404
+/// scalefront sends carries it) instead of CloudFront's 10 s floor.
+pub const ERROR_CACHING: [(u16, u64); 5] = [
+    (404, 0),
+    (500, TRANSIENT_ERROR_CACHING_MIN_TTL),
+    (502, TRANSIENT_ERROR_CACHING_MIN_TTL),
+    (503, TRANSIENT_ERROR_CACHING_MIN_TTL),
+    (504, TRANSIENT_ERROR_CACHING_MIN_TTL),
+];
 
 /// The Error Caching Minimum TTL the distribution has for `status`.
 pub fn error_caching_min_ttl(status: u16) -> u64 {
-    if TRANSIENT_ERROR_CODES.contains(&status) {
-        TRANSIENT_ERROR_CACHING_MIN_TTL
-    } else {
-        DEFAULT_ERROR_CACHING_MIN_TTL
-    }
+    ERROR_CACHING
+        .iter()
+        .find(|(code, _)| *code == status)
+        .map_or(DEFAULT_ERROR_CACHING_MIN_TTL, |(_, ttl)| *ttl)
 }
 
 #[cfg(test)]
@@ -44,7 +54,11 @@ mod tests {
     #[test]
     fn transient_errors_are_kept_briefly_others_at_cloudfronts_default() {
         assert_eq!(error_caching_min_ttl(502), 5);
-        assert_eq!(error_caching_min_ttl(404), 10);
+        assert_eq!(error_caching_min_ttl(404), 0);
+        assert_eq!(error_caching_min_ttl(415), 10);
+        for code in TRANSIENT_ERROR_CODES {
+            assert_eq!(error_caching_min_ttl(code), TRANSIENT_ERROR_CACHING_MIN_TTL);
+        }
         assert_eq!(
             MIN_TTL, 0,
             "no-store on a HEAD answer or a redirect must be honoured"
