@@ -2,7 +2,7 @@
 //! - [`dssim`]: our own structural dissimilarity, `1/SSIM − 1` over CIE L*a*b* (Gaussian window
 //!   σ = 1.5, five scales weighted as MS-SSIM, chroma from half size). The idea of the `dssim`
 //!   tool (AGPL: only ever run as an outside program), not its numbers: calibrated on the pair
-//!   codecs.md measured with that tool (LadyBird at 600 px, libwebp q85: tool 0.00095, ours 0.0090),
+//!   measured with that tool on the build machine (LadyBird at 600 px, libwebp q85: tool 0.00095, ours 0.0090),
 //!   ours reads about 9× higher, so the 0.002 is about 0.018 here.
 //! - [`reference_resize`]: a slow, straightforward float Lanczos3 in linear light, the yardstick
 //!   the fast path is measured against.

@@ -1,5 +1,5 @@
 //! The doctor's checks: pure functions over [`Facts`], one line each, pass or fail with the fix.
-//! Each check exists because a real setup broke that way (design.md §5, issue 5).
+//! Each check exists because a real setup broke that way (docs/platform.md §5, issue 5).
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
