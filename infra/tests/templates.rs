@@ -127,27 +127,27 @@ fn common(t: &Value, p: &Params) {
         p.negotiates_format.to_string()
     );
     let d = &one(t, "AWS::CloudFront::Distribution")["DistributionConfig"];
-    // Transient failures kept for the short ErrorCachingMinTTL, the other codes for their max-age.
+    // Transient failures kept for the short ErrorCachingMinTTL, 404 for its max-age exactly, the
+    // other codes for their max-age (viewer_fn::cdn, which `serve` models CloudFront with).
     let errors = d["CustomErrorResponses"].as_array().unwrap();
-    let codes: Vec<u64> = errors
+    let rendered: Vec<(u64, u64)> = errors
         .iter()
-        .map(|e| e["ErrorCode"].as_u64().unwrap())
+        .map(|e| {
+            assert!(
+                e.get("ResponsePagePath").is_none(),
+                "the origin's own body is kept"
+            );
+            (
+                e["ErrorCode"].as_u64().unwrap(),
+                e["ErrorCachingMinTTL"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    let expected: Vec<u64> = viewer_fn::cdn::TRANSIENT_ERROR_CODES
+    let expected: Vec<(u64, u64)> = viewer_fn::cdn::ERROR_CACHING
         .iter()
-        .map(|&c| u64::from(c))
+        .map(|&(c, t)| (u64::from(c), t))
         .collect();
-    assert_eq!(codes, expected);
-    for e in errors {
-        assert_eq!(
-            e["ErrorCachingMinTTL"],
-            viewer_fn::cdn::TRANSIENT_ERROR_CACHING_MIN_TTL
-        );
-        assert!(
-            e.get("ResponsePagePath").is_none(),
-            "the origin's own body is kept"
-        );
-    }
+    assert_eq!(rendered, expected);
     // Origin Shield in front of the bucket, in the region deploy chose.
     for o in d["Origins"].as_array().unwrap() {
         match (&p.origin_shield, o.get("S3OriginConfig").is_some()) {
