@@ -44,7 +44,7 @@ for (const [kind, make] of kinds) {
   const results = [];
   for (let i = 0; i < Number(runs); i++) {
     const e = make(i);
-    results.push(JSON.parse(execFileSync(process.execPath, ['--input-type=commonjs', '-e', child(e)], { encoding: 'utf8' }).trim().split('\n').pop()));
+    results.push(JSON.parse(execFileSync(process.execPath, ['--no-warnings', '--input-type=commonjs', '-e', child(e)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()));
   }
   const median = (k) => results.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)];
   console.log(`${kind}: ${runs} fresh processes, status ${results[0].status}: median import ${median('import').toFixed(1)} ms, ` +

@@ -5,10 +5,10 @@
 //
 // Origin-response runs on every cache miss, S3 200s included, so the common case must be cheap:
 // the baked `shim` facts (made by the Rust side from the same rules as the flow) decide before
-// the wasm module is loaded. Only a 403/404 on a variant key instantiates it and runs the flow.
+// anything heavy is loaded. The S3 client (most of a cold start) is imported on the first request
+// that talks to S3; the wasm module only for a 403/404 on a variant key.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { S3Client, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 
 const require = createRequire(import.meta.url);
 const configJson = readFileSync(new URL('config.json', import.meta.url), 'utf8');
@@ -23,11 +23,19 @@ function load() {
   return new (require('./resize_lambda.js').Handler)(configJson);
 }
 
-// The standard credential chain (the function's execution role in Lambda).
-const s3 = new S3Client({
-  region: config.region,
-  ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
-});
+// The standard credential chain (the function's execution role in Lambda), made once.
+let sdk = null;
+let client = null;
+async function s3() {
+  if (!client) {
+    sdk = await import('@aws-sdk/client-s3');
+    client = new sdk.S3Client({
+      region: config.region,
+      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
+    });
+  }
+  return client;
+}
 
 export const handler = async (event) => {
   const cf = event?.Records?.[0]?.cf;
@@ -82,7 +90,7 @@ async function original(cf, uri, method) {
   let kind;
   let detail;
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }));
+    await (await s3()).send(new sdk.HeadObjectCommand({ Bucket: config.bucket, Key: key }));
     [answer, kind] = [shim.unreadable[which], 'origin-access'];
     detail = 'the role reads the original, CloudFront was refused it';
   } catch (err) {
@@ -105,9 +113,10 @@ async function original(cf, uri, method) {
 
 async function read(inv, { key, len, range, maxBytes, ifMatch }) {
   let res;
-  const Command = len === 0 ? HeadObjectCommand : GetObjectCommand;
+  const bucket = await s3();
+  const Command = len === 0 ? sdk.HeadObjectCommand : sdk.GetObjectCommand;
   try {
-    res = await s3.send(new Command({
+    res = await bucket.send(new Command({
       Bucket: config.bucket, Key: key,
       ...(range ? { Range: range } : {}),
       ...(ifMatch ? { IfMatch: ifMatch } : {}),
@@ -146,7 +155,7 @@ async function read(inv, { key, len, range, maxBytes, ifMatch }) {
 
 async function write(inv, { key, contentType, cacheControl, metadata }) {
   try {
-    await s3.send(new PutObjectCommand({
+    await (await s3()).send(new sdk.PutObjectCommand({
       Bucket: config.bucket,
       Key: key,
       Body: inv.writeBody(),
