@@ -170,6 +170,7 @@ test('a large original: a pixel bomb or a non-image costs one small ranged read'
       assert.equal(result.status, status, bodyOf(result).toString());
       assert.equal(logs[0].kind, kind);
       assert.ok(fromS3 < 200_000, `${name}: ${fromS3} bytes came from S3`);
+      console.log(`# ${name} (20 MB): refused after ${fromS3} bytes from S3`);
       assert.equal(header(result, 'cache-control'), 'public, max-age=300', 'CloudFront keeps it: no refetch per request');
     }
   } finally {
