@@ -26,10 +26,10 @@
 //! structured log line.
 
 use crate::log::Log;
-use crate::response::{Answer, Failure, Response, IMMUTABLE};
+use crate::response::{Answer, Failure, Lifetimes, Response, IMMUTABLE};
 use crate::storage::{Meta, Read, ReadResult, Write};
 use crate::Settings;
-use viewer_fn::{Spec, Variant};
+use viewer_fn::Variant;
 
 /// The host's clocks (wasm has no `Instant`): monotonic milliseconds for the log's timings,
 /// Unix milliseconds to tell how old a stored object is.
@@ -103,7 +103,8 @@ enum State {
 #[derive(Debug)]
 pub struct Flow {
     plan: Option<Plan>,
-    spec: Spec,
+    /// The spec's error lifetimes (every failure answers through the table with them).
+    ages: Lifetimes,
     head: bool,
     state: State,
     log: Log,
@@ -126,7 +127,7 @@ impl Flow {
         let t0 = (clock.monotonic_ms)();
         let mut flow = Flow {
             plan: None,
-            spec: settings.spec.clone(),
+            ages: Lifetimes::of(&settings.spec),
             head: method == "HEAD",
             state: State::Done,
             log: Log::new(uri, origin_status, t0),
@@ -272,20 +273,7 @@ impl Flow {
         let plan = self.plan.clone().expect("a flow that reads has a plan");
         let (meta, body) = match result {
             ReadResult::Found { meta, body } => (meta, body),
-            ReadResult::Missing {
-                status: 404,
-                detail,
-            } => return self.failure(Failure::MissingOriginal, detail),
-            ReadResult::Missing { detail, .. } => return self.failure(Failure::RoleDenied, detail),
-            ReadResult::TooLarge { meta } => {
-                self.log.bytes_in = Some(meta.size);
-                let e = plan
-                    .limits
-                    .check_size(meta.size)
-                    .expect_err("over the limit");
-                return self.image_error(e);
-            }
-            ReadResult::Failed { cause } => return self.failure(Failure::ReadFailed, cause),
+            other => return self.original_unread(other),
         };
         head.extend_from_slice(&body);
         self.log.bytes_in = Some(meta.size);
@@ -330,12 +318,21 @@ impl Flow {
                 }
                 self.transform(head, meta)
             }
+            other => self.original_unread(other),
+        }
+    }
+
+    /// Any read of the original that brought no bytes: the role may list the bucket, so 404 is
+    /// missing and 403 a refusal; over the byte limit is the image core's too-large.
+    fn original_unread(&mut self, result: ReadResult) -> Step {
+        match result {
             ReadResult::Missing {
                 status: 404,
                 detail,
             } => self.failure(Failure::MissingOriginal, detail),
             ReadResult::Missing { detail, .. } => self.failure(Failure::RoleDenied, detail),
             ReadResult::TooLarge { meta } => {
+                self.log.bytes_in = Some(meta.size);
                 let plan = self.plan.as_ref().expect("a flow that reads has a plan");
                 let e = plan
                     .limits
@@ -344,6 +341,10 @@ impl Flow {
                 self.image_error(e)
             }
             ReadResult::Failed { cause } => self.failure(Failure::ReadFailed, cause),
+            ReadResult::Found { .. } => {
+                let cause = "host protocol error: bytes handed to the no-bytes path".to_string();
+                self.failure(Failure::Internal, cause)
+            }
         }
     }
 
@@ -403,7 +404,7 @@ impl Flow {
 
     /// A row of the error table: its response, and the kind and cause in the log (I6).
     fn failure(&mut self, failure: Failure, cause: String) -> Step {
-        let response = failure.response(&self.spec, Some(&cause));
+        let response = failure.response(self.ages, Some(&cause));
         self.log.kind = Some(failure.kind());
         self.log.outcome = match failure {
             Failure::Forged => "rejected",
@@ -464,8 +465,13 @@ enum Decision {
 /// The one rule for which origin answers the flow acts on; [`crate::ShimConfig`] bakes the same
 /// rule into the Lambda@Edge shim, which decides before it loads the wasm.
 pub fn acts_on(method: &str, origin_status: u16) -> bool {
-    matches!(origin_status, 403 | 404) && matches!(method, "GET" | "HEAD")
+    ACTS_ON_STATUSES.contains(&origin_status) && ACTS_ON_METHODS.contains(&method)
 }
+
+/// What S3 says for a key it does not have (403 to a caller that may not list the bucket).
+pub const ACTS_ON_STATUSES: [u16; 2] = [403, 404];
+/// The methods CloudFront caches and the flow answers.
+pub const ACTS_ON_METHODS: [&str; 2] = ["GET", "HEAD"];
 
 fn decide(settings: &Settings, method: &str, uri: &str, origin_status: u16) -> Decision {
     // S3's 200/304 (and its errors other than "not there") are the right answer already.

@@ -104,14 +104,14 @@ pub struct ShimConfig {
 impl ShimConfig {
     pub fn new(spec: &Spec) -> ShimConfig {
         let result = |f: Failure, head: bool| {
-            let r = f.response(spec, None);
+            let r = f.response(response::Lifetimes::of(spec), None);
             let r = if head { r.for_head() } else { r };
             edge::result(&event::Response::default(), &Answer::Respond(r))
         };
         ShimConfig {
             variant_prefix: format!("/{}/", spec.prefix()),
-            statuses: vec![403, 404],
-            methods: vec!["GET".into(), "HEAD".into()],
+            statuses: flow::ACTS_ON_STATUSES.to_vec(),
+            methods: flow::ACTS_ON_METHODS.map(String::from).to_vec(),
             missing: [
                 result(Failure::MissingOriginal, false),
                 result(Failure::MissingOriginal, true),
@@ -246,7 +246,7 @@ mod tests {
     fn the_shim_answers_a_missing_original_as_the_flow_does() {
         let spec = Spec::default();
         let shim = ShimConfig::new(&spec);
-        let table = Failure::MissingOriginal.response(&spec, None);
+        let table = Failure::MissingOriginal.response(response::Lifetimes::of(&spec), None);
         assert_eq!(shim.missing[0].status, "404");
         assert_eq!(
             shim.missing[0].body.as_deref(),

@@ -21,6 +21,23 @@ pub enum Lifetime {
     Transient,
 }
 
+/// The spec's error lifetimes, all the table needs from it: a flow carries these two numbers, not
+/// a copy of the whole spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub error_max_age: u32,
+    pub missing_max_age: u32,
+}
+
+impl Lifetimes {
+    pub fn of(spec: &viewer_fn::Spec) -> Lifetimes {
+        Lifetimes {
+            error_max_age: spec.error_max_age(),
+            missing_max_age: spec.missing_max_age(),
+        }
+    }
+}
+
 /// **The error table**: every way a request for an image can fail on the origin side, with its
 /// status, how long caches keep it, its public message and the name the body and the log carry.
 /// Every host answers through it (Lambda@Edge, the regional Lambda, `serve`), and the Lambda@Edge
@@ -147,17 +164,17 @@ impl Failure {
         )
     }
 
-    /// `Cache-Control` of this failure under `spec`.
-    pub fn cache_control(self, spec: &viewer_fn::Spec) -> String {
+    /// `Cache-Control` of this failure under the spec's lifetimes.
+    pub fn cache_control(self, ages: Lifetimes) -> String {
         match self.lifetime() {
-            Lifetime::Error => format!("public, max-age={}", spec.error_max_age()),
-            Lifetime::Missing => format!("public, max-age={}", spec.missing_max_age()),
+            Lifetime::Error => format!("public, max-age={}", ages.error_max_age),
+            Lifetime::Missing => format!("public, max-age={}", ages.missing_max_age),
             Lifetime::Transient => NO_STORE.to_string(),
         }
     }
 
     /// The response: `{status} {reason}: {kind}: {public}[: {detail}]`, plain text.
-    pub fn response(self, spec: &viewer_fn::Spec, detail: Option<&str>) -> Response {
+    pub fn response(self, ages: Lifetimes, detail: Option<&str>) -> Response {
         let status = self.status();
         let mut body = format!(
             "{status} {}: {}: {}",
@@ -174,7 +191,7 @@ impl Failure {
             status,
             headers: vec![
                 ("content-type", "text/plain; charset=utf-8".into()),
-                ("cache-control", self.cache_control(spec)),
+                ("cache-control", self.cache_control(ages)),
             ],
             body: Body::Text(body),
         }
@@ -363,7 +380,7 @@ mod tests {
     fn the_error_table_uses_statuses_cloudfront_caches_and_the_specs_lifetimes() {
         let spec = viewer_fn::Spec::from_toml("error_max_age = 120\nmissing_max_age = 20").unwrap();
         for f in Failure::ALL {
-            let r = f.response(&spec, Some("detail"));
+            let r = f.response(Lifetimes::of(&spec), Some("detail"));
             // CloudFront caches these for a max-age (400, 415) or always (404, 5xx); never 413/422.
             assert!(
                 [400, 404, 415, 500, 502].contains(&r.status),
@@ -399,7 +416,9 @@ mod tests {
         assert_eq!(r.header("vary"), Some("Accept"));
         assert_eq!(r.body, Body::Empty);
         let spec = viewer_fn::Spec::default();
-        let e = Failure::ReadFailed.response(&spec, None).for_head();
+        let e = Failure::ReadFailed
+            .response(Lifetimes::of(&spec), None)
+            .for_head();
         assert!(
             matches!(e.body, Body::Text(_)),
             "a cached 5xx keeps its words"
