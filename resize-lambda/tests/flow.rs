@@ -59,6 +59,11 @@ impl Origin for Bucket {
     }
 }
 
+/// The flow with the default settings after CloudFront was told 403 for `uri`.
+fn miss<O: Origin>(origin: &mut O, method: &str, uri: &str) -> resize_lambda::Done {
+    run(&settings(), method, uri, 403, origin, NATIVE_CLOCK)
+}
+
 fn settings() -> Settings {
     Settings::new(Spec::default(), EDGE_MAX_RESPONSE_BYTES)
 }
@@ -119,14 +124,7 @@ fn s3_hits_other_statuses_and_other_methods_pass_through_without_reads() {
 fn a_refused_original_is_404_when_missing_502_when_only_cloudfront_is_refused() {
     // Missing: the role (which may list) is told 404 → the table's 404, short max-age.
     let mut b = bucket_with_photo();
-    let done = run(
-        &settings(),
-        "GET",
-        "/photos/missing.jpg",
-        403,
-        &mut b,
-        NATIVE_CLOCK,
-    );
+    let done = miss(&mut b, "GET", "/photos/missing.jpg");
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -140,27 +138,13 @@ fn a_refused_original_is_404_when_missing_502_when_only_cloudfront_is_refused() 
     assert!(b.reads[0].is_head(), "metadata only");
     assert_eq!(done.log.kind, Some("missing"));
     // There, but CloudFront was refused it: its origin access is broken, say so.
-    let done = run(
-        &settings(),
-        "GET",
-        "/photos/a%20b.png",
-        403,
-        &mut b,
-        NATIVE_CLOCK,
-    );
+    let done = miss(&mut b, "GET", "/photos/a%20b.png");
     let r = respond(&done.answer);
     assert_eq!(r.status, 502);
     assert!(text(r).contains("origin-access"), "{}", text(r));
     // Denied to the role too, or storage failing: S3's answer stands.
     b.fail_reads = Some("throttled".into());
-    let done = run(
-        &settings(),
-        "GET",
-        "/photos/a%20b.png",
-        403,
-        &mut b,
-        NATIVE_CLOCK,
-    );
+    let done = miss(&mut b, "GET", "/photos/a%20b.png");
     assert_eq!(done.answer, Answer::PassThrough);
     assert!(b.written.is_empty());
 }
@@ -244,7 +228,7 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
 #[test]
 fn head_generates_and_answers_without_a_body_never_cached() {
     let mut b = bucket_with_photo();
-    let done = run(&settings(), "HEAD", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "HEAD", VARIANT);
     let r = respond(&done.answer);
     assert_eq!((r.status, &r.body), (200, &Body::Empty));
     // CloudFront's GET shares HEAD's entry: this one must not be kept (MinTTL 0 honours it).
@@ -252,21 +236,14 @@ fn head_generates_and_answers_without_a_body_never_cached() {
     assert_eq!(viewer_fn::cdn::MIN_TTL, 0);
     assert_eq!(b.written.len(), 1);
     // The same for a stored variant and for an error.
-    let done = run(&settings(), "HEAD", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "HEAD", VARIANT);
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
         (200, Some("no-store"))
     );
     assert_eq!(done.log.outcome, "stored");
-    let done = run(
-        &settings(),
-        "HEAD",
-        "/_sf/w9999/h0/inside/q75/webp/a.png",
-        403,
-        &mut b,
-        NATIVE_CLOCK,
-    );
+    let done = miss(&mut b, "HEAD", "/_sf/w9999/h0/inside/q75/webp/a.png");
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -278,11 +255,11 @@ fn head_generates_and_answers_without_a_body_never_cached() {
 #[test]
 fn a_stored_variant_is_answered_not_made_again() {
     let mut b = bucket_with_photo();
-    let first = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let first = miss(&mut b, "GET", VARIANT);
     assert_eq!(first.log.outcome, "generated");
     b.reads.clear();
     // Another regional edge cache was told 403 before the PUT landed: it asks again.
-    let again = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let again = miss(&mut b, "GET", VARIANT);
     let r = respond(&again.answer);
     assert_eq!(r.status, 200);
     assert_eq!(r.body, respond(&first.answer).body, "the stored bytes");
@@ -353,7 +330,7 @@ fn a_large_original_is_read_in_ranges_and_refused_after_the_first() {
     let mut b = Bucket::default();
     b.objects
         .insert("photos/a b.png".into(), (bomb, "\"e\"".into()));
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", VARIANT);
     let r = respond(&done.answer);
     assert_eq!(r.status, 400, "{}", text(r));
     assert!(
@@ -387,7 +364,7 @@ fn a_large_original_is_read_in_ranges_and_refused_after_the_first() {
     let mut b = Bucket::default();
     b.objects
         .insert("photos/a b.png".into(), (padded.clone(), "\"e\"".into()));
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", VARIANT);
     assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
     let original: Vec<_> = b
         .reads
@@ -444,7 +421,7 @@ fn a_header_past_the_first_read_is_read_on_doubling_then_the_rest() {
         (big.clone(), "\"e\"".into()),
     );
     let uri = "/_sf/w128/h0/inside/q75/webp/photos/big%20header.jpg";
-    let done = run(&settings(), "GET", uri, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", uri);
     assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
     let reads: Vec<(u64, Option<u64>, Option<&str>)> = b
         .reads
@@ -488,7 +465,7 @@ fn a_role_refused_is_never_missing_and_never_makes_the_variant_again() {
         }
     }
     let mut b = Refusing(bucket_with_photo());
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", VARIANT);
     let r = respond(&done.answer);
     assert_eq!(r.status, 502);
     assert_eq!(done.log.kind, Some("role-denied"));
@@ -526,7 +503,7 @@ fn forged_keys_get_400_without_touching_the_origin() {
         "/_sf/",
     ] {
         let mut b = bucket_with_photo();
-        let done = run(&settings(), "GET", uri, 403, &mut b, NATIVE_CLOCK);
+        let done = miss(&mut b, "GET", uri);
         let r = respond(&done.answer);
         assert_eq!(r.status, 400, "{uri}");
         assert!(
@@ -553,7 +530,7 @@ fn client_errors_write_nothing() {
     for (key, body, kind) in cases {
         let mut b = Bucket::default();
         b.objects.insert(key.into(), (body, "\"e\"".into()));
-        let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+        let done = miss(&mut b, "GET", VARIANT);
         let r = respond(&done.answer);
         // One status CloudFront caches; the kind stays distinct in the body and the log.
         assert_eq!(r.status, 415, "{}", text(r));
@@ -569,7 +546,7 @@ fn client_errors_write_nothing() {
     }
 
     let mut missing = Bucket::default();
-    let done = run(&settings(), "GET", VARIANT, 403, &mut missing, NATIVE_CLOCK);
+    let done = miss(&mut missing, "GET", VARIANT);
     let r = respond(&done.answer);
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -615,7 +592,7 @@ fn client_errors_write_nothing() {
 fn origin_failures_are_502_with_the_cause_logged() {
     let mut b = bucket_with_photo();
     b.fail_reads = Some("dispatch failure: connection refused".into());
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", VARIANT);
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -633,7 +610,7 @@ fn origin_failures_are_502_with_the_cause_logged() {
 
     let mut b = bucket_with_photo();
     b.fail_writes = Some("AccessDenied".into());
-    let done = run(&settings(), "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = miss(&mut b, "GET", VARIANT);
     assert_eq!(respond(&done.answer).status, 502);
     assert_eq!(done.log.error.as_deref(), Some("AccessDenied"));
     assert!(done
