@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 mod deploy;
 mod doctor;
 mod package;
+mod purge;
 mod resize;
 mod rewrite;
 mod serve;
@@ -27,6 +28,7 @@ enum Command {
     Deploy(deploy::Args),
     Doctor(doctor::Args),
     Package(package::Args),
+    Purge(purge::Args),
     Resize(resize::Args),
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
@@ -40,6 +42,7 @@ fn main() {
         Command::Deploy(args) => deploy::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Package(args) => package::run(args),
+        Command::Purge(args) => purge::run(args),
         Command::Resize(args) => resize::run(args),
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),

@@ -159,6 +159,38 @@ impl EdgeCache {
         self.stats.lock().unwrap().evictions += evicted;
     }
 
+    /// CloudFront's invalidation, over the items of one `CreateInvalidation`: `#tag` drops the
+    /// entries whose cache-tag header lists the tag (case-insensitive), `/path*` those whose
+    /// key starts with `/path`, `/path` the one with that key. Returns how many went. Source:
+    /// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-tags.html
+    pub fn invalidate(&self, items: &[String]) -> usize {
+        let tag_header = viewer_fn::purge::CACHE_TAG_HEADER;
+        let matches = |key: &str, object: &Object| {
+            items.iter().any(|item| {
+                if let Some(tag) = item.strip_prefix('#') {
+                    object.header(tag_header).is_some_and(|tags| {
+                        tags.split(',').any(|t| t.trim().eq_ignore_ascii_case(tag))
+                    })
+                } else if let Some(start) = item.strip_suffix('*') {
+                    key.starts_with(start)
+                } else {
+                    key == item
+                }
+            })
+        };
+        let mut lru = self.lru.lock().unwrap();
+        let gone: Vec<String> = lru
+            .map
+            .iter()
+            .filter(|(k, e)| matches(k, &e.object))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &gone {
+            lru.remove(key);
+        }
+        gone.len()
+    }
+
     /// The cached response, or the result of `fetch` — run once for all concurrent callers of
     /// the same key and flight — which is then cached when cacheable. GET and HEAD share the
     /// entry but not a flight: a HEAD's answer has no body, so a GET must not wait for one.

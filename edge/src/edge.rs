@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use resize_lambda::{Answer, Body, Flow, Input, ReadResult, Settings, Step, NATIVE_CLOCK};
 use tokio::sync::Semaphore;
+use viewer_fn::purge::{self, Invalidation, Purge, Report, Target};
 use viewer_fn::Spec;
 
 use crate::cache::{CacheStatus, EdgeCache};
@@ -163,6 +164,27 @@ impl Edge {
         }
     }
 
+    /// A purge against this edge's origin and cache: the steps `scalefront purge` runs against a
+    /// deployed stack, with the edge cache standing in for CloudFront's invalidation.
+    pub async fn purge(&self, target: Target, dry_run: bool) -> Result<Report, String> {
+        let (mut purge, mut step) = Purge::start(&self.spec, target, Invalidation::Tags, dry_run)?;
+        loop {
+            step = match step {
+                purge::Step::List(l) => {
+                    purge.resume(purge::Input::Listed(self.origin.list_page(&l).await))
+                }
+                purge::Step::Delete(d) => {
+                    purge.resume(purge::Input::Deleted(self.origin.delete(&d).await))
+                }
+                purge::Step::Invalidate(i) => {
+                    self.cache.invalidate(&i.items);
+                    purge.resume(purge::Input::Invalidated(Ok(())))
+                }
+                purge::Step::Done(report) => return Ok(report),
+            };
+        }
+    }
+
     /// A cache miss: the origin, then the origin-side flow on its answer when it lacks the key
     /// (as Lambda@Edge runs on S3's 403/404).
     async fn fetch(&self, method: &str, uri: &str) -> (Object, CacheStatus, Timing) {
@@ -193,6 +215,9 @@ impl Edge {
                     o.set_header("last-modified", httpdate::fmt_http_date(t));
                 }
                 o.set_header("etag", meta.etag.unwrap_or_else(|| etag_of(&o.body)));
+                for (name, value) in meta.metadata {
+                    o.set_header(&format!("x-amz-meta-{name}"), value);
+                }
                 (o, CacheStatus::Miss, timing)
             }
             ReadResult::Missing { status, .. } => self.flow(method, uri, status, timing).await,

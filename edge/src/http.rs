@@ -72,6 +72,9 @@ pub async fn serve(
 
 pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let method = req.method().clone();
+    if req.uri().path() == preview::PURGE_PATH {
+        return preview::purge(edge, req).await;
+    }
     if method != Method::GET && method != Method::HEAD {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use resize_lambda::storage::answer_from_whole;
 use resize_lambda::{Meta, Read, ReadResult, Write};
+use viewer_fn::purge::{Delete, List, Listing};
 
 /// One original, for the preview page's listing.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -61,6 +62,24 @@ impl Origin {
         }
     }
 
+    /// One page of keys under `list.prefix` (S3 `ListObjectsV2`, `/` as the delimiter when asked).
+    pub async fn list_page(&self, list: &List) -> Result<Listing, String> {
+        match self {
+            Origin::Folder(f) => f.list_page(list).await,
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.list_page(list).await,
+        }
+    }
+
+    /// Deletes stored variants; the keys that could not be deleted come back with their cause.
+    pub async fn delete(&self, delete: &Delete) -> Result<Vec<(String, String)>, String> {
+        match self {
+            Origin::Folder(f) => f.delete(delete).await,
+            #[cfg(feature = "s3")]
+            Origin::S3(s) => s.delete(delete).await,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Origin::Folder(f) => format!("folder {}", f.root.display()),
@@ -68,6 +87,14 @@ impl Origin {
             Origin::S3(s) => s.describe(),
         }
     }
+}
+
+/// The source key of a stored variant's key (`{prefix}/{source}/{generation}/{name}`).
+fn variant_source<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
+    let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
+    let mut it = rest.rsplitn(3, '/');
+    let (_, generation) = (it.next()?, it.next()?);
+    it.next().filter(|_| viewer_fn::is_generation(generation))
 }
 
 /// Image extensions the preview page lists.
@@ -204,6 +231,15 @@ impl Folder {
             content_type: None,
             cache_control: is_variant.then(|| self.variant_cache_control.clone()),
             last_modified_ms: fs_meta.modified().ok().and_then(resize_lambda::unix_ms),
+            // The folder keeps no metadata; a variant's tag follows from its key, as the flow
+            // wrote it (`cache-tag`).
+            metadata: variant_source(&self.prefix, key)
+                .map(|source| {
+                    let tag = viewer_fn::purge::cache_tag(source);
+                    (viewer_fn::purge::CACHE_TAG_METADATA.to_string(), tag)
+                })
+                .into_iter()
+                .collect(),
         };
         if meta.size > read.max_bytes || read.is_head() {
             return answer_from_whole(read, meta, &[]);
@@ -245,6 +281,105 @@ impl Folder {
         tokio::fs::rename(&tmp, &path)
             .await
             .map_err(|e| format!("renaming to {}: {e}", path.display()))
+    }
+
+    /// The variant namespace as S3 would list it: every file under the prefix's folder whose key
+    /// starts with `list.prefix`, rolled up at the next `/` with a delimiter; one page.
+    async fn list_page(&self, list: &List) -> Result<Listing, String> {
+        let namespace = format!("{}/", self.prefix);
+        if !list.prefix.starts_with(&namespace) {
+            return Err(format!("the folder lists only under {namespace}"));
+        }
+        // Start at the deepest folder the prefix names whole (checked like any key).
+        let dir_key = &list.prefix[..list.prefix.rfind('/').unwrap_or(0)];
+        let start = self
+            .path_for(dir_key)
+            .map_err(|e| format!("listing {:?}: {e:?}", list.prefix))?;
+        let root = self.root.clone();
+        let list = list.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            let mut stack = vec![start];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => continue,
+                    Err(e) => return Err(format!("listing {}: {e}", dir.display())),
+                };
+                for e in entries.filter_map(Result::ok) {
+                    if e.file_name().to_string_lossy().starts_with('.') {
+                        continue;
+                    }
+                    let Ok(ft) = e.file_type() else { continue };
+                    if ft.is_dir() {
+                        stack.push(e.path());
+                    } else if ft.is_file() {
+                        let key = e
+                            .path()
+                            .strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        if key.starts_with(&list.prefix) {
+                            keys.push(key);
+                        }
+                    }
+                }
+            }
+            keys.sort();
+            let mut out = Listing::default();
+            for key in keys {
+                let rest = &key[list.prefix.len()..];
+                match rest.find('/').filter(|_| list.delimiter) {
+                    Some(i) => {
+                        let folder = format!("{}{}", list.prefix, &rest[..=i]);
+                        if out.folders.last() != Some(&folder) {
+                            out.folders.push(folder);
+                        }
+                    }
+                    None => out.keys.push(key),
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Deletes variant files (never outside the prefix), then the folders they leave empty.
+    async fn delete(&self, delete: &Delete) -> Result<Vec<(String, String)>, String> {
+        let namespace = self.root.join(&self.prefix);
+        let mut failed = Vec::new();
+        for key in &delete.keys {
+            if !key.starts_with(&format!("{}/", self.prefix)) {
+                failed.push((key.clone(), "not under the variant prefix".to_string()));
+                continue;
+            }
+            let path = match self.path_for(key) {
+                Ok(p) => p,
+                Err(e) => {
+                    failed.push((key.clone(), format!("{e:?}")));
+                    continue;
+                }
+            };
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    failed.push((key.clone(), e.to_string()));
+                    continue;
+                }
+            }
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| d.starts_with(&namespace) && *d != namespace) {
+                if tokio::fs::remove_dir(d).await.is_err() {
+                    break; // not empty
+                }
+                dir = d.parent();
+            }
+        }
+        Ok(failed)
     }
 
     async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {
@@ -429,11 +564,11 @@ mod tests {
             "an original is never overwritten"
         );
         assert!(f.put(&w("_sf/../a.jpg")).await.is_err());
-        f.put(&w("_sf/w600/h0/inside/q75/webp/a.jpg"))
+        f.put(&w("_sf/a.jpg/g0000000/w600-h0-inside-q75.webp"))
             .await
             .unwrap();
         let ReadResult::Found { meta, .. } = f
-            .read(&whole("_sf/w600/h0/inside/q75/webp/a.jpg", 100))
+            .read(&whole("_sf/a.jpg/g0000000/w600-h0-inside-q75.webp", 100))
             .await
         else {
             panic!()

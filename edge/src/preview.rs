@@ -12,6 +12,7 @@ use crate::edge::Edge;
 use crate::http::{text, Reply};
 use crate::srcset;
 use crate::viewer::{ViewerOutcome, ViewerRequest};
+use viewer_fn::purge::Target;
 
 const INDEX: &str = include_str!("../preview/index.html");
 const APP_JS: &str = include_str!("../preview/app.js");
@@ -23,6 +24,71 @@ const CORE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/image_core_bg
 /// Whether this binary was built with the wasm `web` build (see build.rs).
 pub fn has_wasm() -> bool {
     !CORE_WASM.is_empty()
+}
+
+/// `scalefront purge --serve URL` posts here: the local edge's stand-in for the purge a deployed
+/// stack runs (S3 deletes + CloudFront invalidation).
+pub const PURGE_PATH: &str = "/_scalefront/api/purge";
+
+/// The purge request: exactly one of `originals`, `prefix`, `old_generations`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurgeRequest {
+    #[serde(default)]
+    originals: Vec<String>,
+    prefix: Option<String>,
+    #[serde(default)]
+    old_generations: bool,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST` a JSON [`PurgeRequest`]; the answer is the purge's report as JSON.
+pub async fn purge(edge: &Edge, req: hyper::Request<hyper::body::Incoming>) -> Reply {
+    use http_body_util::BodyExt;
+    if req.method() != hyper::Method::POST {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed: POST a JSON purge request\n",
+        );
+        r.headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+    };
+    let r: PurgeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+    };
+    let target = match (r.originals.is_empty(), r.prefix, r.old_generations) {
+        (false, None, false) => Target::Originals(r.originals),
+        (true, Some(p), false) => Target::Prefix(p),
+        (true, None, true) => Target::OldGenerations,
+        _ => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "400 Bad Request: give exactly one of originals, prefix, old_generations\n",
+            )
+        }
+    };
+    match edge.purge(target, r.dry_run).await {
+        Ok(report) => {
+            if !report.dry_run {
+                println!("scalefront serve: purge: {}", report.summary());
+            }
+            json_reply(
+                StatusCode::OK,
+                &serde_json::to_value(&report).unwrap_or_default(),
+            )
+        }
+        Err(e) => text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+    }
 }
 
 /// Photos the page lists at most.

@@ -3,6 +3,7 @@
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use resize_lambda::{s3, Read, ReadResult, Write};
+use viewer_fn::purge::{Delete, List, Listing};
 
 use crate::origin::{is_image_key, Listed};
 
@@ -61,6 +62,14 @@ impl S3Origin {
 
     pub async fn put(&self, write: &Write) -> Result<(), String> {
         s3::put(&self.client, &self.bucket, write).await
+    }
+
+    pub async fn list_page(&self, list: &List) -> Result<Listing, String> {
+        s3::list_page(&self.client, &self.bucket, list).await
+    }
+
+    pub async fn delete(&self, delete: &Delete) -> Result<Vec<(String, String)>, String> {
+        s3::delete(&self.client, &self.bucket, delete).await
     }
 
     pub async fn list(&self, max: usize) -> Result<Vec<Listed>, String> {

@@ -14,6 +14,7 @@ pub mod aws;
 pub mod deploy;
 pub mod doctor;
 pub mod policy;
+pub mod purge;
 pub mod template;
 
 pub use template::{render, Artifact, Mode, ParamError, Params};

@@ -29,6 +29,7 @@ use crate::log::Log;
 use crate::response::{Answer, Failure, Lifetimes, Response, IMMUTABLE};
 use crate::storage::{Meta, Read, ReadResult, Write};
 use crate::Settings;
+use viewer_fn::purge::{cache_tag, CACHE_TAG_HEADER, CACHE_TAG_METADATA};
 use viewer_fn::Variant;
 
 /// The host's clocks (wasm has no `Instant`): monotonic milliseconds for the log's timings,
@@ -227,8 +228,9 @@ impl Flow {
                 let planned = plan.transform.format.content_type();
                 let content_type = meta.content_type.as_deref().unwrap_or(planned);
                 let cache_control = meta.cache_control.as_deref().unwrap_or(IMMUTABLE);
-                let response =
+                let mut response =
                     Response::stored(body, content_type, cache_control, plan.vary_accept);
+                response.set_header(CACHE_TAG_HEADER, &cache_tag(&plan.source_key));
                 if response.wire_size() > plan.max_response_bytes {
                     return self.stored_too_big(&meta);
                 }
@@ -366,14 +368,23 @@ impl Flow {
         self.log.height = Some(output.height);
 
         let content_type = output.format.content_type();
+        let tag = cache_tag(&plan.source_key);
         let write = Write {
             key: plan.variant_key.clone(),
             body: output.data.clone(),
             content_type,
             cache_control: IMMUTABLE,
-            metadata: meta.etag.map(|e| ("source-etag", e)).into_iter().collect(),
+            // The original's version (serve checks it) and the tag a purge invalidates.
+            metadata: meta
+                .etag
+                .map(|e| ("source-etag", e))
+                .into_iter()
+                .chain([(CACHE_TAG_METADATA, tag.clone())])
+                .collect(),
         };
-        let response = Response::image(output.data, content_type, plan.vary_accept);
+        let mut response = Response::image(output.data, content_type, plan.vary_accept);
+        // CloudFront tags the first, generated response too (CacheTagConfig reads this header).
+        response.set_header(CACHE_TAG_HEADER, &tag);
         self.state = State::Writing { response };
         Step::Write(write)
     }

@@ -4,6 +4,7 @@ use crate::storage::{Meta, Read, ReadResult, Write};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use std::time::SystemTime;
+use viewer_fn::purge::{Delete, List, Listing};
 
 pub use aws_sdk_s3::Client;
 
@@ -20,6 +21,7 @@ pub async fn read(client: &Client, bucket: &str, read: &Read) -> ReadResult {
                     content_type: o.content_type().map(str::to_string),
                     cache_control: o.cache_control().map(str::to_string),
                     last_modified_ms: o.last_modified().and_then(unix_ms),
+                    metadata: user_metadata(o.metadata()),
                 };
                 ReadResult::Found {
                     meta,
@@ -54,6 +56,7 @@ pub async fn read(client: &Client, bucket: &str, read: &Read) -> ReadResult {
         content_type: object.content_type().map(str::to_string),
         cache_control: object.cache_control().map(str::to_string),
         last_modified_ms: object.last_modified().and_then(unix_ms),
+        metadata: user_metadata(object.metadata()),
     };
     if size > read.max_bytes {
         return ReadResult::TooLarge { meta };
@@ -67,6 +70,16 @@ pub async fn read(client: &Client, bucket: &str, read: &Read) -> ReadResult {
             cause: format!("S3 GetObject {key} body: {e}"),
         },
     }
+}
+
+fn user_metadata(m: Option<&std::collections::HashMap<String, String>>) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = m
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    v.sort();
+    v
 }
 
 fn unix_ms(t: &aws_sdk_s3::primitives::DateTime) -> Option<f64> {
@@ -89,6 +102,55 @@ pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<(), Str
         .await
         .map(|_| ())
         .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
+}
+
+/// One page of `ListObjectsV2`, `/` as the delimiter when the purge asks for it.
+pub async fn list_page(client: &Client, bucket: &str, list: &List) -> Result<Listing, String> {
+    let page = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&list.prefix)
+        .set_delimiter(list.delimiter.then(|| "/".to_string()))
+        .set_continuation_token(list.token.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "S3 ListObjectsV2 {}: {}",
+                list.prefix,
+                DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(Listing {
+        keys: page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .map(str::to_string)
+            .collect(),
+        folders: page
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix())
+            .map(str::to_string)
+            .collect(),
+        next: page.next_continuation_token().map(str::to_string),
+    })
+}
+
+/// `DeleteObject` per key: S3 answers 204 for a key already gone, so a retry is harmless.
+pub async fn delete(
+    client: &Client,
+    bucket: &str,
+    delete: &Delete,
+) -> Result<Vec<(String, String)>, String> {
+    let mut failed = Vec::new();
+    for key in &delete.keys {
+        if let Err(e) = client.delete_object().bucket(bucket).key(key).send().await {
+            failed.push((key.clone(), DisplayErrorContext(&e).to_string()));
+        }
+    }
+    Ok(failed)
 }
 
 fn read_error<E: ProvideErrorMetadata + std::error::Error + 'static>(

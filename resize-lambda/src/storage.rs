@@ -12,6 +12,9 @@ pub struct Meta {
     pub cache_control: Option<String>,
     /// Last modification, milliseconds since the Unix epoch.
     pub last_modified_ms: Option<f64>,
+    /// User metadata (S3 `x-amz-meta-*`, names in lower case): a variant's `source-etag` and
+    /// `cache-tag`.
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Ask the host to read part of an object (S3: `GetObject` with `Range`; `HeadObject` when `len`

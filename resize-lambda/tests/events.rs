@@ -4,11 +4,14 @@ use resize_lambda::event::{BodyEncoding, OriginResponseEvent, Response};
 use serde_json::Value;
 use std::path::Path;
 
+/// A fixture, `{g}` (the generation segment of a variant key) filled in with the current one.
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("{g}", viewer_fn::GENERATION)
 }
 
 fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
@@ -41,7 +44,10 @@ fn s3_origin_403_for_a_missing_variant() {
     assert_eq!(cf.response.status_code(), Some(403));
     assert_eq!(
         cf.request.uri,
-        "/_sf/w600/h0/inside/q75/webp/photos/Further.jpg"
+        format!(
+            "/_sf/photos/Further.jpg/{}/w600-h0-inside-q75.webp",
+            viewer_fn::GENERATION
+        )
     );
     assert_eq!(
         cf.request.querystring, "",

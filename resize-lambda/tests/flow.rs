@@ -9,6 +9,7 @@ use resize_lambda::{
     Write, EDGE_MAX_RESPONSE_BYTES, NATIVE_CLOCK,
 };
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use viewer_fn::Spec;
 
 /// An in-memory bucket that answers reads as S3 does (ranges, sizes, If-Match) and records them.
@@ -43,6 +44,7 @@ impl Origin for Bucket {
                     content_type: Some("image/webp".into()),
                     cache_control: None,
                     last_modified_ms: Some(self.modified_ms),
+                    metadata: Vec::new(),
                 };
                 answer_from_whole(read, meta, body)
             }
@@ -85,8 +87,15 @@ fn bucket_with_photo() -> Bucket {
     b
 }
 
-const VARIANT: &str = "/_sf/w128/h0/inside/q75/webp/photos/a%20b.png";
-const VARIANT_KEY: &str = "_sf/w128/h0/inside/q75/webp/photos/a b.png";
+/// `{g}` in a test key stands for the current generation.
+fn g(key: &str) -> String {
+    key.replace("{g}", viewer_fn::GENERATION)
+}
+
+static VARIANT: LazyLock<String> =
+    LazyLock::new(|| g("/_sf/photos/a%20b.png/{g}/w128-h0-inside-q75.webp"));
+static VARIANT_KEY: LazyLock<String> =
+    LazyLock::new(|| g("_sf/photos/a b.png/{g}/w128-h0-inside-q75.webp"));
 
 fn respond(answer: &Answer) -> &Response {
     match answer {
@@ -105,11 +114,11 @@ fn text(r: &Response) -> &str {
 #[test]
 fn s3_hits_other_statuses_and_other_methods_pass_through_without_reads() {
     for (method, uri, status) in [
-        ("GET", VARIANT, 200),
-        ("GET", VARIANT, 304),
-        ("GET", VARIANT, 500),
-        ("GET", VARIANT, 503),
-        ("POST", VARIANT, 403),
+        ("GET", VARIANT.as_str(), 200),
+        ("GET", VARIANT.as_str(), 304),
+        ("GET", VARIANT.as_str(), 500),
+        ("GET", VARIANT.as_str(), 503),
+        ("POST", VARIANT.as_str(), 403),
     ] {
         let mut b = bucket_with_photo();
         let done = run(&settings(), method, uri, status, &mut b, NATIVE_CLOCK);
@@ -153,7 +162,14 @@ fn a_refused_original_is_404_when_missing_502_when_only_cloudfront_is_refused() 
 fn generates_stores_under_the_prefix_and_answers_inline() {
     for status in [403, 404] {
         let mut b = bucket_with_photo();
-        let done = run(&settings(), "GET", VARIANT, status, &mut b, NATIVE_CLOCK);
+        let done = run(
+            &settings(),
+            "GET",
+            VARIANT.as_str(),
+            status,
+            &mut b,
+            NATIVE_CLOCK,
+        );
         let r = respond(&done.answer);
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("image/webp"));
@@ -165,9 +181,9 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         let [w] = &b.written[..] else {
             panic!("one write, got {}", b.written.len())
         };
-        assert_eq!(w.key, VARIANT_KEY);
+        assert_eq!(w.key, VARIANT_KEY.as_str());
         // The stored variant first, then the original (small: whole in its header read).
-        assert_eq!(b.reads[0].key, VARIANT_KEY);
+        assert_eq!(b.reads[0].key, VARIANT_KEY.as_str());
         assert_eq!(
             (b.reads[1].key.as_str(), b.reads[1].start, b.reads[1].len),
             ("photos/a b.png", 0, Some(HEADER_READ_BYTES))
@@ -175,7 +191,16 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         assert_eq!(b.reads.len(), 2);
         assert_eq!(w.content_type, "image/webp");
         assert_eq!(w.cache_control, "public, max-age=31536000, immutable");
-        assert_eq!(w.metadata, vec![("source-etag", "\"etag-1\"".to_string())]);
+        let tag = viewer_fn::purge::cache_tag("photos/a b.png");
+        assert_eq!(
+            w.metadata,
+            vec![
+                ("source-etag", "\"etag-1\"".to_string()),
+                ("cache-tag", tag.clone())
+            ]
+        );
+        // CloudFront tags the generated response too: a purge reaches it before it is stored.
+        assert_eq!(r.header("x-amz-meta-cache-tag"), Some(tag.as_str()));
         assert_eq!(r.body, Body::Image(w.body.clone()));
         assert_eq!(&w.body[8..12], b"WEBP");
 
@@ -200,7 +225,7 @@ fn a_spec_without_negotiation_sends_no_vary() {
     let done = run(
         &Settings::new(spec, EDGE_MAX_RESPONSE_BYTES),
         "GET",
-        VARIANT,
+        VARIANT.as_str(),
         403,
         &mut b,
         NATIVE_CLOCK,
@@ -215,10 +240,10 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
         max_response_bytes: 300,
         ..settings()
     };
-    let done = run(&small, "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = run(&small, "GET", VARIANT.as_str(), 403, &mut b, NATIVE_CLOCK);
     let r = respond(&done.answer);
     assert_eq!(r.status, 302);
-    assert_eq!(r.header("location"), Some(VARIANT));
+    assert_eq!(r.header("location"), Some(VARIANT.as_str()));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(r.body, Body::Empty);
     assert_eq!(b.written.len(), 1);
@@ -228,7 +253,7 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
 #[test]
 fn head_generates_and_answers_without_a_body_never_cached() {
     let mut b = bucket_with_photo();
-    let done = miss(&mut b, "HEAD", VARIANT);
+    let done = miss(&mut b, "HEAD", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!((r.status, &r.body), (200, &Body::Empty));
     // CloudFront's GET shares HEAD's entry: this one must not be kept (MinTTL 0 honours it).
@@ -236,14 +261,18 @@ fn head_generates_and_answers_without_a_body_never_cached() {
     assert_eq!(viewer_fn::cdn::MIN_TTL, 0);
     assert_eq!(b.written.len(), 1);
     // The same for a stored variant and for an error.
-    let done = miss(&mut b, "HEAD", VARIANT);
+    let done = miss(&mut b, "HEAD", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
         (200, Some("no-store"))
     );
     assert_eq!(done.log.outcome, "stored");
-    let done = miss(&mut b, "HEAD", "/_sf/w9999/h0/inside/q75/webp/a.png");
+    let done = miss(
+        &mut b,
+        "HEAD",
+        &g("/_sf/a.png/{g}/w9999-h0-inside-q75.webp"),
+    );
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -255,11 +284,11 @@ fn head_generates_and_answers_without_a_body_never_cached() {
 #[test]
 fn a_stored_variant_is_answered_not_made_again() {
     let mut b = bucket_with_photo();
-    let first = miss(&mut b, "GET", VARIANT);
+    let first = miss(&mut b, "GET", VARIANT.as_str());
     assert_eq!(first.log.outcome, "generated");
     b.reads.clear();
     // Another regional edge cache was told 403 before the PUT landed: it asks again.
-    let again = miss(&mut b, "GET", VARIANT);
+    let again = miss(&mut b, "GET", VARIANT.as_str());
     let r = respond(&again.answer);
     assert_eq!(r.status, 200);
     assert_eq!(r.body, respond(&first.answer).body, "the stored bytes");
@@ -285,13 +314,13 @@ fn a_stored_variant_too_big_to_answer_redirects_while_fresh_then_502() {
     };
     let mut b = bucket_with_photo();
     b.objects
-        .insert(VARIANT_KEY.into(), (vec![7; 5000], "\"v\"".into()));
+        .insert(VARIANT_KEY.as_str().into(), (vec![7; 5000], "\"v\"".into()));
     b.modified_ms = 1_000_000.0;
     // Just written by another request: CloudFront will find it.
     let done = run(
         &small,
         "GET",
-        VARIANT,
+        VARIANT.as_str(),
         403,
         &mut b,
         at_ms(1_000_000.0 + 1000.0),
@@ -301,7 +330,7 @@ fn a_stored_variant_too_big_to_answer_redirects_while_fresh_then_502() {
     let done = run(
         &small,
         "GET",
-        VARIANT,
+        VARIANT.as_str(),
         403,
         &mut b,
         at_ms(1_000_000.0 + STORED_GRACE_MS + 1.0),
@@ -315,7 +344,7 @@ fn a_stored_variant_too_big_to_answer_redirects_while_fresh_then_502() {
     );
     assert!(b.written.is_empty(), "never made again");
     assert!(
-        b.reads.iter().all(|r| r.key == VARIANT_KEY),
+        b.reads.iter().all(|r| r.key == VARIANT_KEY.as_str()),
         "the original is never read"
     );
 }
@@ -330,7 +359,7 @@ fn a_large_original_is_read_in_ranges_and_refused_after_the_first() {
     let mut b = Bucket::default();
     b.objects
         .insert("photos/a b.png".into(), (bomb, "\"e\"".into()));
-    let done = miss(&mut b, "GET", VARIANT);
+    let done = miss(&mut b, "GET", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!(r.status, 400, "{}", text(r));
     assert!(
@@ -364,7 +393,7 @@ fn a_large_original_is_read_in_ranges_and_refused_after_the_first() {
     let mut b = Bucket::default();
     b.objects
         .insert("photos/a b.png".into(), (padded.clone(), "\"e\"".into()));
-    let done = miss(&mut b, "GET", VARIANT);
+    let done = miss(&mut b, "GET", VARIANT.as_str());
     assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
     let original: Vec<_> = b
         .reads
@@ -420,8 +449,8 @@ fn a_header_past_the_first_read_is_read_on_doubling_then_the_rest() {
         "photos/big header.jpg".into(),
         (big.clone(), "\"e\"".into()),
     );
-    let uri = "/_sf/w128/h0/inside/q75/webp/photos/big%20header.jpg";
-    let done = miss(&mut b, "GET", uri);
+    let uri = g("/_sf/photos/big%20header.jpg/{g}/w128-h0-inside-q75.webp");
+    let done = miss(&mut b, "GET", &uri);
     assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
     let reads: Vec<(u64, Option<u64>, Option<&str>)> = b
         .reads
@@ -465,7 +494,7 @@ fn a_role_refused_is_never_missing_and_never_makes_the_variant_again() {
         }
     }
     let mut b = Refusing(bucket_with_photo());
-    let done = miss(&mut b, "GET", VARIANT);
+    let done = miss(&mut b, "GET", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!(r.status, 502);
     assert_eq!(done.log.kind, Some("role-denied"));
@@ -496,13 +525,14 @@ fn crc32(data: &[u8]) -> u32 {
 #[test]
 fn forged_keys_get_400_without_touching_the_origin() {
     for uri in [
-        "/_sf/w9999/h0/inside/q75/webp/photos/a%20b.png",
-        "/_sf/w128/h0/cover/q75/webp/photos/a%20b.png",
-        "/_sf/w128/h0/inside/q75/webp/_sf/w128/h0/inside/q75/webp/photos/a%20b.png",
-        "/_sf/w128/h0/inside/q75/webp/photos/..%2Fa.png",
+        "/_sf/photos/a%20b.png/{g}/w9999-h0-inside-q75.webp",
+        "/_sf/photos/a%20b.png/{g}/w128-h0-cover-q75.webp",
+        "/_sf/_sf/photos/a%20b.png/{g}/w128-h0-inside-q75.webp/{g}/w128-h0-inside-q75.webp",
+        "/_sf/photos/..%2Fa.png/{g}/w128-h0-inside-q75.webp",
         "/_sf/",
     ] {
         let mut b = bucket_with_photo();
+        let uri = &g(uri);
         let done = miss(&mut b, "GET", uri);
         let r = respond(&done.answer);
         assert_eq!(r.status, 400, "{uri}");
@@ -530,7 +560,7 @@ fn client_errors_write_nothing() {
     for (key, body, kind) in cases {
         let mut b = Bucket::default();
         b.objects.insert(key.into(), (body, "\"e\"".into()));
-        let done = miss(&mut b, "GET", VARIANT);
+        let done = miss(&mut b, "GET", VARIANT.as_str());
         let r = respond(&done.answer);
         // One status CloudFront caches; the kind stays distinct in the body and the log.
         assert_eq!(r.status, 415, "{}", text(r));
@@ -546,7 +576,7 @@ fn client_errors_write_nothing() {
     }
 
     let mut missing = Bucket::default();
-    let done = miss(&mut missing, "GET", VARIANT);
+    let done = miss(&mut missing, "GET", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -564,7 +594,7 @@ fn client_errors_write_nothing() {
         },
         ..settings()
     };
-    let done = run(&tight, "GET", VARIANT, 403, &mut big, NATIVE_CLOCK);
+    let done = run(&tight, "GET", VARIANT.as_str(), 403, &mut big, NATIVE_CLOCK);
     assert_eq!(respond(&done.answer).status, 400);
     assert_eq!(done.log.kind, Some("too-large"));
     assert!(big.written.is_empty());
@@ -583,7 +613,14 @@ fn client_errors_write_nothing() {
         },
         ..settings()
     };
-    let done = run(&few_pixels, "GET", VARIANT, 403, &mut b, NATIVE_CLOCK);
+    let done = run(
+        &few_pixels,
+        "GET",
+        VARIANT.as_str(),
+        403,
+        &mut b,
+        NATIVE_CLOCK,
+    );
     assert_eq!(respond(&done.answer).status, 400);
     assert!(b.written.is_empty());
 }
@@ -592,7 +629,7 @@ fn client_errors_write_nothing() {
 fn origin_failures_are_502_with_the_cause_logged() {
     let mut b = bucket_with_photo();
     b.fail_reads = Some("dispatch failure: connection refused".into());
-    let done = miss(&mut b, "GET", VARIANT);
+    let done = miss(&mut b, "GET", VARIANT.as_str());
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -610,7 +647,7 @@ fn origin_failures_are_502_with_the_cause_logged() {
 
     let mut b = bucket_with_photo();
     b.fail_writes = Some("AccessDenied".into());
-    let done = miss(&mut b, "GET", VARIANT);
+    let done = miss(&mut b, "GET", VARIANT.as_str());
     assert_eq!(respond(&done.answer).status, 502);
     assert_eq!(done.log.error.as_deref(), Some("AccessDenied"));
     assert!(done
@@ -621,8 +658,8 @@ fn origin_failures_are_502_with_the_cause_logged() {
 
 #[test]
 fn a_host_feeding_the_wrong_outcome_gets_500_not_a_panic() {
-    let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT, 403, NATIVE_CLOCK);
-    assert!(matches!(step, Step::Read(ref r) if r.key == VARIANT_KEY));
+    let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT.as_str(), 403, NATIVE_CLOCK);
+    assert!(matches!(step, Step::Read(ref r) if r.key == VARIANT_KEY.as_str()));
     let Step::Done(done) = flow.resume(Input::Written(Ok(()))) else {
         panic!("expected done")
     };

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { get, imageInfo, photo, put, uriOf } from './harness.mjs';
+import { G } from '../keys.mjs';
 
 const dir = process.env.REGIONAL_PACKAGE_DIR;
 if (!dir) throw new Error('REGIONAL_PACKAGE_DIR is not set: run this through tests/steps/30-origin.sh');
@@ -59,8 +60,8 @@ function event(uri) {
 
 test('the packaged bootstrap serves function URL events against S3', async () => {
   await put('photos/bootstrap.jpg', photo('ladybird-2560x1600.jpg'), 'image/jpeg');
-  const key = '_sf/w384/h0/inside/q75/webp/photos/bootstrap.jpg';
-  const forged = '_sf/w385/h0/inside/q75/webp/photos/bootstrap.jpg';
+  const key = `_sf/photos/bootstrap.jpg/${G}/w384-h0-inside-q75.webp`;
+  const forged = `_sf/photos/bootstrap.jpg/${G}/w385-h0-inside-q75.webp`;
   const { server, replies } = runtimeApi([event(uriOf(key)), event(uriOf(forged))]);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const child = spawn(join(dir, 'bootstrap'), [], {

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$ROOT"
 bash tests/edge/build.sh
-node --test --test-concurrency=1 tests/edge/serve.test.mjs
+node --test --test-concurrency=1 tests/edge/serve.test.mjs tests/edge/purge.test.mjs

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { G } from '../keys.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.SCALEFRONT_BIN || path.join(root, 'target/debug/scalefront');
@@ -52,7 +53,7 @@ test('rewrite prints the rewritten request as one line of JSON', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.split('\n').length, 2);
   const out = JSON.parse(r.stdout);
-  assert.equal(out.uri, '/_sf/w640/h0/inside/q75/avif/photos/Further.jpg');
+  assert.equal(out.uri, `/_sf/photos/Further.jpg/${G}/w640-h0-inside-q75.avif`);
   assert.deepEqual(out.querystring, {});
   assert.equal(out.headers.accept.value, 'image/avif,image/webp,*/*');
 });

@@ -140,7 +140,7 @@ for (const file of files) {
     const event = { version: '1.0', request: { method: 'GET', uri: '/a.jpg', querystring: { w: { value: '600' } }, headers: {} } };
     const out = ctx.handler(event);
     assert.equal(typeof out.uri, 'string');
-    assert.match(out.uri, /\/w\d+\/h0\//);
+    assert.match(out.uri, /\/g[0-9a-f]{7}\/w\d+-h0-/);
     assert.deepEqual(Object.keys(out.querystring), []);
   });
 }

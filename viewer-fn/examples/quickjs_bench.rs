@@ -29,7 +29,7 @@ fn main() {
                 if i % 3 == 0 { "&dpr=2" } else { "" }
             ),
             6 => "/photos/Further.jpg?w=600&h=400&fit=cover&f=auto&utm_source=newsletter".into(),
-            7 => "/_sf/w640/h0/inside/q75/avif/photos/Further.jpg".into(),
+            7 => "/_sf/photos/Further.jpg/{g}/w640-h0-inside-q75.avif".into(),
             8 => "/photos/Further.jpg?w=600px&width=700".into(),
             _ => "/gallery/My%20Photo.png".into(),
         };

@@ -1,6 +1,6 @@
 // scalefront viewer-request function (cloudfront-js-2.0), generated from the rule spec by
 // `scalefront viewer-fn`: edit scalefront.toml, not this file. The rules: viewer-fn/src/lib.rs.
-var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"N":{"d":"d","f":"f","h":"h","q":"q","r":"dpr","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","q":"q","quality":"q","w":"w","width":"w"},"Q":[50,75,90],"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"img":"not an image; transformable: .avif .jpeg .jpg .png .webp","p":"_sf","q":75,"r":4,"t":"inside","up":true};
+var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"N":{"d":"d","f":"f","h":"h","q":"q","r":"dpr","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","q":"q","quality":"q","w":"w","width":"w"},"Q":[50,75,90],"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","p":"_sf","q":75,"r":4,"t":"inside","up":true};
 var FITS = ["cover", "contain", "fill", "inside", "outside"];
 var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", avif: "avif"};
 var MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
@@ -96,7 +96,7 @@ F = f;
 } else F = pick(r.headers, src);
 if (F === "png") Q = C.q;
 var T = t !== undefined && W && H ? t : C.t;
-r.uri = "/" + C.p + "/w" + W + "/h" + H + "/" + T + "/q" + Q + "/" + F + "/" + u;
+r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
 r.querystring = {};
 return r;
 }
@@ -137,10 +137,10 @@ var last = segs[segs.length - 1], dot = last.lastIndexOf("."), ext = dot < 0 ? "
 return own(C.X, ext) ? C.X[ext] : [400, C.img];
 }
 function variant(s) {
-if (s.length < 7) return false;
-var w = dim(s[1], "w", C.W), h = dim(s[2], "h", C.H), m = /^q([1-9][0-9]{0,2})$/.exec(s[4]),
-q = m ? +m[1] : 0, f = s[5], rest = s.slice(6);
-return w >= 0 && h >= 0 && FITS.indexOf(s[3]) >= 0 && (w && h || s[3] === C.t) && C.Q.indexOf(q) >= 0 &&
+var n = s.length, m = n >= 4 && /^(w[^-]*)-(h[^-]*)-([^-]*)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
+if (!m || s[n - 2] !== C.g) return false;
+var w = dim(m[1], "w", C.W), h = dim(m[2], "h", C.H), q = +m[4], f = m[5], rest = s.slice(1, n - 2);
+return w >= 0 && h >= 0 && FITS.indexOf(m[3]) >= 0 && (w && h || m[3] === C.t) && C.Q.indexOf(q) >= 0 &&
 C.F.indexOf(f) >= 0 && (f !== "png" || q === C.q) && rest[0] !== C.p &&
 typeof source(rest, enc(rest.join("/"))) === "string";
 }

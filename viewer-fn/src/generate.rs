@@ -30,6 +30,7 @@ pub fn generate(spec: &Spec) -> String {
         .collect();
     let c = json!({
         "p": spec.prefix(),
+        "g": spec.generation(),
         "W": spec.widths(),
         "H": spec.heights(),
         "Q": spec.qualities(),

@@ -7,19 +7,65 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{Fit, Format, Spec};
 
 /// Longest source key, in UTF-8 bytes. S3 keys stop at 1024 bytes; a variant key adds at most
-/// 32 (prefix) + 31 (`/w8192/h8192/outside/q100/avif/`) bytes, so 900 leaves room with margin.
+/// 32 (prefix) + 1 + 9 (`/g1234567`) + 30 (`/w8192-h8192-outside-q100.avif`) bytes, so 900 leaves
+/// room with margin.
 pub const MAX_SOURCE_KEY_BYTES: usize = 900;
 
-/// One canonical variant. Key layout (S3 key, no leading slash):
+/// image-core's recipe: its codec versions and a digest of what its fixture corpus encodes to
+/// (written by image-core's corpus test, `SCALEFRONT_BLESS=1`). Everything that shapes a
+/// variant's bytes besides its key is in there, so it names the generation.
+const IMAGE_CORE_RECIPE: &str = include_str!("../../wasm/recipe.txt");
+
+/// The generation segment of every variant key: `g` + 7 hex digits of the recipe's FNV-1a.
+/// A new encoder, decoder or calibration writes new keys instead of serving old bytes under
+/// unchanged ones (the stored old generation is removed by `scalefront purge
+/// --all-generations-but-current`). Computed at compile time: the same in every host.
+pub const GENERATION: &str = match std::str::from_utf8(&generation_bytes(IMAGE_CORE_RECIPE)) {
+    Ok(g) => g,
+    Err(_) => panic!("hex is ASCII"),
+};
+
+const fn generation_bytes(recipe: &str) -> [u8; 8] {
+    let b = recipe.as_bytes();
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u64).wrapping_mul(0x100000001b3);
+        i += 1;
+    }
+    let mut out = [b'g'; 8];
+    let mut j = 1;
+    while j < 8 {
+        out[j] = b"0123456789abcdef"[((h >> (64 - 4 * j)) & 15) as usize];
+        j += 1;
+    }
+    out
+}
+
+/// `g` + 7 lower-case hex digits: the shape of a generation segment (any generation, for purges).
+pub fn is_generation(s: &str) -> bool {
+    s.len() == 8
+        && s.starts_with('g')
+        && s.bytes()
+            .skip(1)
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// One canonical variant. Key layout (S3 key, no leading slash): the source first, so all the
+/// variants of one original share the prefix `{prefix}/{source key}/` (listed with the `/`
+/// delimiter, so `x.jpg/` does not take in the variants of `x.jpg/y.jpg`); then the generation;
+/// then the transform, as a file name with the output's extension.
 ///
 /// ```text
-/// {prefix}/w{W}/h{H}/{fit}/q{Q}/{format}/{source key}
-/// _sf/w640/h0/inside/q75/webp/photos/Further.jpg
+/// {prefix}/{source key}/{generation}/w{W}-h{H}-{fit}-q{Q}.{format}
+/// _sf/photos/Further.jpg/g1a2b3c4/w640-h0-inside-q75.webp
 /// ```
 ///
 /// `W` or `H` = 0: that side is not constrained. Canonical means: the fit is the spec's default
 /// when a side is free (it cannot change the output then), the quality is the spec's default for
-/// lossless formats, numbers have no leading zeros, the source key is not itself under the prefix.
+/// lossless formats, numbers have no leading zeros, the generation is the current one, the source
+/// key is not itself under the prefix. Parsing splits from the end, so a source key may hold any
+/// segment (`x.jpg/g1234567/w1-h0-inside-q75.webp` is a source like any other).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Variant {
     pub width: u32,
@@ -47,18 +93,57 @@ fn bad<T>(why: impl Into<String>) -> Result<T, KeyError> {
     Err(KeyError(why.into()))
 }
 
+/// The folder of one original's variants, every generation: `{prefix}/{source key}/`.
+pub fn variants_of(spec: &Spec, source_key: &str) -> String {
+    format!("{}/{}/", spec.prefix(), source_key)
+}
+
+/// A stored key split by the layout alone, whatever its generation (no check against the spec
+/// beyond the prefix): what a purge needs to tell whose variant an object is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey<'a> {
+    pub source_key: &'a str,
+    pub generation: &'a str,
+    /// `w640-h0-inside-q75.webp`
+    pub name: &'a str,
+}
+
+impl<'a> StoredKey<'a> {
+    /// `None` unless `key` is `{prefix}/{source}/{generation}/{name}` with a generation-shaped
+    /// segment and a name of the variant shape.
+    pub fn split(spec: &Spec, key: &'a str) -> Option<StoredKey<'a>> {
+        let rest = key.strip_prefix(spec.prefix())?.strip_prefix('/')?;
+        let mut it = rest.rsplitn(3, '/');
+        let (name, generation, source_key) = (it.next()?, it.next()?, it.next()?);
+        (is_generation(generation) && !source_key.is_empty() && name_fields(name).is_some())
+            .then_some(StoredKey {
+                source_key,
+                generation,
+                name,
+            })
+    }
+}
+
+/// `w640-h0-inside-q75.webp` → ("w640", "h0", "inside", "q75", "webp").
+fn name_fields(name: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let (stem, format) = name.rsplit_once('.')?;
+    let mut it = stem.split('-');
+    let fields = (it.next()?, it.next()?, it.next()?, it.next()?, format);
+    it.next().is_none().then_some(fields)
+}
+
 impl Variant {
     /// The S3 key, without a leading slash.
     pub fn key(&self, spec: &Spec) -> String {
         format!(
-            "{}/w{}/h{}/{}/q{}/{}/{}",
-            spec.prefix(),
+            "{}{}/w{}-h{}-{}-q{}.{}",
+            variants_of(spec, &self.source_key),
+            spec.generation(),
             self.width,
             self.height,
             self.fit,
             self.quality,
             self.format,
-            self.source_key
         )
     }
 
@@ -86,13 +171,32 @@ impl Variant {
 }
 
 fn parse_segments(spec: &Spec, key: &str) -> Result<Variant, KeyError> {
-    let mut it = key.splitn(7, '/');
-    let mut next = || it.next().unwrap_or("");
-    let (p, w, h, fit, q, format) = (next(), next(), next(), next(), next(), next());
-    let source_key = next().to_string();
-    if p != spec.prefix() {
+    let Some(rest) = key
+        .strip_prefix(spec.prefix())
+        .and_then(|r| r.strip_prefix('/'))
+    else {
         return bad(format!("not under the variant prefix {}/", spec.prefix()));
+    };
+    let mut it = rest.rsplitn(3, '/');
+    let (name, generation, source_key) = (
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+        it.next().unwrap_or(""),
+    );
+    if source_key.is_empty() {
+        return bad("expected {prefix}/{source}/{generation}/{transform}.{format}");
     }
+    if generation != spec.generation() {
+        return bad(format!(
+            "{generation:?} is not the current generation {}",
+            spec.generation()
+        ));
+    }
+    let Some((w, h, fit, q, format)) = name_fields(name) else {
+        return bad(format!(
+            "{name:?} is not w{{W}}-h{{H}}-{{fit}}-q{{Q}}.{{format}}"
+        ));
+    };
     let width = dimension(w, 'w', spec.widths())
         .ok_or_else(|| KeyError(format!("{w:?} is not w0 or an allowed width")))?;
     let height = dimension(h, 'h', spec.heights())
@@ -126,14 +230,14 @@ fn parse_segments(spec: &Spec, key: &str) -> Result<Variant, KeyError> {
     if source_key.split('/').next() == Some(spec.prefix()) {
         return bad("the source is itself under the variant prefix");
     }
-    check_source(spec, &source_key).map_err(|(_, why)| KeyError(why))?;
+    check_source(spec, source_key).map_err(|(_, why)| KeyError(why))?;
     Ok(Variant {
         width,
         height,
         fit,
         quality,
         format,
-        source_key,
+        source_key: source_key.to_string(),
     })
 }
 
@@ -246,6 +350,11 @@ mod tests {
         }
     }
 
+    /// `{g}` in a test key stands for the current generation.
+    fn g(k: &str) -> String {
+        k.replace("{g}", GENERATION)
+    }
+
     #[test]
     fn key_layout_and_uri() {
         let s = Spec::default();
@@ -259,53 +368,96 @@ mod tests {
         );
         assert_eq!(
             x.key(&s),
-            "_sf/w640/h0/inside/q75/webp/photos/My Photo é.jpg"
+            g("_sf/photos/My Photo é.jpg/{g}/w640-h0-inside-q75.webp")
         );
         assert_eq!(
             x.uri(&s),
-            "/_sf/w640/h0/inside/q75/webp/photos/My%20Photo%20%C3%A9.jpg"
+            g("/_sf/photos/My%20Photo%20%C3%A9.jpg/{g}/w640-h0-inside-q75.webp")
         );
         assert_eq!(Variant::parse(&s, &x.key(&s)), Ok(x.clone()));
-        assert_eq!(Variant::parse(&s, &x.uri(&s)), Ok(x));
+        assert_eq!(Variant::parse(&s, &x.uri(&s)), Ok(x.clone()));
+        assert!(is_generation(GENERATION), "{GENERATION}");
+        assert_eq!(variants_of(&s, &x.source_key), "_sf/photos/My Photo é.jpg/");
+        // A source may hold segments that look like the layout's: parsing splits from the end.
+        let tricky = v(
+            640,
+            0,
+            Fit::Inside,
+            75,
+            Format::Webp,
+            "x.jpg/g1234567/w1-h0-inside-q75.webp",
+        );
+        assert_eq!(Variant::parse(&s, &tricky.key(&s)), Ok(tricky));
+    }
+
+    #[test]
+    fn stored_keys_split_by_layout_alone() {
+        let s = Spec::default();
+        let k = "_sf/a/b.jpg/g0000000/w1-h0-cover-q1.gif";
+        assert_eq!(
+            StoredKey::split(&s, k),
+            Some(StoredKey {
+                source_key: "a/b.jpg",
+                generation: "g0000000",
+                name: "w1-h0-cover-q1.gif"
+            })
+        );
+        for not in [
+            "_sf/a.jpg/w640-h0-inside-q75.webp",      // no generation
+            "_sf/a.jpg/g123/w640-h0-inside-q75.webp", // not generation-shaped
+            "_sf/a.jpg/g0000000/photo.webp",          // not a variant name
+            "_sf/g0000000/w640-h0-inside-q75.webp",   // no source
+            "other/a.jpg/g0000000/w640-h0-inside-q75.webp",
+        ] {
+            assert_eq!(StoredKey::split(&s, not), None, "{not}");
+        }
     }
 
     #[test]
     fn parse_refuses_what_the_spec_cannot_produce_or_is_not_canonical() {
         let s = Spec::default();
         for bad in [
-            "_sf/w9999/h0/inside/q75/webp/a.jpg",     // width not allowed
-            "_sf/w0640/h0/inside/q75/webp/a.jpg",     // leading zero
-            "_sf/w640/h0/cover/q75/webp/a.jpg",       // fit on a free side
-            "_sf/w640/h640/crop/q75/webp/a.jpg",      // not a fit
-            "_sf/w640/h0/inside/q80/webp/a.jpg",      // quality not allowed
-            "_sf/w640/h0/inside/q075/webp/a.jpg",     // leading zero
-            "_sf/w640/h0/inside/q90/png/a.png",       // png with non-default quality
-            "_sf/w640/h0/inside/q75/gif/a.jpg",       // not a format
-            "_sf/w640/h0/inside/q75/jpg/a.jpg",       // alias, not the canonical name
-            "_sf/w640/h0/inside/q75/webp/a.pdf",      // not an image
-            "_sf/w640/h0/inside/q75/webp/a//b.jpg",   // empty segment
-            "_sf/w640/h0/inside/q75/webp/../a.jpg",   // dot segment
-            "_sf/w640/h0/inside/q75/webp/a\u{0}.jpg", // control character
-            "_sf/w640/h0/inside/q75/webp/_sf/x.jpg",  // variant of a variant
-            "_sf/w640/h0/inside/q75/webp",            // no source
-            "other/w640/h0/inside/q75/webp/a.jpg",    // not under the prefix
-            "/_sf/w640/h0/inside/q75/webp/%e9.jpg",   // malformed UTF-8
+            "_sf/a.jpg/{g}/w9999-h0-inside-q75.webp", // width not allowed
+            "_sf/a.jpg/{g}/w0640-h0-inside-q75.webp", // leading zero
+            "_sf/a.jpg/{g}/w640-h0-cover-q75.webp",   // fit on a free side
+            "_sf/a.jpg/{g}/w640-h640-crop-q75.webp",  // not a fit
+            "_sf/a.jpg/{g}/w640-h0-inside-q80.webp",  // quality not allowed
+            "_sf/a.jpg/{g}/w640-h0-inside-q075.webp", // leading zero
+            "_sf/a.png/{g}/w640-h0-inside-q90.png",   // png with non-default quality
+            "_sf/a.jpg/{g}/w640-h0-inside-q75.gif",   // not a format
+            "_sf/a.jpg/{g}/w640-h0-inside-q75.jpg",   // alias, not the canonical name
+            "_sf/a.jpg/{g}/w640-h0-inside-q75-x.webp", // a fifth field
+            "_sf/a.jpg/{g}/w640-h0-inside.webp",      // a field short
+            "_sf/a.jpg/{g}/w640-h0-inside-q75",       // no format
+            "_sf/a.jpg/g0000000/w640-h0-inside-q75.webp", // another generation
+            "_sf/a.jpg/w640-h0-inside-q75.webp",      // no generation
+            "_sf/a.pdf/{g}/w640-h0-inside-q75.webp",  // not an image
+            "_sf/a//b.jpg/{g}/w640-h0-inside-q75.webp", // empty segment
+            "_sf/../a.jpg/{g}/w640-h0-inside-q75.webp", // dot segment
+            "_sf/a\u{0}.jpg/{g}/w640-h0-inside-q75.webp", // control character
+            "_sf/_sf/x.jpg/{g}/w640-h0-inside-q75.webp", // variant of a variant
+            "_sf/{g}/w640-h0-inside-q75.webp",        // no source
+            "other/a.jpg/{g}/w640-h0-inside-q75.webp", // not under the prefix
+            "/_sf/%e9.jpg/{g}/w640-h0-inside-q75.webp", // malformed UTF-8
         ] {
-            assert!(Variant::parse(&s, bad).is_err(), "{bad} parsed");
+            assert!(Variant::parse(&s, &g(bad)).is_err(), "{bad} parsed");
         }
-        let long = format!(
-            "_sf/w640/h0/inside/q75/webp/{}.jpg",
+        let long = g(&format!(
+            "_sf/{}.jpg/{{g}}/w640-h0-inside-q75.webp",
             "k".repeat(MAX_SOURCE_KEY_BYTES)
-        );
+        ));
         assert!(Variant::parse(&s, &long).is_err());
-        assert!(Variant::parse(&s, "_sf/w0/h0/inside/q50/avif/a.jpg").is_ok());
+        assert!(Variant::parse(&s, &g("_sf/a.jpg/{g}/w0-h0-inside-q50.avif")).is_ok());
         // Any %-spelling of a canonical key names the same object: the origin side accepts it.
         for spelling in [
-            "/_sf/w640/h0/inside/q75/webp/a b.jpg",
-            "/_sf/w640/h0/inside/q75/webp/a%20b.jpg",
-            "/%5Fsf/w640/h0/inside/q75/webp/a%20b.jpg",
+            "/_sf/a b.jpg/{g}/w640-h0-inside-q75.webp",
+            "/_sf/a%20b.jpg/{g}/w640-h0-inside-q75.webp",
+            "/%5Fsf/a%20b.jpg/{g}/w640-h0-inside-q75.webp",
         ] {
-            assert_eq!(Variant::parse(&s, spelling).unwrap().source_key, "a b.jpg");
+            assert_eq!(
+                Variant::parse(&s, &g(spelling)).unwrap().source_key,
+                "a b.jpg"
+            );
         }
     }
 

@@ -401,6 +401,13 @@ impl Spec {
         !self.auto.is_empty()
     }
 
+    /// The generation segment of this spec's variant keys ([`crate::GENERATION`]). No spec value
+    /// shapes a variant's bytes beyond what its key spells (size, fit, quality, format), so today
+    /// it is image-core's alone; a setting that did (an encoder effort, say) would join it here.
+    pub fn generation(&self) -> &'static str {
+        crate::key::GENERATION
+    }
+
     /// The format of a source key, from its extension (case-insensitive); `None`: not transformable.
     pub fn source_format(&self, key: &str) -> Option<Format> {
         let last = key.rsplit('/').next().unwrap_or(key);

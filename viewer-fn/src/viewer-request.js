@@ -102,7 +102,7 @@ function rewrite(r) {
   } else F = pick(r.headers, src);
   if (F === "png") Q = C.q;
   var T = t !== undefined && W && H ? t : C.t;
-  r.uri = "/" + C.p + "/w" + W + "/h" + H + "/" + T + "/q" + Q + "/" + F + "/" + u;
+  r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
   r.querystring = {};
   return r;
 }
@@ -152,12 +152,12 @@ function source(segs, u) {
   return own(C.X, ext) ? C.X[ext] : [400, C.img];
 }
 
-// Is prefix/w/h/fit/q/format/source... a canonical variant this spec produces?
+// Is prefix/source.../generation/wW-hH-fit-qQ.format a canonical variant this spec produces?
 function variant(s) {
-  if (s.length < 7) return false;
-  var w = dim(s[1], "w", C.W), h = dim(s[2], "h", C.H), m = /^q([1-9][0-9]{0,2})$/.exec(s[4]),
-    q = m ? +m[1] : 0, f = s[5], rest = s.slice(6);
-  return w >= 0 && h >= 0 && FITS.indexOf(s[3]) >= 0 && (w && h || s[3] === C.t) && C.Q.indexOf(q) >= 0 &&
+  var n = s.length, m = n >= 4 && /^(w[^-]*)-(h[^-]*)-([^-]*)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
+  if (!m || s[n - 2] !== C.g) return false;
+  var w = dim(m[1], "w", C.W), h = dim(m[2], "h", C.H), q = +m[4], f = m[5], rest = s.slice(1, n - 2);
+  return w >= 0 && h >= 0 && FITS.indexOf(m[3]) >= 0 && (w && h || m[3] === C.t) && C.Q.indexOf(q) >= 0 &&
     C.F.indexOf(f) >= 0 && (f !== "png" || q === C.q) && rest[0] !== C.p &&
     typeof source(rest, enc(rest.join("/"))) === "string";
 }

@@ -70,6 +70,7 @@ impl Case {
         // Requests too long to write out.
         let request = self
             .request
+            .replace("{g}", viewer_fn::GENERATION)
             .replace("LONG_URI", &format!("{}.jpg", "a".repeat(4100)))
             .replace("LONG_KEY", &format!("{}.jpg", "k".repeat(950)));
         let headers: Vec<(String, String)> = self
@@ -112,8 +113,12 @@ impl Case {
                 .then_some(())
                 .ok_or_else(|| format!("expected untouched, got {r:?}")),
             ViewerResult::Request(r) if self.uri.is_some() => {
-                let want = self.uri.as_deref().unwrap();
-                if r.uri != want {
+                let want = &self
+                    .uri
+                    .as_deref()
+                    .unwrap()
+                    .replace("{g}", viewer_fn::GENERATION);
+                if &r.uri != want {
                     return Err(format!("expected uri {want}, got {}", r.uri));
                 }
                 if !r.querystring.as_ref().is_some_and(|q| q.is_empty()) {

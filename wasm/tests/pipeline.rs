@@ -224,6 +224,7 @@ fn corpus_quality_and_bytes() {
     }
     let path = dir().join("expected/cases.tsv");
     let now = rows.join("\n") + "\n";
+    check_recipe(&rows);
     if std::env::var_os("SCALEFRONT_BLESS").is_some() {
         std::fs::write(&path, &now).unwrap();
         return;
@@ -253,6 +254,61 @@ fn corpus_quality_and_bytes() {
             n[5]
         );
     }
+}
+
+/// The crates whose code turns an original into a variant's bytes.
+const CODECS: [&str; 9] = [
+    "image",
+    "jpeg-decoder",
+    "jpeg-encoder",
+    "libm",
+    "libwebp-sys",
+    "moxcms",
+    "png",
+    "rav1e",
+    "ravif",
+];
+
+/// `recipe.txt` names what shapes a variant's bytes besides its key: the codec versions resolved
+/// in Cargo.lock, and a digest of what the corpus encodes to (every output's bytes). viewer-fn
+/// hashes the file into the generation segment of every variant key, so a recalibrated encoder or
+/// a new decoder writes new keys instead of serving old bytes under unchanged ones.
+fn check_recipe(rows: &[String]) {
+    let lock = std::fs::read_to_string(dir().join("../../Cargo.lock")).unwrap();
+    let mut lines = vec![
+        "# image-core's recipe: what shapes a variant's bytes besides its key. viewer-fn hashes this".into(),
+        "# file into the generation segment of every variant key (viewer-fn/src/key.rs): a change here".into(),
+        "# starts a new generation. Written by SCALEFRONT_BLESS=1 cargo test -p image-core --test pipeline.".into(),
+        format!("image-core {}", env!("CARGO_PKG_VERSION")),
+    ];
+    for name in CODECS {
+        let versions: Vec<&str> = lock
+            .split("[[package]]")
+            .filter(|p| p.contains(&format!("\nname = \"{name}\"\n")))
+            .filter_map(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+            .map(|v| v.trim_matches('"'))
+            .collect();
+        assert!(!versions.is_empty(), "{name} is not in Cargo.lock");
+        lines.push(format!("{name} {}", versions.join(" ")));
+    }
+    // The size and digest columns of every case: the bytes, not the similarity scores.
+    let outputs: String = rows
+        .iter()
+        .map(|r| r.split('\t').take(10).collect::<Vec<_>>().join("\t") + "\n")
+        .collect();
+    lines.push(format!("corpus {}", fnv64(outputs.as_bytes())));
+    let now = lines.join("\n") + "\n";
+    let path = dir().join("../recipe.txt");
+    if std::env::var_os("SCALEFRONT_BLESS").is_some() {
+        std::fs::write(&path, &now).unwrap();
+        return;
+    }
+    let recorded = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        recorded, now,
+        "wasm/recipe.txt is stale: a codec or the corpus output changed. SCALEFRONT_BLESS=1 rewrites it, \
+         which starts a new generation of variant keys (then bless viewer-fn's generated function too)"
+    );
 }
 
 #[test]

@@ -13,6 +13,9 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// The generation segment of every variant key.
+const G: &str = viewer_fn::GENERATION;
 use std::time::Duration;
 use viewer_fn::{encode_key, Spec};
 
@@ -262,7 +265,7 @@ fn dims_webp(b: &[u8]) -> (u32, u32) {
 async fn generates_stores_answers_and_then_s3_serves_it() {
     let s3 = S3::start("regional-generate").await;
     let etag = s3.put("photos/city.png", photo()).await;
-    let key = "_sf/w640/h0/inside/q75/webp/photos/city.png";
+    let key = &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp");
     let app = s3.app();
 
     let r = app.handle(&request("GET", &uri(key))).await;
@@ -281,7 +284,7 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
     assert_eq!(
         s3.keys("").await,
         [
-            "_sf/w640/h0/inside/q75/webp/photos/city.png",
+            &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp"),
             "photos/city.png"
         ]
     );
@@ -299,7 +302,10 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
 
     // One request's log, per step.
     let done = app
-        .run("GET", &uri("_sf/w256/h0/inside/q75/jpeg/photos/city.png"))
+        .run(
+            "GET",
+            &uri(&format!("_sf/photos/city.png/{G}/w256-h0-inside-q75.jpeg")),
+        )
         .await;
     assert_eq!(done.log.outcome, "generated");
     let steps: Vec<_> = done.log.ms.iter().map(|(s, _)| *s).collect();
@@ -342,7 +348,7 @@ async fn a_missing_original_is_404_for_variants_and_originals_alike() {
     let app = s3.app();
     for path in [
         "/photos/nope.jpg",
-        &uri("_sf/w640/h0/inside/q75/webp/photos/nope.jpg"),
+        &uri(&format!("_sf/photos/nope.jpg/{G}/w640-h0-inside-q75.webp")),
     ] {
         let r = app.handle(&request("GET", path)).await;
         assert_eq!(r.status_code, 404, "{path}");
@@ -375,7 +381,7 @@ async fn corrupt_unsupported_and_oversized_originals_write_nothing() {
         .await;
     let app = s3.app();
     for (name, status) in [("truncated.png", 415), ("text.jpg", 415), ("bomb.png", 400)] {
-        let key = format!("_sf/w640/h0/inside/q75/webp/photos/{name}");
+        let key = format!("_sf/photos/{name}/{G}/w640-h0-inside-q75.webp");
         let r = app.handle(&request("GET", &uri(&key))).await;
         assert_eq!(r.status_code, status, "{name}: {:?}", r.body);
         assert_eq!(
@@ -396,11 +402,11 @@ async fn forged_keys_get_400_without_any_s3_traffic() {
     let connections = Arc::new(AtomicUsize::new(0));
     let app = s3.app_at(&format!("http://127.0.0.1:{port}"));
     for key in [
-        "_sf/w9999/h0/inside/q75/webp/photos/city.png",
-        "_sf/w640/h0/inside/q80/webp/photos/city.png",
-        "_sf/w640/h0/fill/q75/webp/photos/city.png",
-        "_sf/w640/h0/inside/q75/webp/_sf/w640/h0/inside/q75/webp/photos/city.png",
-        "_sf/w640/h0/inside/q75/tiff/photos/city.png",
+        &format!("_sf/photos/city.png/{G}/w9999-h0-inside-q75.webp"),
+        &format!("_sf/photos/city.png/{G}/w640-h0-inside-q80.webp"),
+        &format!("_sf/photos/city.png/{G}/w640-h0-fill-q75.webp"),
+        &format!("_sf/_sf/photos/city.png/{G}/w640-h0-inside-q75.webp/{G}/w640-h0-inside-q75.webp"),
+        &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.tiff"),
     ] {
         let r = app.handle(&request("GET", &uri(key))).await;
         assert_eq!(r.status_code, 400, "{key}");
@@ -419,7 +425,7 @@ async fn forged_keys_get_400_without_any_s3_traffic() {
 async fn output_over_6_mb_is_stored_then_redirected() {
     let s3 = S3::start("regional-large").await;
     s3.put("photos/noise.png", noise(1920, 1280)).await;
-    let key = "_sf/w1920/h0/inside/q75/png/photos/noise.png";
+    let key = &format!("_sf/photos/noise.png/{G}/w1920-h0-inside-q75.png");
     let r = s3.app().handle(&request("GET", &uri(key))).await;
     assert_eq!(r.status_code, 302);
     assert_eq!(header(&r, "location"), Some(uri(key).as_str()));
@@ -440,7 +446,10 @@ async fn s3_down_is_502_with_the_cause_in_the_log() {
     let s3 = S3::start("regional-down").await;
     let app = s3.app_at(&format!("http://127.0.0.1:{}", free_port()));
     let done = app
-        .run("GET", &uri("_sf/w640/h0/inside/q75/webp/photos/city.png"))
+        .run(
+            "GET",
+            &uri(&format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp")),
+        )
         .await;
     let resize_lambda::Answer::Respond(r) = &done.answer else {
         panic!("expected a response")
@@ -449,7 +458,9 @@ async fn s3_down_is_502_with_the_cause_in_the_log() {
     assert_eq!(done.log.outcome, "failed");
     let error = done.log.error.as_deref().unwrap();
     assert!(
-        error.starts_with("S3 GetObject _sf/w640/h0/inside/q75/webp/photos/city.png: "),
+        error.starts_with(&format!(
+            "S3 GetObject _sf/photos/city.png/{G}/w640-h0-inside-q75.webp: "
+        )),
         "{error}"
     );
     assert_eq!(done.log.kind, Some("read-failed"));
@@ -461,16 +472,16 @@ async fn keys_with_spaces_and_unicode() {
     let s3 = S3::start("regional-unicode").await;
     let source = "photos/Café del Mar 2026 – ü.png";
     s3.put(source, photo()).await;
-    let key = format!("_sf/w384/h0/inside/q75/jpeg/{source}");
+    let key = format!("_sf/{source}/{G}/w384-h0-inside-q75.jpeg");
     let r = s3.app().handle(&request("GET", &uri(&key))).await;
     assert_eq!(r.status_code, 200, "{:?}", r.body);
     assert_eq!(s3.get(&key).await.unwrap().0, body(&r));
     // Also when the path reaches the function decoded.
-    let decoded = format!("/_sf/w256/h0/inside/q75/jpeg/{source}");
+    let decoded = format!("/_sf/{source}/{G}/w256-h0-inside-q75.jpeg");
     let r = s3.app().handle(&request("GET", &decoded)).await;
     assert_eq!(r.status_code, 200);
     assert!(s3
-        .get(&format!("_sf/w256/h0/inside/q75/jpeg/{source}"))
+        .get(&format!("_sf/{source}/{G}/w256-h0-inside-q75.jpeg"))
         .await
         .is_some());
 }
@@ -479,12 +490,12 @@ async fn keys_with_spaces_and_unicode() {
 async fn fifty_concurrent_invocations_one_correct_object() {
     let s3 = S3::start("regional-concurrent").await;
     s3.put("photos/busy.png", photo()).await;
-    let key = "_sf/w384/h0/inside/q75/webp/photos/busy.png";
+    let key = format!("_sf/photos/busy.png/{G}/w384-h0-inside-q75.webp");
     let app = Arc::new(s3.app());
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let app = app.clone();
-            tokio::spawn(async move { app.handle(&request("GET", &uri(key))).await })
+            let (app, key) = (app.clone(), key.clone());
+            tokio::spawn(async move { app.handle(&request("GET", &uri(&key))).await })
         })
         .collect();
     let mut bodies = Vec::new();
@@ -494,8 +505,8 @@ async fn fifty_concurrent_invocations_one_correct_object() {
         bodies.push(body(&r));
     }
     assert!(bodies.iter().all(|b| *b == bodies[0]), "identical bytes");
-    assert_eq!(s3.keys("_sf/").await, [key]);
-    let (stored, ct, cc, _) = s3.get(key).await.unwrap();
+    assert_eq!(s3.keys("_sf/").await, std::slice::from_ref(&key));
+    let (stored, ct, cc, _) = s3.get(&key).await.unwrap();
     assert_eq!(stored, bodies[0], "one whole, correct object");
     assert_eq!((ct.as_str(), cc.as_str()), ("image/webp", IMMUTABLE));
 }
