@@ -35,6 +35,10 @@ pub struct Args {
     /// Edge cache size in MiB
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     cache_mb: usize,
+    /// Over a folder, do not watch originals (by default a changed or deleted photo's variants
+    /// leave the folder and the edge cache within a second, as the deployed stack's purge does)
+    #[arg(long)]
+    no_watch: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -58,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         spec,
         addr: SocketAddr::new(args.bind, args.port),
         cache_bytes: args.cache_mb << 20,
+        watch: !args.no_watch,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

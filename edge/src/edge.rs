@@ -200,6 +200,9 @@ impl Edge {
         let fetched = self.origin.get(&key, MAX_OBJECT_BYTES).await;
         timing.push(("origin", t.elapsed()));
         match fetched {
+            ReadResult::Found { meta, .. } if self.outdated(&key, &meta).await => {
+                self.flow(method, uri, 404, timing).await
+            }
             ReadResult::Found { meta, body } => {
                 let mut o = Object::new(200, Bytes::from(body));
                 let content_type = meta.content_type.unwrap_or_else(|| {
@@ -234,6 +237,47 @@ impl Edge {
                 )
             }
         }
+    }
+
+    /// Whether a stored variant was made from another version of its original, or from one
+    /// since deleted (its `source-etag` against a HEAD of the original). Then the original's
+    /// variants are purged, so the caller makes the variant again or answers 404. This is how
+    /// `serve --s3` keeps up without S3's events; over a folder (no metadata) the watcher does.
+    async fn outdated(&self, key: &str, meta: &resize_lambda::Meta) -> bool {
+        let Some(stored) = viewer_fn::StoredKey::split(&self.spec, key) else {
+            return false;
+        };
+        let Some((_, made_from)) = meta.metadata.iter().find(|(n, _)| n == "source-etag") else {
+            return false;
+        };
+        let head = resize_lambda::Read {
+            key: stored.source_key.to_string(),
+            start: 0,
+            len: Some(0),
+            max_bytes: u64::MAX,
+            if_match: None,
+        };
+        let why = match self.origin.read(&head).await {
+            ReadResult::Found { meta, .. } if meta.etag.as_ref() == Some(made_from) => {
+                return false
+            }
+            ReadResult::Found { .. } => "was replaced",
+            ReadResult::Missing { status: 404, .. } => "was deleted",
+            // Refused or failing: no way to tell; the stored variant stands.
+            _ => return false,
+        };
+        let source = stored.source_key.to_string();
+        match self
+            .purge(Target::Originals(vec![source.clone()]), false)
+            .await
+        {
+            Ok(r) => eprintln!(
+                "scalefront serve: {source} {why} since its variants were made: {}",
+                r.summary()
+            ),
+            Err(e) => eprintln!("scalefront serve: purging {source}: {e}"),
+        }
+        true
     }
 
     /// The origin-side flow, driven step by step; the resize runs on a blocking thread.
@@ -307,7 +351,7 @@ impl Edge {
                 for (name, value) in r.headers {
                     o.set_header(name, value);
                 }
-                if r.status == 200 && !o.body.is_empty() {
+                if r.status == 200 && !o.body.is_empty() && o.header("etag").is_none() {
                     o.set_header("etag", etag_of(&o.body));
                 }
                 (o, CacheStatus::Flow(done.log.outcome), timing)

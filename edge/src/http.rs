@@ -73,7 +73,7 @@ pub async fn serve(
 pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Reply {
     let method = req.method().clone();
     if req.uri().path() == preview::PURGE_PATH {
-        return preview::purge(edge, req).await;
+        return preview::purge(edge, req, peer).await;
     }
     if method != Method::GET && method != Method::HEAD {
         let mut r = text(

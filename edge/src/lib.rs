@@ -21,6 +21,7 @@ pub mod s3;
 pub mod sample;
 pub mod srcset;
 pub mod viewer;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,11 +45,14 @@ pub struct Config {
     pub spec: viewer_fn::Spec,
     pub addr: SocketAddr,
     pub cache_bytes: usize,
+    /// Over a folder: drop a changed or deleted original's variants at once ([`watch`]).
+    pub watch: bool,
 }
 
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let prefix = config.spec.prefix().to_string();
+    let mut watched = None;
     let (origin, sample) = match config.source {
         Source::Folder(dir) => {
             let sample = dir.is_none();
@@ -56,8 +60,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 Some(d) => d,
                 None => sample::extract(&sample::default_dir())?,
             };
-            let folder = origin::Folder::new(&dir, &prefix)
+            let cache_control = viewer_fn::cdn::variant_cache_control(&config.spec);
+            let folder = origin::Folder::new(&dir, &prefix, &cache_control)
                 .map_err(|e| anyhow::anyhow!("cannot serve folder {}: {e}", dir.display()))?;
+            watched = config.watch.then(|| folder.root().to_path_buf());
             (origin::Origin::Folder(folder), sample)
         }
         #[cfg(feature = "s3")]
@@ -75,6 +81,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (try --port)", config.addr))?;
     let addr = listener.local_addr()?;
     let edge = Arc::new(Edge::new(config.spec, origin, config.cache_bytes)?);
+    if let Some(root) = watched {
+        tokio::spawn(watch::watch_folder(edge.clone(), root));
+    }
     print_banner(&edge, addr, sample).await;
     http::serve(listener, edge, shutdown_signal()).await?;
     eprintln!("scalefront serve: stopped");

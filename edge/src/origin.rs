@@ -45,7 +45,7 @@ impl Origin {
         .await
     }
 
-    pub async fn put(&self, write: &Write) -> Result<(), String> {
+    pub async fn put(&self, write: &Write) -> Result<Option<String>, String> {
         match self {
             Origin::Folder(f) => f.put(write).await,
             #[cfg(feature = "s3")]
@@ -155,7 +155,9 @@ pub enum KeyError {
 }
 
 impl Folder {
-    pub fn new(root: &Path, prefix: &str) -> std::io::Result<Folder> {
+    /// `variant_cache_control`: what S3 would have stored with each variant
+    /// ([`viewer_fn::cdn::variant_cache_control`]; the folder keeps no metadata).
+    pub fn new(root: &Path, prefix: &str, variant_cache_control: &str) -> std::io::Result<Folder> {
         let root = root.canonicalize()?;
         if !root.is_dir() {
             return Err(std::io::Error::other(format!(
@@ -166,7 +168,7 @@ impl Folder {
         Ok(Folder {
             root,
             prefix: prefix.trim_matches('/').to_string(),
-            variant_cache_control: resize_lambda::response::IMMUTABLE.to_string(),
+            variant_cache_control: variant_cache_control.to_string(),
         })
     }
 
@@ -255,7 +257,7 @@ impl Folder {
         answer_from_whole(read, meta, &body)
     }
 
-    async fn put(&self, write: &Write) -> Result<(), String> {
+    async fn put(&self, write: &Write) -> Result<Option<String>, String> {
         if !write.key.starts_with(&format!("{}/", self.prefix)) {
             return Err(format!(
                 "refusing to write {:?} outside the variant prefix {:?}",
@@ -280,7 +282,9 @@ impl Folder {
             .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
         tokio::fs::rename(&tmp, &path)
             .await
-            .map_err(|e| format!("renaming to {}: {e}", path.display()))
+            .map_err(|e| format!("renaming to {}: {e}", path.display()))?;
+        // The tag a read of this file answers with (the folder derives it from the content).
+        Ok(Some(crate::edge::etag_of(&write.body)))
     }
 
     /// The variant namespace as S3 would list it: every file under the prefix's folder whose key
@@ -439,7 +443,7 @@ mod tests {
         std::fs::create_dir_all(d.0.join("sub")).unwrap();
         std::fs::write(d.0.join("sub/b.png"), b"\x89PNG....").unwrap();
         std::fs::write(d.0.join(".secret"), b"x").unwrap();
-        let f = Folder::new(&d.0, "_sf").unwrap();
+        let f = Folder::new(&d.0, "_sf", "public, max-age=60, s-maxage=600").unwrap();
         (d, f)
     }
 
@@ -556,7 +560,7 @@ mod tests {
             key: key.into(),
             body: b"RIFF\0\0\0\0WEBPVP8 ".to_vec(),
             content_type: "image/webp",
-            cache_control: resize_lambda::response::IMMUTABLE,
+            cache_control: "public, max-age=60, s-maxage=600".into(),
             metadata: vec![],
         };
         assert!(
@@ -576,7 +580,7 @@ mod tests {
         assert_eq!(meta.content_type.as_deref(), Some("image/webp"));
         assert_eq!(
             meta.cache_control.as_deref(),
-            Some(resize_lambda::response::IMMUTABLE)
+            Some("public, max-age=60, s-maxage=600")
         );
         let keys: Vec<_> = f
             .list(100)

@@ -44,8 +44,19 @@ struct PurgeRequest {
 }
 
 /// `POST` a JSON [`PurgeRequest`]; the answer is the purge's report as JSON.
-pub async fn purge(edge: &Edge, req: hyper::Request<hyper::body::Incoming>) -> Reply {
+/// Only from this machine: `--bind 0.0.0.0` shares the edge, not the power to empty its store.
+pub async fn purge(
+    edge: &Edge,
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: std::net::SocketAddr,
+) -> Reply {
     use http_body_util::BodyExt;
+    if !peer.ip().is_loopback() {
+        return text(
+            StatusCode::FORBIDDEN,
+            "403 Forbidden: purge only from this machine (loopback)\n",
+        );
+    }
     if req.method() != hyper::Method::POST {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,

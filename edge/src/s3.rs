@@ -60,7 +60,7 @@ impl S3Origin {
         s3::read(&self.client, &self.bucket, read).await
     }
 
-    pub async fn put(&self, write: &Write) -> Result<(), String> {
+    pub async fn put(&self, write: &Write) -> Result<Option<String>, String> {
         s3::put(&self.client, &self.bucket, write).await
     }
 

@@ -154,8 +154,9 @@ async function read(inv, { key, len, range, maxBytes, ifMatch }) {
 }
 
 async function write(inv, { key, contentType, cacheControl, metadata }) {
+  let put;
   try {
-    await (await s3()).send(new sdk.PutObjectCommand({
+    put = await (await s3()).send(new sdk.PutObjectCommand({
       Bucket: config.bucket,
       Key: key,
       Body: inv.writeBody(),
@@ -166,7 +167,8 @@ async function write(inv, { key, contentType, cacheControl, metadata }) {
   } catch (err) {
     return inv.writeFailed(`S3 PutObject ${key}: ${describe(err)}`);
   }
-  inv.written();
+  // The ETag S3 gave the object (with SSE-KMS not an MD5): the generated answer carries it too.
+  inv.written(put.ETag);
 }
 
 function describe(err) {

@@ -26,7 +26,7 @@
 //! structured log line.
 
 use crate::log::Log;
-use crate::response::{Answer, Failure, Lifetimes, Response, IMMUTABLE};
+use crate::response::{Answer, Failure, Lifetimes, Response};
 use crate::storage::{Meta, Read, ReadResult, Write};
 use crate::Settings;
 use viewer_fn::purge::{cache_tag, CACHE_TAG_HEADER, CACHE_TAG_METADATA};
@@ -65,8 +65,9 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     Read(ReadResult),
-    /// `Err(cause)` when the PUT failed.
-    Written(Result<(), String>),
+    /// The ETag storage gave the stored variant (S3's PutObject answer: not an MD5 with SSE-KMS,
+    /// so it is taken, not computed), or `Err(cause)` when the PUT failed.
+    Written(Result<Option<String>, String>),
 }
 
 /// Everything the flow needs after `decide`, computed up front (a pure geometry pass), so the
@@ -80,6 +81,8 @@ struct Plan {
     limits: image_core::Limits,
     vary_accept: bool,
     max_response_bytes: usize,
+    /// Of every variant response and stored object.
+    cache_control: String,
 }
 
 #[derive(Debug)]
@@ -190,7 +193,15 @@ impl Flow {
             (State::Writing { response }, Input::Written(result)) => {
                 self.lap("write");
                 match result {
-                    Ok(()) => self.answer(response),
+                    Ok(etag) => {
+                        // The same validator the stored object answers with: a browser holding
+                        // the generated response revalidates to a 304.
+                        let mut response = response;
+                        if let Some(etag) = etag {
+                            response.set_header("etag", &etag);
+                        }
+                        self.answer(response)
+                    }
                     Err(cause) => self.failure(Failure::WriteFailed, cause),
                 }
             }
@@ -227,10 +238,9 @@ impl Flow {
                 self.log.bytes_out = Some(body.len() as u64);
                 let planned = plan.transform.format.content_type();
                 let content_type = meta.content_type.as_deref().unwrap_or(planned);
-                let cache_control = meta.cache_control.as_deref().unwrap_or(IMMUTABLE);
-                let mut response =
+                let cache_control = meta.cache_control.as_deref().unwrap_or(&plan.cache_control);
+                let response =
                     Response::stored(body, content_type, cache_control, plan.vary_accept);
-                response.set_header(CACHE_TAG_HEADER, &cache_tag(&plan.source_key));
                 if response.wire_size() > plan.max_response_bytes {
                     return self.stored_too_big(&meta);
                 }
@@ -373,7 +383,7 @@ impl Flow {
             key: plan.variant_key.clone(),
             body: output.data.clone(),
             content_type,
-            cache_control: IMMUTABLE,
+            cache_control: plan.cache_control.clone(),
             // The original's version (serve checks it) and the tag a purge invalidates.
             metadata: meta
                 .etag
@@ -382,9 +392,12 @@ impl Flow {
                 .chain([(CACHE_TAG_METADATA, tag.clone())])
                 .collect(),
         };
-        let mut response = Response::image(output.data, content_type, plan.vary_accept);
-        // CloudFront tags the first, generated response too (CacheTagConfig reads this header).
-        response.set_header(CACHE_TAG_HEADER, &tag);
+        let response = Response::stored(
+            output.data,
+            content_type,
+            &plan.cache_control,
+            plan.vary_accept,
+        );
         self.state = State::Writing { response };
         Step::Write(write)
     }
@@ -426,7 +439,13 @@ impl Flow {
         self.respond(response)
     }
 
-    fn respond(&mut self, response: Response) -> Step {
+    fn respond(&mut self, mut response: Response) -> Step {
+        // Every answer for a variant carries its original's cache tag (CacheTagConfig reads the
+        // header), so purging the original reaches what CloudFront keeps of it: the generated
+        // image before it is stored, and a cached error (a corrupt photo since replaced).
+        if let Some(plan) = &self.plan {
+            response.set_header(CACHE_TAG_HEADER, &cache_tag(&plan.source_key));
+        }
         let response = if self.head {
             response.for_head()
         } else {
@@ -520,5 +539,6 @@ fn plan(settings: &Settings, variant: &Variant) -> Plan {
         limits: settings.limits,
         vary_accept: settings.spec.negotiates_format(),
         max_response_bytes: settings.max_response_bytes,
+        cache_control: viewer_fn::cdn::variant_cache_control(&settings.spec),
     }
 }

@@ -9,8 +9,9 @@ use crate::Settings;
 pub trait Origin {
     /// Reads what `read` asks for ([`crate::storage::answer_from_whole`] does it for whole objects).
     fn read(&mut self, read: &Read) -> ReadResult;
-    /// Stores the variant; `Err(cause)` on failure. `write.key` is always under the variant prefix.
-    fn put(&mut self, write: &Write) -> Result<(), String>;
+    /// Stores the variant: the ETag storage gave it, or `Err(cause)`. `write.key` is always
+    /// under the variant prefix.
+    fn put(&mut self, write: &Write) -> Result<Option<String>, String>;
 }
 
 /// Runs the whole flow for one request against `origin`. `origin_status` is the origin's status

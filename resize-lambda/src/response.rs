@@ -1,8 +1,6 @@
 //! The flow's answer, independent of any host: Lambda@Edge, a function URL and the local edge
 //! each turn it into their own response shape.
 
-/// `Cache-Control` of a stored variant: its key names its content, so it never changes.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Responses that must not be cached: transient failures, a redirect to a just-stored variant,
 /// every answer to a HEAD (CloudFront's GET shares HEAD's cache entry, and a HEAD answer has no
 /// body). CloudFront honours it on 2xx/3xx because the cache policy's MinTTL is 0
@@ -260,12 +258,8 @@ pub enum Body {
 }
 
 impl Response {
-    /// The variant itself.
-    pub fn image(data: Vec<u8>, content_type: &str, vary_accept: bool) -> Response {
-        Response::stored(data, content_type, IMMUTABLE, vary_accept)
-    }
-
-    /// An object as storage holds it, with its own `Cache-Control`.
+    /// A variant (stored, or made now), with its `Cache-Control`
+    /// ([`viewer_fn::cdn::variant_cache_control`], or what storage kept with it).
     pub fn stored(
         data: Vec<u8>,
         content_type: &str,
@@ -371,7 +365,7 @@ mod tests {
 
     #[test]
     fn wire_size_counts_base64_at_four_thirds() {
-        let r = Response::image(vec![0; 300_000], "image/jpeg", false);
+        let r = Response::stored(vec![0; 300_000], "image/jpeg", "public, max-age=60", false);
         assert!(r.wire_size() >= 400_000);
         assert!(r.wire_size() < 401_000);
     }
@@ -411,7 +405,8 @@ mod tests {
 
     #[test]
     fn head_answers_are_never_cached_and_have_no_body() {
-        let r = Response::image(vec![1, 2, 3], "image/webp", true).for_head();
+        let r =
+            Response::stored(vec![1, 2, 3], "image/webp", "public, max-age=60", true).for_head();
         assert_eq!(r.header("cache-control"), Some(NO_STORE));
         assert_eq!(r.header("vary"), Some("Accept"));
         assert_eq!(r.body, Body::Empty);

@@ -87,20 +87,20 @@ fn unix_ms(t: &aws_sdk_s3::primitives::DateTime) -> Option<f64> {
 }
 
 /// PutObject of a variant the flow asked for, with its headers and metadata.
-pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<(), String> {
+pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<Option<String>, String> {
     let mut put = client
         .put_object()
         .bucket(bucket)
         .key(&write.key)
         .content_type(write.content_type)
-        .cache_control(write.cache_control);
+        .cache_control(&write.cache_control);
     for (name, value) in &write.metadata {
         put = put.metadata(*name, value);
     }
     put.body(ByteStream::from(write.body.clone()))
         .send()
         .await
-        .map(|_| ())
+        .map(|out| out.e_tag().map(str::to_string))
         .map_err(|e| format!("S3 PutObject {}: {}", write.key, DisplayErrorContext(&e)))
 }
 

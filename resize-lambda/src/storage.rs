@@ -71,7 +71,8 @@ pub struct Write {
     pub key: String,
     pub body: Vec<u8>,
     pub content_type: &'static str,
-    pub cache_control: &'static str,
+    /// [`viewer_fn::cdn::variant_cache_control`].
+    pub cache_control: String,
     /// User metadata (S3 `x-amz-meta-*`): `source-etag`.
     pub metadata: Vec<(&'static str, String)>,
 }

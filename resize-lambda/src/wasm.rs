@@ -11,7 +11,7 @@
 //!             (HeadObject when step.len === 0)
 //!           → inv.found(bytes, metaJson) | inv.missing(status, why) | inv.tooLarge(metaJson) | inv.failed(why)
 //!   write → PutObject(step.key, inv.writeBody(), step.contentType, step.cacheControl, step.metadata)
-//!           → inv.written() | inv.writeFailed(why)
+//!           → inv.written(etag) | inv.writeFailed(why)
 //!   done  → console.log(step.log); return step.result;
 //! }
 //! ```
@@ -173,8 +173,9 @@ impl Invocation {
         self.feed(Input::Read(ReadResult::Failed { cause }));
     }
 
-    pub fn written(&mut self) {
-        self.feed(Input::Written(Ok(())));
+    /// `etag`: the PutObject answer's ETag.
+    pub fn written(&mut self, etag: Option<String>) {
+        self.feed(Input::Written(Ok(etag)));
     }
 
     #[wasm_bindgen(js_name = writeFailed)]

@@ -50,14 +50,14 @@ impl Origin for Bucket {
             }
         }
     }
-    fn put(&mut self, write: &Write) -> Result<(), String> {
+    fn put(&mut self, write: &Write) -> Result<Option<String>, String> {
         if let Some(cause) = &self.fail_writes {
             return Err(cause.clone());
         }
         self.written.push(write.clone());
         self.objects
             .insert(write.key.clone(), (write.body.clone(), "\"new\"".into()));
-        Ok(())
+        Ok(Some("\"new\"".into()))
     }
 }
 
@@ -175,7 +175,7 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         assert_eq!(r.header("content-type"), Some("image/webp"));
         assert_eq!(
             r.header("cache-control"),
-            Some("public, max-age=31536000, immutable")
+            Some("public, max-age=3600, s-maxage=31536000")
         );
         assert_eq!(r.header("vary"), Some("Accept"));
         let [w] = &b.written[..] else {
@@ -190,7 +190,10 @@ fn generates_stores_under_the_prefix_and_answers_inline() {
         );
         assert_eq!(b.reads.len(), 2);
         assert_eq!(w.content_type, "image/webp");
-        assert_eq!(w.cache_control, "public, max-age=31536000, immutable");
+        assert_eq!(w.cache_control, "public, max-age=3600, s-maxage=31536000");
+        assert_eq!(r.header("cache-control"), Some(w.cache_control.as_str()));
+        // The ETag storage gave the PUT: the one the stored object answers with later.
+        assert_eq!(r.header("etag"), Some("\"new\""));
         let tag = viewer_fn::purge::cache_tag("photos/a b.png");
         assert_eq!(
             w.metadata,
@@ -489,7 +492,7 @@ fn a_role_refused_is_never_missing_and_never_makes_the_variant_again() {
                 detail: "S3 403 AccessDenied: the role was refused".into(),
             }
         }
-        fn put(&mut self, write: &Write) -> Result<(), String> {
+        fn put(&mut self, write: &Write) -> Result<Option<String>, String> {
             self.0.put(write)
         }
     }
@@ -571,6 +574,9 @@ fn client_errors_write_nothing() {
         );
         assert_eq!(done.log.kind, Some(kind));
         assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+        // Tagged like the image would be: purging the replaced photo drops the cached error.
+        let tag = viewer_fn::purge::cache_tag(key);
+        assert_eq!(r.header("x-amz-meta-cache-tag"), Some(tag.as_str()));
         assert!(b.written.is_empty());
         assert_eq!(done.log.outcome, "client-error");
     }
@@ -660,7 +666,7 @@ fn origin_failures_are_502_with_the_cause_logged() {
 fn a_host_feeding_the_wrong_outcome_gets_500_not_a_panic() {
     let (mut flow, step) = Flow::start(&settings(), "GET", VARIANT.as_str(), 403, NATIVE_CLOCK);
     assert!(matches!(step, Step::Read(ref r) if r.key == VARIANT_KEY.as_str()));
-    let Step::Done(done) = flow.resume(Input::Written(Ok(()))) else {
+    let Step::Done(done) = flow.resume(Input::Written(Ok(None))) else {
         panic!("expected done")
     };
     assert_eq!(respond(&done.answer).status, 500);
@@ -681,7 +687,12 @@ fn edge_results_keep_read_only_headers_and_pass_through_verbatim() {
 
     let r = edge::result(
         origin,
-        &Answer::Respond(Response::image(vec![1, 2, 3, 4], "image/webp", true)),
+        &Answer::Respond(Response::stored(
+            vec![1, 2, 3, 4],
+            "image/webp",
+            "public, max-age=60",
+            true,
+        )),
     );
     assert_eq!(r.status, "200");
     assert_eq!(r.status_description.as_deref(), Some("OK"));

@@ -18,7 +18,8 @@ before(async () => {
   fs.cpSync(SAMPLE, dir, { recursive: true });
   // x.jpg/ is also the folder of another original: purging x.jpg must not reach it.
   fs.copyFileSync(path.join(dir, 'storm.jpg'), path.join(dir, 'x.jpg'));
-  edge = await serve([dir]);
+  // The CLI's purge, alone: no watcher purging behind the tests' backs.
+  edge = await serve([dir, '--no-watch']);
 });
 after(async () => {
   if (edge) await edge.stop();
@@ -99,4 +100,39 @@ test('old generations go, the current one stays; bad requests are refused', asyn
   assert.throws(() => purge('_sf/storm.jpg'), /not an original's key/);
   const r = await fetch(edge.base + '/_scalefront/api/purge');
   assert.equal(r.status, 405);
+});
+
+test('the watcher: replacing, deleting or adding a photo needs nothing from the owner', async () => {
+  const own = await serve([dir]);
+  const at = async (p) => {
+    const res = await fetch(own.base + p, { headers: JPEG });
+    return { res, body: Buffer.from(await res.arrayBuffer()), h: (n) => res.headers.get(n) };
+  };
+  const until = async (what, f) => {
+    const end = Date.now() + 10_000;
+    for (;;) {
+      if (await f()) return;
+      if (Date.now() > end) throw new Error(`not within 10 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  try {
+    fs.copyFileSync(path.join(SAMPLE, 'cups.jpg'), path.join(dir, 'w.jpg'));
+    await new Promise((r) => setTimeout(r, 1_500)); // the watcher has seen w.jpg
+    const old = await at('/w.jpg?w=256');
+    assert.equal(old.res.status, 200);
+    fs.copyFileSync(path.join(SAMPLE, 'storm.jpg'), path.join(dir, 'w.jpg'));
+    const storm = (await at('/storm.jpg?w=256')).body;
+    await until('the replaced photo is served', async () => (await at('/w.jpg?w=256')).body.equals(storm));
+    fs.rmSync(path.join(dir, 'w.jpg'));
+    await until('the deleted photo answers 404', async () => (await at('/w.jpg?w=256')).res.status === 404);
+    assert.deepEqual(variants().filter((f) => f.startsWith('_sf/w.jpg/')), []);
+    // A 404 cached before the upload heals at once (S3's Object Created purges it on AWS).
+    assert.equal((await at('/new.jpg?w=256')).res.status, 404);
+    fs.copyFileSync(path.join(SAMPLE, 'storm.jpg'), path.join(dir, 'new.jpg'));
+    await until('the uploaded photo is served', async () => (await at('/new.jpg?w=256')).res.status === 200);
+    assert.match(own.output().out, /w\.jpg changed: deleted \d+ stored variant/);
+  } finally {
+    await own.stop();
+  }
 });

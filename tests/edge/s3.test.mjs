@@ -86,7 +86,7 @@ test('a variant is generated, PUT to the bucket under the prefix with its header
   const key = `_sf/photos/cups.jpg/${G}/w384-h0-inside-q75.webp`;
   const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   assert.equal(stored.ContentType, 'image/webp');
-  assert.equal(stored.CacheControl, 'public, max-age=31536000, immutable');
+  assert.equal(stored.CacheControl, 'public, max-age=3600, s-maxage=31536000');
   assert.ok(Buffer.from(await stored.Body.transformToByteArray()).equals(a.body));
   const b = await get('/photos/cups.jpg?w=384&f=webp');
   assert.equal(b.h('x-cache'), 'Hit from cloudfront');

@@ -10,7 +10,7 @@ import {
 import { G } from '../keys.mjs';
 
 const handler = await loadHandler();
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+const VARIANT_CACHE_CONTROL = 'public, max-age=3600, s-maxage=31536000';
 // The error table's answer for a missing original, in every mode (resize-lambda's Failure).
 const MISSING_BODY = '404 Not Found: missing: the original image does not exist\n';
 
@@ -36,7 +36,7 @@ test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes throu
 
   assert.equal(result.status, '200');
   assert.equal(header(result, 'content-type'), 'image/webp');
-  assert.equal(header(result, 'cache-control'), IMMUTABLE);
+  assert.equal(header(result, 'cache-control'), VARIANT_CACHE_CONTROL);
   assert.equal(header(result, 'vary'), 'Accept', 'the default spec negotiates formats');
   assert.equal(header(result, 'transfer-encoding'), 'chunked', 'read-only header kept');
   assert.equal(result.bodyEncoding, 'base64');
@@ -47,7 +47,7 @@ test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes throu
   assert.ok(stored, 'the variant is in the bucket');
   assert.ok(stored.bytes.equals(body), 'stored bytes = answered bytes');
   assert.equal(stored.ContentType, 'image/webp');
-  assert.equal(stored.CacheControl, IMMUTABLE);
+  assert.equal(stored.CacheControl, VARIANT_CACHE_CONTROL);
   assert.equal(stored.Metadata['source-etag'], etag);
   assert.ok(stored.bytes.length < photo('ladybird-2560x1600.jpg').length);
   assert.deepEqual(await list('_sf/'), [key], 'exactly the variant was written, under the prefix');
@@ -125,7 +125,7 @@ test('a variant already stored is answered from storage: no resize, no write, no
   assert.equal(again.log.outcome, 'stored');
   assert.ok(bodyOf(again.result).equals(bodyOf(first.result)), 'the stored bytes');
   assert.equal(header(again.result, 'content-type'), 'image/webp');
-  assert.equal(header(again.result, 'cache-control'), IMMUTABLE);
+  assert.equal(header(again.result, 'cache-control'), VARIANT_CACHE_CONTROL);
   assert.equal(header(again.result, 'vary'), 'Accept');
   assert.equal(again.log.ms.transform, undefined, 'no resize');
   assert.deepEqual((await head(key)).LastModified, before, 'not written again');

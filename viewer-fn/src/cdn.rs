@@ -47,6 +47,18 @@ pub fn error_caching_min_ttl(status: u16) -> u64 {
         .map_or(DEFAULT_ERROR_CACHING_MIN_TTL, |(_, ttl)| *ttl)
 }
 
+/// `Cache-Control` of every variant, stored and generated: browsers keep it `browser_max_age`
+/// and then revalidate by ETag (a 304); CloudFront keeps it `cdn_max_age` — `s-maxage` wins over
+/// `max-age` for CloudFront, and browsers ignore it ("Manage how long content stays in the cache").
+/// Not `immutable`: a variant's key stays when its original is replaced.
+pub fn variant_cache_control(spec: &crate::Spec) -> String {
+    format!(
+        "public, max-age={}, s-maxage={}",
+        spec.browser_max_age(),
+        spec.cdn_max_age()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

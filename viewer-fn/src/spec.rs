@@ -24,6 +24,8 @@ pub const MAX_DPR: u8 = 8;
 pub const MAX_ERROR_MAX_AGE: u32 = 86_400;
 /// Longest `missing_max_age` (seconds): a page that links a photo before it is uploaded heals within a minute.
 pub const MAX_MISSING_MAX_AGE: u32 = 60;
+/// Longest `browser_max_age` and `cdn_max_age` (seconds): a year, CloudFront's MaxTTL.
+pub const MAX_VARIANT_MAX_AGE: u32 = 31_536_000;
 
 /// How the image fills the requested box, as in sharp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -255,6 +257,8 @@ pub struct Spec {
     params: Params,
     error_max_age: u32,
     missing_max_age: u32,
+    browser_max_age: u32,
+    cdn_max_age: u32,
 }
 
 /// Next.js' default `deviceSizes` and `imageSizes` together: the widths real layouts ask for.
@@ -288,6 +292,8 @@ impl Default for Spec {
             params: Params::default(),
             error_max_age: 300,
             missing_max_age: 30,
+            browser_max_age: 3_600,
+            cdn_max_age: 31_536_000,
         }
     }
 }
@@ -393,6 +399,16 @@ impl Spec {
     /// Seconds caches keep "the original does not exist" (at most [`MAX_MISSING_MAX_AGE`]).
     pub fn missing_max_age(&self) -> u32 {
         self.missing_max_age
+    }
+    /// Seconds a browser keeps a variant before it revalidates (its ETag makes that a 304):
+    /// how soon a visitor who saw a photo sees its replacement.
+    pub fn browser_max_age(&self) -> u32 {
+        self.browser_max_age
+    }
+    /// Seconds CloudFront keeps a variant (`s-maxage`): long, because a replaced or deleted
+    /// original's variants are purged (`scalefront purge`, the bucket's events).
+    pub fn cdn_max_age(&self) -> u32 {
+        self.cdn_max_age
     }
 
     /// Whether the format of a variant may depend on `Accept` (f=auto can pick a modern format):
@@ -528,6 +544,8 @@ struct Raw {
     params: Option<S<RawParams>>,
     error_max_age: Option<S<u32>>,
     missing_max_age: Option<S<u32>>,
+    browser_max_age: Option<S<u32>>,
+    cdn_max_age: Option<S<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -767,6 +785,18 @@ impl Raw {
             d.missing_max_age,
             MAX_MISSING_MAX_AGE,
         )?;
+        let browser_max_age = seconds(
+            "browser_max_age",
+            self.browser_max_age,
+            d.browser_max_age,
+            MAX_VARIANT_MAX_AGE,
+        )?;
+        let cdn_max_age = seconds(
+            "cdn_max_age",
+            self.cdn_max_age,
+            d.cdn_max_age,
+            MAX_VARIANT_MAX_AGE,
+        )?;
         Ok(Spec {
             prefix,
             snap,
@@ -782,6 +812,8 @@ impl Raw {
             params,
             error_max_age,
             missing_max_age,
+            browser_max_age,
+            cdn_max_age,
         })
     }
 }
@@ -959,6 +991,18 @@ mod tests {
                 "missing_max_age",
                 1,
                 "outside 1..=60",
+            ),
+            (
+                "browser_max_age = 31536001\n",
+                "browser_max_age",
+                1,
+                "outside 1..=31536000",
+            ),
+            (
+                "cdn_max_age = 0\n",
+                "cdn_max_age",
+                1,
+                "outside 1..=31536000",
             ),
             (
                 "error_max_age = 0\n",

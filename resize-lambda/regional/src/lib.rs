@@ -76,7 +76,7 @@ impl App {
         }
     }
 
-    async fn put(&self, write: Write) -> Result<(), String> {
+    async fn put(&self, write: Write) -> Result<Option<String>, String> {
         s3::put(&self.s3, &self.bucket, &write).await
     }
 }

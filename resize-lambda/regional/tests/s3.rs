@@ -21,7 +21,8 @@ use viewer_fn::{encode_key, Spec};
 
 const KEY_ID: &str = "scalefront-test";
 const SECRET: &str = "scalefront-test-secret";
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The default spec's `viewer_fn::cdn::variant_cache_control`.
+const VARIANT_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=31536000";
 
 /// A bucket of its own on the shared server, or on a server this test started (killed on drop).
 struct S3 {
@@ -272,14 +273,17 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
     assert_eq!(r.status_code, 200);
     assert!(r.is_base64_encoded);
     assert_eq!(header(&r, "content-type"), Some("image/webp"));
-    assert_eq!(header(&r, "cache-control"), Some(IMMUTABLE));
+    assert_eq!(header(&r, "cache-control"), Some(VARIANT_CACHE_CONTROL));
     assert_eq!(header(&r, "vary"), Some("Accept"));
     let answered = body(&r);
     assert_eq!(dims_webp(&answered), (640, 400));
 
     let (stored, ct, cc, meta) = s3.get(key).await.expect("variant stored");
     assert_eq!(stored, answered);
-    assert_eq!((ct.as_str(), cc.as_str()), ("image/webp", IMMUTABLE));
+    assert_eq!(
+        (ct.as_str(), cc.as_str()),
+        ("image/webp", VARIANT_CACHE_CONTROL)
+    );
     assert_eq!(meta.get("source-etag"), Some(&etag));
     assert_eq!(
         s3.keys("").await,
@@ -508,5 +512,8 @@ async fn fifty_concurrent_invocations_one_correct_object() {
     assert_eq!(s3.keys("_sf/").await, std::slice::from_ref(&key));
     let (stored, ct, cc, _) = s3.get(&key).await.unwrap();
     assert_eq!(stored, bodies[0], "one whole, correct object");
-    assert_eq!((ct.as_str(), cc.as_str()), ("image/webp", IMMUTABLE));
+    assert_eq!(
+        (ct.as_str(), cc.as_str()),
+        ("image/webp", VARIANT_CACHE_CONTROL)
+    );
 }
