@@ -391,6 +391,24 @@ mod tests {
     }
 
     #[test]
+    fn a_change_of_rules_makes_new_keys() {
+        // Another recipe (a codec bumped, the corpus's bytes changed): another generation.
+        let g1 = generation_bytes("image-core 0.1.0\ncorpus 1\n");
+        let g2 = generation_bytes("image-core 0.1.0\ncorpus 2\n");
+        assert_ne!(g1, g2);
+        assert!(is_generation(std::str::from_utf8(&g1).unwrap()));
+        // A spec change that shapes the bytes shows in the key: a new default quality.
+        let a = Spec::default();
+        let b = Spec::from_toml("qualities = [50, 80, 90]\nquality = 80").unwrap();
+        let req = crate::ViewerRequestEvent::from_http("/a.jpg?w=640", &[]);
+        let key = |s: &Spec| match crate::resolve(s, &req.request) {
+            crate::Outcome::Transform(v) => v.key(s),
+            other => panic!("{other:?}"),
+        };
+        assert_ne!(key(&a), key(&b));
+    }
+
+    #[test]
     fn stored_keys_split_by_layout_alone() {
         let s = Spec::default();
         let k = "_sf/a/b.jpg/g0000000/w1-h0-cover-q1.gif";
