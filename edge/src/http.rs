@@ -76,13 +76,7 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
         return preview::purge(edge, req, peer).await;
     }
     if method != Method::GET && method != Method::HEAD {
-        let mut r = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed: the edge serves GET and HEAD only\n",
-        );
-        r.headers_mut()
-            .insert(hyper::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return r;
+        return method_not_allowed("GET, HEAD", "the edge serves GET and HEAD only");
     }
     let head = method == Method::HEAD;
     let path = req.uri().path().to_string();
@@ -321,6 +315,17 @@ pub fn parse_range(header: &str, len: u64) -> RangeReq {
             }
         }
     }
+}
+
+/// 405 with the `Allow` header naming what is.
+pub fn method_not_allowed(allow: &'static str, why: &str) -> Reply {
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("405 Method Not Allowed: {why}\n"),
+    );
+    r.headers_mut()
+        .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+    r
 }
 
 pub fn text(status: StatusCode, body: &str) -> Reply {

@@ -52,8 +52,7 @@ pub struct Config {
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let prefix = config.spec.prefix().to_string();
-    let mut watched = None;
-    let (origin, sample) = match config.source {
+    let (origin, sample, watched) = match config.source {
         Source::Folder(dir) => {
             let sample = dir.is_none();
             let dir = match dir {
@@ -63,13 +62,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let cache_control = viewer_fn::cdn::variant_cache_control(&config.spec);
             let folder = origin::Folder::new(&dir, &prefix, &cache_control)
                 .map_err(|e| anyhow::anyhow!("cannot serve folder {}: {e}", dir.display()))?;
-            watched = config.watch.then(|| folder.root().to_path_buf());
-            (origin::Origin::Folder(folder), sample)
+            let watched = config.watch.then(|| folder.root().to_path_buf());
+            (origin::Origin::Folder(folder), sample, watched)
         }
         #[cfg(feature = "s3")]
         Source::S3 { bucket, endpoint } => (
             origin::Origin::S3(s3::S3Origin::new(&bucket, endpoint.as_deref(), &prefix).await?),
             false,
+            None,
         ),
         #[cfg(not(feature = "s3"))]
         Source::S3 { .. } => {

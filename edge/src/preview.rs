@@ -58,13 +58,7 @@ pub async fn purge(
         );
     }
     if req.method() != hyper::Method::POST {
-        let mut r = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed: POST a JSON purge request\n",
-        );
-        r.headers_mut()
-            .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
-        return r;
+        return crate::http::method_not_allowed("POST", "POST a JSON purge request");
     }
     let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
         .collect()
