@@ -146,11 +146,28 @@ async function read(inv, { key, len, range, maxBytes, ifMatch }) {
   if (len === 0) return inv.found(new Uint8Array(0), meta);
   let body;
   try {
-    body = await res.Body.transformToByteArray();
+    body = await readCapped(res.Body, maxBytes);
   } catch (err) {
     return inv.failed(`S3 GetObject ${key} body: ${describe(err)}`);
   }
+  // No Content-Length to refuse it by, and more bytes than allowed: refused all the same.
+  if (body === null) return inv.tooLarge(JSON.stringify({ ...JSON.parse(meta), size: maxBytes + 1 }));
   inv.found(body, meta);
+}
+
+/** The whole body, or null as soon as it runs past `cap` bytes (the stream is dropped then). */
+async function readCapped(stream, cap) {
+  const parts = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += chunk.length;
+    if (n > cap) {
+      stream.destroy?.();
+      return null;
+    }
+    parts.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(parts, n));
 }
 
 async function write(inv, { key, contentType, cacheControl, metadata }) {

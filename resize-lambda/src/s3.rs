@@ -61,15 +61,27 @@ pub async fn read(client: &Client, bucket: &str, read: &Read) -> ReadResult {
     if size > read.max_bytes {
         return ReadResult::TooLarge { meta };
     }
-    match object.body.collect().await {
-        Ok(body) => ReadResult::Found {
-            meta,
-            body: body.into_bytes().to_vec(),
-        },
-        Err(e) => ReadResult::Failed {
-            cause: format!("S3 GetObject {key} body: {e}"),
-        },
+    // Capped as it streams: a body without Content-Length is bounded all the same.
+    let mut stream = object.body;
+    let mut body = Vec::with_capacity(length.min(read.max_bytes) as usize);
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) if (body.len() + bytes.len()) as u64 > read.max_bytes => {
+                let meta = Meta {
+                    size: read.max_bytes + 1,
+                    ..meta
+                };
+                return ReadResult::TooLarge { meta };
+            }
+            Ok(bytes) => body.extend_from_slice(&bytes),
+            Err(e) => {
+                return ReadResult::Failed {
+                    cause: format!("S3 GetObject {key} body: {e}"),
+                }
+            }
+        }
     }
+    ReadResult::Found { meta, body }
 }
 
 fn user_metadata(m: Option<&std::collections::HashMap<String, String>>) -> Vec<(String, String)> {

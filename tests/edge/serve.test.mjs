@@ -230,6 +230,26 @@ test('missing originals are 404, corrupt images 415, oversized ones 400, and non
   assert.deepEqual(walk(dir).filter((f) => !f.startsWith('_sf/')), before);
 });
 
+test('the hostile corpus through serve: each refused with its status, nothing written', async () => {
+  const src = process.env.HOSTILE_DIR;
+  if (!src) throw new Error('HOSTILE_DIR is not set: run this through tests/steps/50-edge-http.sh');
+  const manifest = fs.readFileSync(path.join(src, 'manifest.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+  // All named .jpg: the core reads the format from the bytes, and .gif is not transformable.
+  fs.mkdirSync(path.join(dir, 'hostile'), { recursive: true });
+  for (const [name] of manifest) fs.copyFileSync(path.join(src, name), path.join(dir, 'hostile', `${name}.jpg`));
+  try {
+    const status = { 'too-large': 400, corrupt: 415, unsupported: 415 };
+    for (const [name, kind, says] of manifest) {
+      const r = await get(`/hostile/${encodeURIComponent(name)}.jpg?w=256&f=jpeg`);
+      assert.equal(r.res.status, status[kind], `${name}: ${r.body}`);
+      assert.ok(r.body.toString().includes(says), `${name}: ${r.body}`);
+    }
+    assert.ok(!walk(dir).some((f) => f.startsWith('_sf/hostile/')), 'no variant written');
+  } finally {
+    fs.rmSync(path.join(dir, 'hostile'), { recursive: true, force: true });
+  }
+});
+
 test('no path leaves the folder', async () => {
   const secret = path.join(path.dirname(dir), `sf-secret-${process.pid}.jpg`);
   fs.writeFileSync(secret, 'TOPSECRET-CONTENT');

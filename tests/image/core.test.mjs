@@ -65,6 +65,23 @@ test('bad inputs throw errors that carry their kind and HTTP status', () => {
   }
 });
 
+test('the hostile corpus is refused in wasm as natively: its kind, the limit named, quickly', () => {
+  const dir = process.env.HOSTILE_DIR;
+  if (!dir) throw new Error('HOSTILE_DIR is not set: run this through tests/steps/25-image-wasm.sh');
+  const manifest = readFileSync(path.join(dir, 'manifest.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+  assert.ok(manifest.length >= 10);
+  for (const [name, kind, says] of manifest) {
+    const input = readFileSync(path.join(dir, name));
+    const started = performance.now();
+    assert.throws(() => node.resize(input, { w: 256, f: 'jpeg' }), (e) => {
+      assert.equal(e.kind, kind, `${name}: ${e.message}`);
+      assert.ok(e.message.includes(says), `${name}: ${e.message} does not say ${says}`);
+      return true;
+    });
+    assert.ok(performance.now() - started < 1000, `${name} took ${performance.now() - started} ms`);
+  }
+});
+
 test('bad options are refused with a message', () => {
   const input = fixture('landscape-1.jpg');
   for (const options of [{ w: -1 }, { w: 1.5 }, { w: '600' }, { q: 101 }, { fit: 'squash' }, { f: 'bmp' }]) {

@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$ROOT"
 bash tests/edge/build.sh
+# The hostile corpus (the image core's test generators) for serve to refuse.
+HOSTILE_DIR=$(mktemp -d); trap 'rm -rf "$HOSTILE_DIR"' EXIT
+cargo run -q -p image-core --example hostile -- "$HOSTILE_DIR"
+export HOSTILE_DIR
 node --test --test-concurrency=1 tests/edge/serve.test.mjs tests/edge/purge.test.mjs

@@ -86,7 +86,8 @@ pub fn process(input: &[u8], t: &Transform, limits: &Limits) -> Result<Output> {
     t.validate()?;
     limits.check_transform(t)?;
     let info = probe(input, limits)?;
-    let plan = Plan::new(info.stored_width, info.stored_height, info.orientation, t);
+    limits.check_body(input, &info)?;
+    let plan = limits.plan(&info, t)?;
 
     // 2. decode, shrinking in the JPEG IDCT down to twice the output size at most.
     let decoded = decode::decode(input, &info, plan.min_decode(), limits)?;

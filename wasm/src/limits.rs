@@ -1,7 +1,8 @@
 //! Step 1, **limits**: every size an attacker controls, checked from the header before any pixel
 //! buffer exists. All security limits live in this one struct.
 use crate::error::{Error, Result};
-use crate::probe::Info;
+use crate::geometry::Plan;
+use crate::probe::{self, Info, SourceFormat};
 use crate::transform::Transform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,17 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest requested output width or height. Default 8192: twice a 4K screen's width.
     pub max_output_dim: u32,
+    /// Largest output image. Default 32 MiP (8K UHD, 7680 × 4320, fits): a transform without a
+    /// size is scaled down to it rather than re-encoding a 50 MP original whole; a sized one
+    /// above it is refused.
+    pub max_output_pixels: u64,
+    /// Most scans in a JPEG. Default 64: libjpeg's progressive script has 10, the most elaborate
+    /// encoders stay below 20; each scan is a pass over every coefficient, so a file of thousands
+    /// of tiny scans costs minutes of decoding.
+    pub max_jpeg_scans: u32,
+    /// Largest inflated metadata chunk of a PNG (iCCP, zTXt, iTXt). Default 4 MiB: ICC profiles
+    /// are kilobytes to a few hundred; a 0.5 MB file can otherwise inflate to hundreds of MB.
+    pub max_metadata_bytes: usize,
 }
 
 impl Default for Limits {
@@ -22,6 +34,9 @@ impl Default for Limits {
             max_input_bytes: 40 << 20,
             max_pixels: 50_000_000,
             max_output_dim: 8192,
+            max_output_pixels: 32 << 20,
+            max_jpeg_scans: 64,
+            max_metadata_bytes: 4 << 20,
         }
     }
 }
@@ -57,6 +72,101 @@ impl Limits {
             )));
         }
         Ok(())
+    }
+
+    /// What only the whole file shows, checked before the decoder runs: a JPEG's scan count,
+    /// a PNG's inflated metadata, a GIF's frames against its logical screen and `max_pixels`.
+    pub(crate) fn check_body(&self, input: &[u8], info: &Info) -> Result<()> {
+        match info.format {
+            SourceFormat::Jpeg => {
+                let scans = probe::jpeg_scans(input, self.max_jpeg_scans);
+                if scans > self.max_jpeg_scans {
+                    return Err(Error::too_large(format!(
+                        "the JPEG has more than {} scans (the limit)",
+                        self.max_jpeg_scans
+                    )));
+                }
+            }
+            SourceFormat::Png => {
+                for (kind, data) in probe::png_compressed_chunks(input) {
+                    if let Err(e) = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
+                        data,
+                        self.max_metadata_bytes,
+                    ) {
+                        return Err(match e.status {
+                            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                                Error::too_large(format!(
+                                    "the PNG's {kind} chunk inflates past {} bytes (the limit)",
+                                    self.max_metadata_bytes
+                                ))
+                            }
+                            _ => {
+                                Error::corrupt(format!("the PNG's {kind} chunk cannot be inflated"))
+                            }
+                        });
+                    }
+                }
+            }
+            SourceFormat::Gif => {
+                let (sw, sh) = (info.stored_width, info.stored_height);
+                for f in probe::gif_frames(input)? {
+                    if u64::from(f.width) * u64::from(f.height) > self.max_pixels {
+                        return Err(Error::too_large(format!(
+                            "a GIF frame is {}×{}; the limit is {:.1} megapixels",
+                            f.width,
+                            f.height,
+                            self.max_pixels as f64 / 1e6
+                        )));
+                    }
+                    if f.left + f.width > sw || f.top + f.height > sh {
+                        return Err(Error::corrupt(format!(
+                            "a GIF frame ({}×{} at {},{}) lies outside its {sw}×{sh} screen",
+                            f.width, f.height, f.left, f.top
+                        )));
+                    }
+                }
+            }
+            SourceFormat::Webp => {}
+        }
+        Ok(())
+    }
+
+    /// The geometry of `t` on this image, within `max_output_pixels`: a transform without a size
+    /// is scaled down to fit (one output per key still: the cap is part of the recipe), a sized
+    /// one over it is refused.
+    pub(crate) fn plan(&self, info: &Info, t: &Transform) -> Result<Plan> {
+        let plan = Plan::new(info.stored_width, info.stored_height, info.orientation, t);
+        let pixels = |p: &Plan| u64::from(p.output.0) * u64::from(p.output.1);
+        if pixels(&plan) <= self.max_output_pixels {
+            return Ok(plan);
+        }
+        if t.width.is_some() || t.height.is_some() {
+            return Err(Error::too_large(format!(
+                "the output would be {}×{} ({:.1} megapixels); the limit is {:.1} megapixels",
+                plan.output.0,
+                plan.output.1,
+                pixels(&plan) as f64 / 1e6,
+                self.max_output_pixels as f64 / 1e6
+            )));
+        }
+        let scale = (self.max_output_pixels as f64 / pixels(&plan) as f64).sqrt();
+        let mut width = ((f64::from(plan.output.0) * scale).floor() as u32).max(1);
+        loop {
+            let capped = Transform {
+                width: Some(width),
+                ..t.clone()
+            };
+            let p = Plan::new(
+                info.stored_width,
+                info.stored_height,
+                info.orientation,
+                &capped,
+            );
+            if pixels(&p) <= self.max_output_pixels || width == 1 {
+                return Ok(p);
+            }
+            width -= 1;
+        }
     }
 
     pub(crate) fn check_transform(&self, t: &Transform) -> Result<()> {

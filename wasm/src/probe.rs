@@ -283,3 +283,142 @@ pub(crate) fn jpeg_is_ycbcr(b: &[u8]) -> bool {
     }
     false
 }
+
+/// The number of scans (SOS markers) in a JPEG, walking its segments and skipping each scan's
+/// entropy-coded data (where 0xFF is always followed by a stuffed 0x00 or a restart marker), so an
+/// embedded thumbnail's markers are not counted. Stops counting past `max`.
+pub(crate) fn jpeg_scans(b: &[u8], max: u32) -> u32 {
+    let mut at = 2;
+    let mut scans = 0;
+    while at + 1 < b.len() {
+        if b[at] != 0xFF {
+            // Stray bytes before a marker: libjpeg warns and skips them, so do we.
+            at += 1;
+            continue;
+        }
+        let marker = b[at + 1];
+        at += 2;
+        match marker {
+            0xFF => at -= 1, // fill byte
+            0xD8 | 0x01 | 0xD0..=0xD7 => {}
+            0xD9 => break,
+            _ => {
+                let Some(len) = be16(b, at) else { break };
+                at += len as usize;
+                if marker == 0xDA {
+                    scans += 1;
+                    if scans > max {
+                        break;
+                    }
+                    // Entropy-coded data runs to the next marker that is not a stuffed byte or RSTn.
+                    let is_marker =
+                        |at: usize| b[at] == 0xFF && !matches!(b[at + 1], 0x00 | 0xD0..=0xD7);
+                    while at + 1 < b.len() && !is_marker(at) {
+                        at += 1;
+                    }
+                }
+            }
+        }
+    }
+    scans
+}
+
+/// A PNG's zlib-compressed metadata: `(chunk type, compressed bytes)` of every iCCP, zTXt and
+/// compressed iTXt chunk, wherever it stands.
+pub(crate) fn png_compressed_chunks(b: &[u8]) -> Vec<(&'static str, &[u8])> {
+    let mut out = Vec::new();
+    let mut at = 8;
+    while let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) {
+        let Some(data) = b.get(at + 8..(at + 8).saturating_add(len as usize)) else {
+            break;
+        };
+        // After the keyword's NUL: the compression method byte, then the zlib stream.
+        let after_name = |d: &'static str| {
+            let nul = data.iter().position(|&c| c == 0)?;
+            Some((d, data.get(nul + 1..)?))
+        };
+        match kind {
+            b"iCCP" => out.extend(after_name("iCCP").map(|(k, d)| (k, d.get(1..).unwrap_or(&[])))),
+            b"zTXt" => out.extend(after_name("zTXt").map(|(k, d)| (k, d.get(1..).unwrap_or(&[])))),
+            b"iTXt" => {
+                // flag, method, language\0, translated keyword\0, text
+                if let Some((k, d)) = after_name("iTXt") {
+                    if d.first() == Some(&1) {
+                        let rest = d.get(2..).unwrap_or(&[]);
+                        let mut parts = rest.splitn(3, |&c| c == 0);
+                        let (_, _, text) = (parts.next(), parts.next(), parts.next());
+                        out.extend(text.map(|t| (k, t)));
+                    }
+                }
+            }
+            b"IEND" => break,
+            _ => {}
+        }
+        at = at.saturating_add(12).saturating_add(len as usize);
+    }
+    out
+}
+
+/// One GIF frame's rectangle on the logical screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GifFrame {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Every frame's image descriptor, skipping colour tables, extensions and image data by their
+/// sizes. A file that ends early yields the frames before it (the decoder reports the rest).
+pub(crate) fn gif_frames(b: &[u8]) -> Result<Vec<GifFrame>> {
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3 << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let mut at = 13 + b.get(10).map_or(0, |&f| table(f));
+    let mut frames = Vec::new();
+    // Data sub-blocks: a length byte, that many bytes, until a zero length.
+    let skip_blocks = |mut at: usize| {
+        while let Some(&n) = b.get(at) {
+            at += 1 + n as usize;
+            if n == 0 {
+                break;
+            }
+        }
+        at
+    };
+    while let Some(&block) = b.get(at) {
+        match block {
+            0x21 => at = skip_blocks(at + 2),
+            0x2C => {
+                let (Some(left), Some(top), Some(width), Some(height), Some(&flags)) = (
+                    le16(b, at + 1),
+                    le16(b, at + 3),
+                    le16(b, at + 5),
+                    le16(b, at + 7),
+                    b.get(at + 9),
+                ) else {
+                    break;
+                };
+                frames.push(GifFrame {
+                    left,
+                    top,
+                    width,
+                    height,
+                });
+                // Descriptor, local colour table, LZW minimum code size, then the data blocks.
+                at = skip_blocks(at + 10 + table(flags) + 1);
+            }
+            0x3B => break,
+            other => {
+                return Err(Error::corrupt(format!(
+                    "GIF block 0x{other:02x} is not an image, extension or trailer"
+                )))
+            }
+        }
+    }
+    Ok(frames)
+}

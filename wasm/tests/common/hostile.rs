@@ -1,0 +1,228 @@
+//! Generators of hostile inputs, shared by tests/hostile.rs and benches/hostile.rs: every case is
+//! made from a few lines of bytes or from a committed benign fixture, so the corpus explains itself.
+#![allow(dead_code)]
+
+use image_core::ErrorKind;
+use std::path::Path;
+
+pub struct Case {
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+    pub kind: ErrorKind,
+    /// A phrase the error message must hold (it names the limit).
+    pub says: &'static str,
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+pub fn progressive_jpeg() -> Vec<u8> {
+    fixture("progressive.jpg")
+}
+
+/// A PNG chunk: length, type, data, CRC over type and data.
+pub fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    let mut h = crc32fast::Hasher::new();
+    h.update(kind);
+    h.update(data);
+    c.extend_from_slice(&h.finalize().to_be_bytes());
+    c
+}
+
+fn ihdr(w: u32, h: u32) -> Vec<u8> {
+    let mut d = w.to_be_bytes().to_vec();
+    d.extend_from_slice(&h.to_be_bytes());
+    d.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(b"IHDR", &d)
+}
+
+/// A valid RGB PNG of a gradient, with `extra` chunks before its image data.
+pub fn png(w: u32, h: u32, extra: &[Vec<u8>]) -> Vec<u8> {
+    let mut raw = Vec::new();
+    for y in 0..h {
+        raw.push(0); // filter: none
+        for x in 0..w {
+            raw.extend_from_slice(&[(x * 255 / w) as u8, (y * 255 / h) as u8, 128]);
+        }
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(ihdr(w, h));
+    for c in extra {
+        out.extend_from_slice(c);
+    }
+    out.extend(chunk(
+        b"IDAT",
+        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
+    ));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+/// A PNG header that declares `w`×`h` and holds nothing else.
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(ihdr(w, h));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, 9)
+}
+
+/// iCCP data: profile name, NUL, method 0, the zlib stream.
+pub fn iccp(profile: &[u8]) -> Vec<u8> {
+    [b"icc\0\0".as_slice(), &zlib(profile)].concat()
+}
+
+/// zTXt data: keyword, NUL, method 0, the zlib stream.
+pub fn ztxt(text: &[u8]) -> Vec<u8> {
+    [b"Comment\0\0".as_slice(), &zlib(text)].concat()
+}
+
+/// Compressed iTXt data: keyword, NUL, flag 1, method 0, language, NUL, translation, NUL, zlib.
+pub fn itxt(text: &[u8]) -> Vec<u8> {
+    [b"Comment\0\x01\0en\0\0".as_slice(), &zlib(text)].concat()
+}
+
+/// A GIF of a `sw`×`sh` screen with one frame at (`l`,`t`) of `w`×`h`: an LZW stream of a
+/// clear code and an end code (no pixels; the decoder would fill the frame).
+pub fn gif(sw: u16, sh: u16, (l, t, w, h): (u16, u16, u16, u16)) -> Vec<u8> {
+    let mut g = b"GIF89a".to_vec();
+    for v in [sw, sh] {
+        g.extend_from_slice(&v.to_le_bytes());
+    }
+    g.extend_from_slice(&[0x80, 0, 0]); // a global colour table of 2 entries
+    g.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+    g.push(0x2C);
+    for v in [l, t, w, h] {
+        g.extend_from_slice(&v.to_le_bytes());
+    }
+    g.push(0); // no local colour table
+    g.extend_from_slice(&[2, 1, 0x2C, 0]); // min code size 2; codes 4 (clear), 5 (end)
+    g.push(0x3B);
+    g
+}
+
+/// A JPEG whose frame header declares `w`×`h` (baseline, three components) and nothing else.
+fn jpeg_header(w: u16, h: u16) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08];
+    j.extend_from_slice(&h.to_be_bytes());
+    j.extend_from_slice(&w.to_be_bytes());
+    j.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+    j
+}
+
+/// An extended WebP header (VP8X) declaring a `w`×`h` canvas.
+fn webp_header(w: u32, h: u32) -> Vec<u8> {
+    let mut d = vec![0u8; 4];
+    d.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBPVP8X".to_vec();
+    body.extend_from_slice(&10u32.to_le_bytes());
+    body.extend_from_slice(&d);
+    let mut riff = b"RIFF".to_vec();
+    riff.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    riff.extend(body);
+    riff
+}
+
+/// The benign progressive fixture with its last scan repeated `n` times: as many passes over
+/// every coefficient.
+pub fn scan_bomb(n: usize) -> Vec<u8> {
+    let b = progressive_jpeg();
+    let eoi = b.len() - 2;
+    assert_eq!(&b[eoi..], [0xFF, 0xD9]);
+    let last_sos = b.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let scan = &b[last_sos..eoi];
+    let mut out = b[..eoi].to_vec();
+    for _ in 0..n {
+        out.extend_from_slice(scan);
+    }
+    out.extend_from_slice(&b[eoi..]);
+    out
+}
+
+pub fn corpus() -> Vec<Case> {
+    use ErrorKind::*;
+    let zeros = vec![0u8; 64 << 20]; // 64 MiB inflated, ~64 KB compressed
+    let case = |name, bytes, kind, says| Case {
+        name,
+        bytes,
+        kind,
+        says,
+    };
+    vec![
+        case("scan-bomb.jpg", scan_bomb(20_000), TooLarge, "scans"),
+        case(
+            "iccp-bomb.png",
+            png(16, 16, &[chunk(b"iCCP", &iccp(&zeros))]),
+            TooLarge,
+            "iCCP chunk inflates",
+        ),
+        case(
+            "ztxt-bomb.png",
+            png(16, 16, &[chunk(b"zTXt", &ztxt(&zeros))]),
+            TooLarge,
+            "zTXt chunk inflates",
+        ),
+        case(
+            "itxt-bomb.png",
+            png(16, 16, &[chunk(b"iTXt", &itxt(&zeros))]),
+            TooLarge,
+            "iTXt chunk inflates",
+        ),
+        case(
+            "gif-frame-bomb.jpg",
+            gif(1, 1, (0, 0, 10_000, 10_000)),
+            TooLarge,
+            "GIF frame is 10000×10000",
+        ),
+        case(
+            "gif-frame-outside.gif",
+            gif(16, 16, (8, 8, 100, 100)),
+            Corrupt,
+            "outside its 16×16 screen",
+        ),
+        case(
+            "65535.jpg",
+            jpeg_header(65535, 65535),
+            TooLarge,
+            "megapixels",
+        ),
+        case(
+            "65535.png",
+            png_header(65535, 65535),
+            TooLarge,
+            "megapixels",
+        ),
+        case(
+            "65535.gif",
+            gif(65535, 65535, (0, 0, 1, 1)),
+            TooLarge,
+            "megapixels",
+        ),
+        case(
+            "16384.webp",
+            webp_header(16384, 16384),
+            TooLarge,
+            "megapixels",
+        ),
+        case(
+            "truncated.jpg",
+            progressive_jpeg()[..4000].to_vec(),
+            Corrupt,
+            "truncated",
+        ),
+        case("empty.png", Vec::new(), Corrupt, "empty"),
+    ]
+}
