@@ -39,6 +39,10 @@ pub struct Args {
     /// leave the folder and the edge cache within a second, as the deployed stack's purge does)
     #[arg(long)]
     no_watch: bool,
+    /// A host name to answer besides IP addresses and localhost, e.g. photos.test (repeatable);
+    /// other `Host` headers get 403, so a web page cannot reach the edge by DNS rebinding
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -63,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         addr: SocketAddr::new(args.bind, args.port),
         cache_bytes: args.cache_mb << 20,
         watch: !args.no_watch,
+        allow_hosts: args.allow_host,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

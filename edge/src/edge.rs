@@ -60,12 +60,14 @@ pub struct Edge {
     pub origin: Origin,
     /// Generations at once (read original → resize): one per core, so memory stays bounded
     /// under any load; the rest wait their turn.
-    resize_slots: Semaphore,
+    resize_slots: Arc<Semaphore>,
     requests: AtomicU64,
     generated: AtomicU64,
     flow_errors: AtomicU64,
     /// Print the origin-side flow's log line for each generation (stdout), as Lambda would.
     pub log_flows: bool,
+    /// Host names served besides IP addresses and `localhost` (`serve --allow-host`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Edge {
@@ -78,11 +80,12 @@ impl Edge {
             viewer,
             cache: EdgeCache::new(cache_bytes),
             origin,
-            resize_slots: Semaphore::new(cores),
+            resize_slots: Arc::new(Semaphore::new(cores)),
             requests: AtomicU64::new(0),
             generated: AtomicU64::new(0),
             flow_errors: AtomicU64::new(0),
             log_flows: true,
+            allowed_hosts: Vec::new(),
         })
     }
 
@@ -298,16 +301,22 @@ impl Edge {
             step = match step {
                 Step::Read(read) => {
                     if reads > 0 && slot.is_none() {
-                        slot = Some(self.resize_slots.acquire().await.expect("never closed"));
+                        let slots = self.resize_slots.clone();
+                        slot = Some(slots.acquire_owned().await.expect("never closed"));
                     }
                     reads += 1;
                     let result = self.origin.read(&read).await;
-                    let (f, s) = tokio::task::spawn_blocking(move || {
+                    // The slot travels with the work: if the client hangs up (this future is
+                    // dropped) while the resize runs, the slot is freed when the resize ends,
+                    // not before, so concurrent resizes stay bounded.
+                    let held = slot.take();
+                    let (f, s, held) = tokio::task::spawn_blocking(move || {
                         let s = flow.resume(Input::Read(result));
-                        (flow, s)
+                        (flow, s, held)
                     })
                     .await
                     .expect("the flow does not panic");
+                    slot = held;
                     flow = f;
                     s
                 }

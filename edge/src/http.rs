@@ -71,6 +71,9 @@ pub async fn serve(
 }
 
 pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+    if let Some(refused) = refuse_host(edge, req.headers()) {
+        return refused;
+    }
     let method = req.method().clone();
     if req.uri().path() == preview::PURGE_PATH {
         return preview::purge(edge, req, peer).await;
@@ -315,6 +318,36 @@ pub fn parse_range(header: &str, len: u64) -> RangeReq {
             }
         }
     }
+}
+
+/// DNS rebinding guard: a web page can point a name of its own at 127.0.0.1 and then read the
+/// served folder through the visitor's browser, which sends that name as `Host`. Served: an IP
+/// address, `localhost` (and `*.localhost`, which resolve to loopback only), the `--allow-host`
+/// names. A request without `Host` (HTTP/1.0 tools) passes: browsers always send one.
+fn refuse_host(edge: &Edge, headers: &hyper::HeaderMap) -> Option<Reply> {
+    let host = headers.get(hyper::header::HOST)?;
+    let host = host.to_str().unwrap_or("").to_ascii_lowercase();
+    // `name:port`, `[v6]:port`, `v4`, `name`
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host.as_str(), |(n, _)| n),
+    };
+    let allowed = name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || edge
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name));
+    if allowed {
+        return None;
+    }
+    Some(text(
+        StatusCode::FORBIDDEN,
+        &format!(
+            "403 Forbidden: Host {name:?} is not this edge's (a guard against DNS rebinding); serve it with --allow-host {name}\n"
+        ),
+    ))
 }
 
 /// 405 with the `Allow` header naming what is.

@@ -47,6 +47,8 @@ pub struct Config {
     pub cache_bytes: usize,
     /// Over a folder: drop a changed or deleted original's variants at once ([`watch`]).
     pub watch: bool,
+    /// Host names to serve besides IP addresses and `localhost` (DNS rebinding guard).
+    pub allow_hosts: Vec<String>,
 }
 
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
@@ -80,7 +82,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (try --port)", config.addr))?;
     let addr = listener.local_addr()?;
-    let edge = Arc::new(Edge::new(config.spec, origin, config.cache_bytes)?);
+    let mut edge = Edge::new(config.spec, origin, config.cache_bytes)?;
+    edge.allowed_hosts = config.allow_hosts;
+    let edge = Arc::new(edge);
     if let Some(root) = watched {
         tokio::spawn(watch::watch_folder(edge.clone(), root));
     }

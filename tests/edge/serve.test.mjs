@@ -30,10 +30,10 @@ async function get(p, headers = {}, method = 'GET') {
 }
 
 /** One raw HTTP/1.1 request, for paths fetch() would normalise (`..`). */
-function raw(target) {
+function raw(target, host = '127.0.0.1') {
   const { hostname, port } = new URL(edge.base);
   return new Promise((resolve, reject) => {
-    const s = net.connect(Number(port), hostname, () => s.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const s = net.connect(Number(port), hostname, () => s.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     let data = '';
     s.setEncoding('latin1');
     s.on('data', (d) => { data += d; });
@@ -247,6 +247,29 @@ test('the hostile corpus through serve: each refused with its status, nothing wr
     assert.ok(!walk(dir).some((f) => f.startsWith('_sf/hostile/')), 'no variant written');
   } finally {
     fs.rmSync(path.join(dir, 'hostile'), { recursive: true, force: true });
+  }
+});
+
+test('DNS rebinding: a Host that is not an address, localhost or --allow-host gets 403', async () => {
+  assert.equal((await raw('/cups.jpg', 'evil.example:8080')).status, 403);
+  assert.match((await raw('/cups.jpg', 'evil.example')).data, /--allow-host evil.example/);
+  for (const host of ['127.0.0.1', 'localhost:1234', 'photos.localhost', '[::1]:80']) {
+    assert.equal((await raw('/cups.jpg', host)).status, 200, host);
+  }
+  const own = await serve([dir, '--allow-host', 'photos.test', '--no-watch']);
+  try {
+    const { hostname, port } = new URL(own.base);
+    const at = (host) => new Promise((resolve) => {
+      const s = net.connect(Number(port), hostname, () => s.write(`GET /cups.jpg HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      let d = '';
+      s.setEncoding('latin1');
+      s.on('data', (x) => { d += x; });
+      s.on('end', () => resolve(Number(d.split(' ')[1])));
+    });
+    assert.equal(await at('Photos.Test:80'), 200);
+    assert.equal(await at('other.test'), 403);
+  } finally {
+    await own.stop();
   }
 });
 
