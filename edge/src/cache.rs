@@ -75,6 +75,9 @@ pub struct EdgeCache {
     inflight: Mutex<HashMap<String, Flight>>,
     stats: Mutex<CacheStats>,
     max_bytes: usize,
+    /// Invalidations so far: a fetch that an invalidation overtook may carry what was just
+    /// invalidated (the old variant, made from the old original), so it is served but not kept.
+    invalidations: std::sync::atomic::AtomicU64,
 }
 
 impl EdgeCache {
@@ -87,6 +90,7 @@ impl EdgeCache {
                 ..CacheStats::default()
             }),
             max_bytes,
+            invalidations: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -178,6 +182,8 @@ impl EdgeCache {
                 }
             })
         };
+        self.invalidations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut lru = self.lru.lock().unwrap();
         let gone: Vec<String> = lru
             .map
@@ -223,9 +229,12 @@ impl EdgeCache {
                 if let Some(hit) = self.get(key) {
                     return (hit, CacheStatus::Hit);
                 }
+                let before = self.invalidations.load(std::sync::atomic::Ordering::SeqCst);
                 let (object, status) = fetch().await;
                 let object = Arc::new(object);
-                self.put(key, object.clone());
+                if self.invalidations.load(std::sync::atomic::Ordering::SeqCst) == before {
+                    self.put(key, object.clone());
+                }
                 (object, status)
             })
             .await
@@ -349,5 +358,39 @@ mod tests {
             .await;
         assert_eq!(s, CacheStatus::Hit);
         assert!(c.inflight.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalidation_by_path_wildcard_and_tag() {
+        let c = EdgeCache::new(1 << 20);
+        let tagged = |tag: &str| {
+            let mut o = obj(10, Some("max-age=60"));
+            o.set_header("x-amz-meta-cache-tag", tag);
+            Arc::new(o)
+        };
+        c.put("/a.jpg", Arc::new(obj(10, Some("max-age=60"))));
+        c.put("/_sf/a.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-aaaa"));
+        c.put("/_sf/b.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-bbbb"));
+        c.put("/_sf/bz.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-cccc"));
+        assert_eq!(c.invalidate(&["#SF-AAAA".into(), "/a.jpg".into()]), 2);
+        assert!(c.get("/_sf/a.jpg/g1/w1-h0-inside-q75.webp").is_none());
+        assert!(c.get("/a.jpg").is_none());
+        assert_eq!(c.invalidate(&["/_sf/b.jpg/*".into()]), 1);
+        assert!(c.get("/_sf/bz.jpg/g1/w1-h0-inside-q75.webp").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_fetch_overtaken_by_an_invalidation_is_served_not_kept() {
+        let c = Arc::new(EdgeCache::new(1 << 20));
+        let c2 = c.clone();
+        let (_, s) = c
+            .get_or_fetch("/v", "/v", || async move {
+                // The old variant was read; a purge lands before the fetch ends.
+                c2.invalidate(&["/v".into()]);
+                (obj(10, Some("max-age=60")), CacheStatus::Miss)
+            })
+            .await;
+        assert_eq!(s, CacheStatus::Miss);
+        assert!(c.get("/v").is_none(), "not kept");
     }
 }

@@ -60,6 +60,23 @@ pub async fn purge(
     if req.method() != hyper::Method::POST {
         return crate::http::method_not_allowed("POST", "POST a JSON purge request");
     }
+    // A web page in the user's browser may POST here too (cross-site request forgery): a JSON
+    // content type makes the browser ask first (a preflight this edge never grants), and a
+    // request a browser marks as coming from another site is refused outright.
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let json = header("content-type").is_some_and(|t| {
+        t.trim()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    });
+    let cross_site = header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none")
+        || header("origin").is_some();
+    if !json || cross_site {
+        return text(
+            StatusCode::FORBIDDEN,
+            "403 Forbidden: purge takes Content-Type: application/json from a tool, not from a web page\n",
+        );
+    }
     let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
         .collect()
         .await

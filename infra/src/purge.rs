@@ -170,7 +170,7 @@ fn list(aws: &Aws, at: &Deployed, l: &List) -> Result<Listing, String> {
 
 fn delete(aws: &Aws, at: &Deployed, d: &Delete) -> Result<Vec<(String, String)>, String> {
     let objects: Vec<Value> = d.keys.iter().map(|k| json!({ "Key": k })).collect();
-    let request = json!({ "Objects": objects, "Quiet": true }).to_string();
+    let request = ArgFile::new(&json!({ "Objects": objects, "Quiet": true }))?;
     let v = aws
         .call(
             &at.bucket_region,
@@ -180,7 +180,7 @@ fn delete(aws: &Aws, at: &Deployed, d: &Delete) -> Result<Vec<(String, String)>,
                 "--bucket",
                 &at.bucket,
                 "--delete",
-                &request,
+                &request.arg,
             ],
         )
         .map_err(|e| e.to_string())?;
@@ -201,7 +201,10 @@ fn invalidate(
     i: &Invalidate,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    let batch = invalidation_batch(&i.items, &caller_reference(&i.items));
+    let batch: Value =
+        serde_json::from_str(&invalidation_batch(&i.items, &caller_reference(&i.items)))
+            .map_err(|e| e.to_string())?;
+    let batch = ArgFile::new(&batch)?;
     let mut wait = FIRST_WAIT;
     for attempt in 1..=INVALIDATION_TRIES {
         match aws.call(
@@ -212,7 +215,7 @@ fn invalidate(
                 "--distribution-id",
                 &at.distribution_id,
                 "--invalidation-batch",
-                &batch,
+                &batch.arg,
             ],
         ) {
             Ok(_) => return Ok(()),
@@ -230,6 +233,31 @@ fn invalidate(
         }
     }
     unreachable!("the last try returns")
+}
+
+/// A JSON argument passed as `file://…`: a thousand 900-byte keys would pass Linux's 128 KiB limit
+/// on one command-line argument. Removed when dropped.
+struct ArgFile {
+    path: std::path::PathBuf,
+    arg: String,
+}
+
+impl ArgFile {
+    fn new(v: &Value) -> Result<ArgFile, String> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("scalefront-purge-{}-{n}.json", std::process::id()));
+        std::fs::write(&path, v.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let arg = format!("file://{}", path.display());
+        Ok(ArgFile { path, arg })
+    }
+}
+
+impl Drop for ArgFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// The `--invalidation-batch` JSON. The caller reference is derived from the items and the

@@ -558,3 +558,134 @@ fn deploys_the_rendered_template_to_moto() {
     assert_eq!(numbers[..2], ["$LATEST", "1"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `scalefront purge --stack` against moto: the listing with the `/` delimiter, `delete-objects`
+/// and `create-invalidation` as the aws CLI spells them, the distribution's config read for
+/// cache tags (moto's has none: wildcards).
+#[test]
+fn purges_one_original_in_a_deployed_bucket() {
+    let (_moto, endpoint) = start_moto();
+    let aws = aws_cli(&endpoint);
+    let call = |region: &str, args: &[&str]| {
+        aws.call(region, args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    call(
+        "eu-west-1",
+        &[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            "example-photos",
+            "--create-bucket-configuration",
+            "LocationConstraint=eu-west-1",
+        ],
+    );
+    let g = viewer_fn::GENERATION;
+    let keys = [
+        "photos/a.jpg".to_string(),
+        format!("_sf/photos/a.jpg/{g}/w640-h0-inside-q75.webp"),
+        "_sf/photos/a.jpg/g0000000/w640-h0-inside-q75.webp".to_string(),
+        format!("_sf/photos/a.jpg/b.jpg/{g}/w640-h0-inside-q75.webp"),
+        format!("_sf/photos/ab.jpg/{g}/w640-h0-inside-q75.webp"),
+    ];
+    for key in &keys {
+        call(
+            "eu-west-1",
+            &[
+                "s3api",
+                "put-object",
+                "--bucket",
+                "example-photos",
+                "--key",
+                key,
+            ],
+        );
+    }
+    let config = json!({
+        "CallerReference": "scalefront-purge", "Comment": "purge", "Enabled": true,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "photos", "DomainName": "example-photos.s3.eu-west-1.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "photos", "ViewerProtocolPolicy": "redirect-to-https", "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"},
+    });
+    let dist = call(
+        "us-east-1",
+        &[
+            "cloudfront",
+            "create-distribution",
+            "--distribution-config",
+            &config.to_string(),
+        ],
+    );
+    let dist_id = dist["Distribution"]["Id"].as_str().unwrap().to_owned();
+    let got = call(
+        "us-east-1",
+        &["cloudfront", "get-distribution-config", "--id", &dist_id],
+    );
+    let at = infra::purge::Deployed {
+        bucket: "example-photos".into(),
+        bucket_region: "eu-west-1".into(),
+        distribution_id: dist_id.clone(),
+        invalidation: infra::purge::invalidation_for(&got),
+    };
+    assert_eq!(at.invalidation, viewer_fn::purge::Invalidation::Paths);
+    let spec = viewer_fn::Spec::default();
+    let target = viewer_fn::purge::Target::Originals(vec!["photos/a.jpg".into()]);
+    let mut said = Vec::new();
+    let dry = infra::purge::run(&aws, &at, &spec, target.clone(), true, &mut |l| {
+        said.push(l.to_owned())
+    })
+    .unwrap();
+    assert_eq!(dry.deleted.len(), 2, "{dry:?}");
+    assert!(
+        said.is_empty(),
+        "a dry run calls nothing but listings: {said:?}"
+    );
+    let report = infra::purge::run(&aws, &at, &spec, target, false, &mut |_| {}).unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        report.invalidated,
+        ["/_sf/photos/a.jpg/*", "/photos/a.jpg"],
+        "{report:?}"
+    );
+    let left = call(
+        "eu-west-1",
+        &["s3api", "list-objects-v2", "--bucket", "example-photos"],
+    );
+    let mut left: Vec<&str> = left["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    left.sort();
+    let mut want = vec![keys[0].as_str(), keys[3].as_str(), keys[4].as_str()];
+    want.sort();
+    assert_eq!(left, want, "the original and its neighbours stay");
+    let inv = call(
+        "us-east-1",
+        &[
+            "cloudfront",
+            "list-invalidations",
+            "--distribution-id",
+            &dist_id,
+        ],
+    );
+    let items = inv["InvalidationList"]["Items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{inv}");
+    let one = call(
+        "us-east-1",
+        &[
+            "cloudfront",
+            "get-invalidation",
+            "--distribution-id",
+            &dist_id,
+            "--id",
+            items[0]["Id"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        one["Invalidation"]["InvalidationBatch"]["Paths"]["Items"],
+        json!(["/_sf/photos/a.jpg/*", "/photos/a.jpg"]),
+        "{one}"
+    );
+}

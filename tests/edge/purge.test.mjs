@@ -100,6 +100,13 @@ test('old generations go, the current one stays; bad requests are refused', asyn
   assert.throws(() => purge('_sf/storm.jpg'), /not an original's key/);
   const r = await fetch(edge.base + '/_scalefront/api/purge');
   assert.equal(r.status, 405);
+  // What a web page could send (no-cors: a simple content type; an Origin) is refused.
+  const body = JSON.stringify({ prefix: '' });
+  const page = await fetch(edge.base + '/_scalefront/api/purge', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  assert.equal(page.status, 403);
+  const foreign = await fetch(edge.base + '/_scalefront/api/purge', { method: 'POST', body, headers: { 'content-type': 'application/json', origin: 'https://evil.example' } });
+  assert.equal(foreign.status, 403);
+  assert.ok(variants().length > 0, 'nothing was purged');
 });
 
 test('the watcher: replacing, deleting or adding a photo needs nothing from the owner', async () => {

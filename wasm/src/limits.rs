@@ -87,41 +87,37 @@ impl Limits {
                     )));
                 }
             }
+            // One budget for all of them: many small bombs cost as much as one large one.
             SourceFormat::Png => {
+                let mut left = self.max_metadata_bytes;
                 for (kind, data) in probe::png_compressed_chunks(input) {
-                    if let Err(e) = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
-                        data,
-                        self.max_metadata_bytes,
-                    ) {
-                        return Err(match e.status {
-                            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                                Error::too_large(format!(
-                                    "the PNG's {kind} chunk inflates past {} bytes (the limit)",
-                                    self.max_metadata_bytes
-                                ))
-                            }
-                            _ => {
-                                Error::corrupt(format!("the PNG's {kind} chunk cannot be inflated"))
-                            }
-                        });
+                    match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, left) {
+                        Ok(inflated) => left -= inflated.len(),
+                        Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                            return Err(Error::too_large(format!(
+                                "the PNG's {kind} chunk inflates past the {} bytes its metadata may take (the limit)",
+                                self.max_metadata_bytes
+                            )))
+                        }
+                        Err(_) => {
+                            return Err(Error::corrupt(format!(
+                                "the PNG's {kind} chunk cannot be inflated"
+                            )))
+                        }
                     }
                 }
             }
+            // The screen passed `max_pixels`; a frame is decoded at its own size (a 1×1 screen
+            // may hold a 10000×10000 frame), so every frame is held to it too. A frame reaching
+            // past the screen is clipped by decoders and browsers alike: no refusal for that.
             SourceFormat::Gif => {
-                let (sw, sh) = (info.stored_width, info.stored_height);
-                for f in probe::gif_frames(input)? {
+                for f in probe::gif_frames(input) {
                     if u64::from(f.width) * u64::from(f.height) > self.max_pixels {
                         return Err(Error::too_large(format!(
                             "a GIF frame is {}×{}; the limit is {:.1} megapixels",
                             f.width,
                             f.height,
                             self.max_pixels as f64 / 1e6
-                        )));
-                    }
-                    if f.left + f.width > sw || f.top + f.height > sh {
-                        return Err(Error::corrupt(format!(
-                            "a GIF frame ({}×{} at {},{}) lies outside its {sw}×{sh} screen",
-                            f.width, f.height, f.left, f.top
                         )));
                     }
                 }
@@ -140,7 +136,22 @@ impl Limits {
         if pixels(&plan) <= self.max_output_pixels {
             return Ok(plan);
         }
-        if t.width.is_some() || t.height.is_some() {
+        // A box that does not constrain the output (never enlarged) asks for the original's
+        // size: treated as no size at all.
+        let free = Transform {
+            width: None,
+            height: None,
+            ..t.clone()
+        };
+        let unconstrained = Plan::new(
+            info.stored_width,
+            info.stored_height,
+            info.orientation,
+            &free,
+        )
+        .output
+            == plan.output;
+        if (t.width.is_some() || t.height.is_some()) && !unconstrained {
             return Err(Error::too_large(format!(
                 "the output would be {}×{} ({:.1} megapixels); the limit is {:.1} megapixels",
                 plan.output.0,
@@ -154,7 +165,7 @@ impl Limits {
         loop {
             let capped = Transform {
                 width: Some(width),
-                ..t.clone()
+                ..free.clone()
             };
             let p = Plan::new(
                 info.stored_width,

@@ -300,7 +300,9 @@ pub(crate) fn jpeg_scans(b: &[u8], max: u32) -> u32 {
         at += 2;
         match marker {
             0xFF => at -= 1, // fill byte
-            0xD8 | 0x01 | 0xD0..=0xD7 => {}
+            // No length follows these; `FF 00` outside scan data is no marker at all, and the
+            // decoder walks on byte by byte looking for the next one: so do we.
+            0xD8 | 0x01 | 0xD0..=0xD7 | 0x00 => {}
             0xD9 => break,
             _ => {
                 let Some(len) = be16(b, at) else { break };
@@ -369,8 +371,8 @@ pub(crate) struct GifFrame {
 }
 
 /// Every frame's image descriptor, skipping colour tables, extensions and image data by their
-/// sizes. A file that ends early yields the frames before it (the decoder reports the rest).
-pub(crate) fn gif_frames(b: &[u8]) -> Result<Vec<GifFrame>> {
+/// sizes. A file that ends early, or holds stray bytes, yields the frames before it.
+pub(crate) fn gif_frames(b: &[u8]) -> Vec<GifFrame> {
     let table = |flags: u8| {
         if flags & 0x80 != 0 {
             3 << ((flags & 7) + 1)
@@ -412,13 +414,9 @@ pub(crate) fn gif_frames(b: &[u8]) -> Result<Vec<GifFrame>> {
                 // Descriptor, local colour table, LZW minimum code size, then the data blocks.
                 at = skip_blocks(at + 10 + table(flags) + 1);
             }
-            0x3B => break,
-            other => {
-                return Err(Error::corrupt(format!(
-                    "GIF block 0x{other:02x} is not an image, extension or trailer"
-                )))
-            }
+            // The trailer, or stray bytes after the frames (which decoders ignore).
+            _ => break,
         }
     }
-    Ok(frames)
+    frames
 }

@@ -152,6 +152,25 @@ pub fn scan_bomb(n: usize) -> Vec<u8> {
     out
 }
 
+/// The same, each repeated scan behind `FF 00` and a two-byte span that covers it: a walker that
+/// reads `FF 00` as a marker with a length jumps over the scans the decoder still finds.
+pub fn hidden_scan_bomb(n: usize) -> Vec<u8> {
+    let b = progressive_jpeg();
+    let eoi = b.len() - 2;
+    let last_sos = b.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+    let scan = &b[last_sos..eoi];
+    let span = u16::try_from(scan.len() + 2).expect("the fixture's last scan fits a span");
+    assert!(!span.to_be_bytes().contains(&0xFF));
+    let mut out = b[..eoi].to_vec();
+    for _ in 0..n {
+        out.extend_from_slice(&[0xFF, 0x00]);
+        out.extend_from_slice(&span.to_be_bytes());
+        out.extend_from_slice(scan);
+    }
+    out.extend_from_slice(&b[eoi..]);
+    out
+}
+
 pub fn corpus() -> Vec<Case> {
     use ErrorKind::*;
     let zeros = vec![0u8; 64 << 20]; // 64 MiB inflated, ~64 KB compressed
@@ -163,6 +182,12 @@ pub fn corpus() -> Vec<Case> {
     };
     vec![
         case("scan-bomb.jpg", scan_bomb(20_000), TooLarge, "scans"),
+        case(
+            "scan-bomb-hidden.jpg",
+            hidden_scan_bomb(2_000),
+            TooLarge,
+            "scans",
+        ),
         case(
             "iccp-bomb.png",
             png(16, 16, &[chunk(b"iCCP", &iccp(&zeros))]),
@@ -188,10 +213,16 @@ pub fn corpus() -> Vec<Case> {
             "GIF frame is 10000×10000",
         ),
         case(
-            "gif-frame-outside.gif",
-            gif(16, 16, (8, 8, 100, 100)),
-            Corrupt,
-            "outside its 16×16 screen",
+            "ztxt-many.png",
+            png(
+                16,
+                16,
+                &(0..200)
+                    .map(|_| chunk(b"zTXt", &ztxt(&zeros[..64 << 10])))
+                    .collect::<Vec<_>>(),
+            ),
+            TooLarge,
+            "its metadata may take",
         ),
         case(
             "65535.jpg",
