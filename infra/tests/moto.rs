@@ -65,6 +65,22 @@ fn aws_cli(endpoint: &str) -> Aws {
         .with_env("AWS_CONFIG_FILE", "/dev/null")
 }
 
+/// The photo bucket every test starts from, in eu-west-1.
+fn photo_bucket(aws: &Aws) {
+    aws.call(
+        "eu-west-1",
+        &[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            "example-photos",
+            "--create-bucket-configuration",
+            "LocationConstraint=eu-west-1",
+        ],
+    )
+    .unwrap();
+}
+
 fn zip_file(dir: &Path) -> std::path::PathBuf {
     // A minimal zip (one stored file) by hand: moto only stores it.
     let path = dir.join("fn.zip");
@@ -88,17 +104,7 @@ fn collects_a_setup_from_moto() {
     };
 
     // The photo bucket in eu-west-1, an OAC, the role, the function and its version.
-    call(
-        "eu-west-1",
-        &[
-            "s3api",
-            "create-bucket",
-            "--bucket",
-            "example-photos",
-            "--create-bucket-configuration",
-            "LocationConstraint=eu-west-1",
-        ],
-    );
+    photo_bucket(&aws);
     let oac = call("us-east-1", &["cloudfront", "create-origin-access-control", "--origin-access-control-config", "Name=sf-photos,SigningProtocol=sigv4,SigningBehavior=always,OriginAccessControlOriginType=s3"]);
     let oac_id = oac["OriginAccessControl"]["Id"]
         .as_str()
@@ -374,18 +380,7 @@ fn deploys_the_rendered_template_to_moto() {
     let aws = aws_cli(&endpoint);
     let dir = std::env::temp_dir().join(format!("scalefront-moto-deploy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    aws.call(
-        "eu-west-1",
-        &[
-            "s3api",
-            "create-bucket",
-            "--bucket",
-            "example-photos",
-            "--create-bucket-configuration",
-            "LocationConstraint=eu-west-1",
-        ],
-    )
-    .unwrap();
+    photo_bucket(&aws);
 
     let deploy_once =
         |package: &[u8], spec: &str| -> (Result<infra::deploy::Outputs, String>, Vec<String>) {
@@ -570,17 +565,7 @@ fn purges_one_original_in_a_deployed_bucket() {
         aws.call(region, args)
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
     };
-    call(
-        "eu-west-1",
-        &[
-            "s3api",
-            "create-bucket",
-            "--bucket",
-            "example-photos",
-            "--create-bucket-configuration",
-            "LocationConstraint=eu-west-1",
-        ],
-    );
+    photo_bucket(&aws);
     let g = viewer_fn::GENERATION;
     let keys = [
         "photos/a.jpg".to_string(),
