@@ -267,6 +267,11 @@ impl Folder {
         let path = self
             .path_for(&write.key)
             .map_err(|e| format!("variant key {:?}: {e:?}", write.key))?;
+        if !self.made_from_current(write).await {
+            // The original changed or went while this variant was made (the watcher has purged
+            // it already): store nothing; this one answer is all the old bytes get.
+            return Ok(None);
+        }
         let dir = path.parent().expect("a key has at least one segment");
         tokio::fs::create_dir_all(dir)
             .await
@@ -285,6 +290,27 @@ impl Folder {
             .map_err(|e| format!("renaming to {}: {e}", path.display()))?;
         // The tag a read of this file answers with (the folder derives it from the content).
         Ok(Some(crate::edge::etag_of(&write.body)))
+    }
+
+    /// Whether the original a variant was made from (its `source-etag`) is still the one in the
+    /// folder. A write without that metadata is taken as current.
+    async fn made_from_current(&self, write: &Write) -> bool {
+        let made_from = write
+            .metadata
+            .iter()
+            .find(|(n, _)| *n == "source-etag")
+            .map(|(_, v)| v);
+        let (Some(made_from), Some(source)) = (made_from, variant_source(&self.prefix, &write.key))
+        else {
+            return true;
+        };
+        let Ok(path) = self.path_for(source) else {
+            return true;
+        };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => &crate::edge::etag_of(&bytes) == made_from,
+            Err(_) => false,
+        }
     }
 
     /// The variant namespace as S3 would list it: every file under the prefix's folder whose key
@@ -590,5 +616,29 @@ mod tests {
             .map(|l| l.key)
             .collect();
         assert_eq!(keys, vec!["a.jpg", "sub/b.png"]);
+    }
+
+    #[tokio::test]
+    async fn a_variant_of_an_original_since_replaced_or_deleted_is_not_stored() {
+        let (d, f) = folder();
+        let key = "_sf/a.jpg/g0000000/w600-h0-inside-q75.webp";
+        let w = |etag: String| Write {
+            key: key.into(),
+            body: b"RIFF\0\0\0\0WEBPVP8 ".to_vec(),
+            content_type: "image/webp",
+            cache_control: "public, max-age=60".into(),
+            metadata: vec![("source-etag", etag)],
+        };
+        let current = crate::edge::etag_of(b"\xFF\xD8\xFFjpeg");
+        std::fs::write(d.0.join("a.jpg"), b"\xFF\xD8\xFFnewer").unwrap();
+        assert_eq!(f.put(&w(current.clone())).await, Ok(None));
+        assert!(!d.0.join(key).exists(), "made from the replaced bytes");
+        std::fs::write(d.0.join("a.jpg"), b"\xFF\xD8\xFFjpeg").unwrap();
+        assert!(f.put(&w(current.clone())).await.unwrap().is_some());
+        assert!(d.0.join(key).exists());
+        std::fs::remove_file(d.0.join(key)).unwrap();
+        std::fs::remove_file(d.0.join("a.jpg")).unwrap();
+        assert_eq!(f.put(&w(current)).await, Ok(None), "the original is gone");
+        assert!(!d.0.join(key).exists());
     }
 }
