@@ -161,6 +161,10 @@ pub fn run(args: Args) -> Result<()> {
         println!("---");
         print!("{}", plan.describe());
         println!(
+            "rule spec: {}",
+            viewer_fn::budget::Budget::of(&packaged.spec).summary()
+        );
+        println!(
             "(dry run: nothing was called or changed; packages and templates are in {})",
             out.display()
         );

@@ -8,6 +8,7 @@ mod purge;
 mod resize;
 mod rewrite;
 mod serve;
+mod spec;
 mod srcset;
 mod viewer_fn;
 
@@ -33,6 +34,7 @@ enum Command {
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
     Serve(serve::Args),
+    Spec(spec::Args),
     Srcset(srcset::Args),
 }
 
@@ -47,6 +49,7 @@ fn main() {
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Spec(args) => spec::run(args),
         Command::Srcset(args) => srcset::run(args),
     };
     if let Err(e) = result {

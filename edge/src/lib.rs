@@ -106,6 +106,10 @@ async fn print_banner(edge: &Edge, addr: SocketAddr, sample: bool) {
         }
     );
     println!("  preview page   {base}/_scalefront/");
+    println!(
+        "  rule spec      {}",
+        viewer_fn::budget::Budget::of(&edge.spec).summary()
+    );
     let photos = edge.origin.list(3).await.unwrap_or_default();
     let w = edge
         .spec

@@ -27,6 +27,7 @@ SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-we
   --artifacts "$tmp/artifacts" --out "$tmp/a" > "$tmp/dry-a.txt"
 grep -q '^plan: scalefront edge mode, stack scalefront-example-photos' "$tmp/dry-a.txt"
 grep -q 'LambdaFunctionAssociations' "$tmp/dry-a.txt"
+grep -q '^rule spec: 13,130 variants per original' "$tmp/dry-a.txt"
 SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --mode regional \
   --artifacts "$tmp/artifacts" --out "$tmp/a" > "$tmp/dry-r.txt"
 grep -q 'OriginGroups' "$tmp/dry-r.txt"

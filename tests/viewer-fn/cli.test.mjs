@@ -37,6 +37,21 @@ test('viewer-fn --config FILE -o FILE writes the function for that spec', () => 
   assert.match(r.stderr, /bytes of 10240 allowed/);
 });
 
+test('spec prints the worst case of one original: the default is 13,130 variants, ~15 gigapixels', () => {
+  const r = run(['spec']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^rule spec: the built-in defaults$/m);
+  assert.match(r.stdout, /^variants per original: 13,130 \(1,313 sizes and fits × 10 format\/quality pairs\)/m);
+  assert.match(r.stdout, /^ {2}total +15\.1 gigapixels/m);
+  // A narrower spec: fewer of everything.
+  const narrow = path.join(tmp, 'narrow.toml');
+  writeFileSync(narrow, 'widths = [640, 1280]\nheights = [640]\nqualities = [75]\n');
+  const n = run(['spec', '--config', narrow]);
+  assert.equal(n.status, 0, n.stderr);
+  // (1 + 2 + 1 + 2 × 1 × 5) geometries × 4 format/quality pairs
+  assert.match(n.stdout, /^variants per original: 56 \(14 sizes and fits × 4/m);
+});
+
 test('a bad scalefront.toml is reported with file, line and key, non-zero exit', () => {
   const bad = path.join(tmp, 'bad.toml');
   writeFileSync(bad, 'prefix = "_sf"\nwidths = [640, 9000]\n');

@@ -76,6 +76,7 @@
 //!   `Deserialize` re-validates; [`Spec::from_toml`] also refuses a spec whose generated function
 //!   would exceed CloudFront's 10 KB. [`encode_key`]/[`decode_path`] are the URI rules.
 
+pub mod budget;
 pub mod cdn;
 mod event;
 mod generate;
