@@ -89,12 +89,9 @@ impl Origin {
     }
 }
 
-/// The source key of a stored variant's key (`{prefix}/{source}/{generation}/{name}`).
+/// The source key of a stored variant's key, by the one layout rule ([`viewer_fn::StoredKey`]).
 fn variant_source<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
-    let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
-    let mut it = rest.rsplitn(3, '/');
-    let (_, generation) = (it.next()?, it.next()?);
-    it.next().filter(|_| viewer_fn::is_generation(generation))
+    viewer_fn::StoredKey::split_under(prefix, key).map(|s| s.source_key)
 }
 
 /// Image extensions the preview page lists.

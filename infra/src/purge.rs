@@ -276,11 +276,6 @@ fn caller_reference(items: &[String]) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let h = items
-        .iter()
-        .flat_map(|s| s.bytes().chain([0]))
-        .fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        });
+    let h = viewer_fn::fnv1a64(items.join("\n").as_bytes());
     format!("scalefront-purge-{secs}-{h:016x}")
 }

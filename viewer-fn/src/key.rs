@@ -25,14 +25,20 @@ pub const GENERATION: &str = match std::str::from_utf8(&generation_bytes(IMAGE_C
     Err(_) => panic!("hex is ASCII"),
 };
 
-const fn generation_bytes(recipe: &str) -> [u8; 8] {
-    let b = recipe.as_bytes();
+/// FNV-1a, 64 bits: the project's one non-cryptographic fingerprint (the generation, cache tags,
+/// invalidation caller references). `const`, so the generation is computed at compile time.
+pub const fn fnv1a64(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     let mut i = 0;
     while i < b.len() {
         h = (h ^ b[i] as u64).wrapping_mul(0x100000001b3);
         i += 1;
     }
+    h
+}
+
+const fn generation_bytes(recipe: &str) -> [u8; 8] {
+    let h = fnv1a64(recipe.as_bytes());
     let mut out = [b'g'; 8];
     let mut j = 1;
     while j < 8 {
@@ -112,7 +118,12 @@ impl<'a> StoredKey<'a> {
     /// `None` unless `key` is `{prefix}/{source}/{generation}/{name}` with a generation-shaped
     /// segment and a name of the variant shape.
     pub fn split(spec: &Spec, key: &'a str) -> Option<StoredKey<'a>> {
-        let rest = key.strip_prefix(spec.prefix())?.strip_prefix('/')?;
+        StoredKey::split_under(spec.prefix(), key)
+    }
+
+    /// The same, for a host that knows the prefix but not the spec (a folder origin).
+    pub fn split_under(prefix: &str, key: &'a str) -> Option<StoredKey<'a>> {
+        let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
         let mut it = rest.rsplitn(3, '/');
         let (name, generation, source_key) = (it.next()?, it.next()?, it.next()?);
         (is_generation(generation) && !source_key.is_empty() && name_fields(name).is_some())

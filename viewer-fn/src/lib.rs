@@ -88,8 +88,8 @@ mod spec;
 pub use event::{Body, Field, Request, Response, Value1, ViewerRequestEvent, ViewerResult};
 pub use generate::{generate, MAX_FUNCTION_BYTES};
 pub use key::{
-    decode_path, encode_key, is_generation, variants_of, KeyError, StoredKey, Variant, GENERATION,
-    MAX_SOURCE_KEY_BYTES,
+    decode_path, encode_key, fnv1a64, is_generation, variants_of, KeyError, StoredKey, Variant,
+    GENERATION, MAX_SOURCE_KEY_BYTES,
 };
 pub use rewrite::{
     resolve, rewrite, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES, MAX_URI_LEN, MAX_VALUE_LEN,

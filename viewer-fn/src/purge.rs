@@ -83,10 +83,7 @@ pub const CACHE_TAG_HEADER: &str = "x-amz-meta-cache-tag";
 /// and keys are up to 900 bytes of UTF-8 — so a hash of the key, not the key. A collision (odds
 /// about 1 in 10^7 across a million originals) only invalidates one photo too many.
 pub fn cache_tag(source_key: &str) -> String {
-    let h = source_key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    format!("sf-{h:016x}")
+    format!("sf-{:016x}", crate::fnv1a64(source_key.as_bytes()))
 }
 
 /// A URI as an invalidation path. CloudFront reads `*` as a wildcard and documents no escape
