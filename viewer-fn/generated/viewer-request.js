@@ -1,6 +1,6 @@
 // scalefront viewer-request function (cloudfront-js-2.0), generated from the rule spec by
 // `scalefront viewer-fn`: edit scalefront.toml, not this file. The rules: viewer-fn/src/lib.rs.
-var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"N":{"d":"d","f":"f","h":"h","q":"q","r":"dpr","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","q":"q","quality":"q","w":"w","width":"w"},"Q":[50,75,90],"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","p":"_sf","q":75,"r":4,"t":"inside","up":true};
+var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true};
 var FITS = ["cover", "contain", "fill", "inside", "outside"];
 var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", avif: "avif"};
 var MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
@@ -37,7 +37,7 @@ body: {encoding: "text", data: "scalefront: " + msg + "\n"}
 }
 function rewrite(r) {
 var uri = r.uri, qs = r.querystring || {}, n = 0, i, k;
-var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: []};
+var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: []};
 if (uri.length > 4096) return fail(414, "URI longer than 4096 characters");
 if (uri[0] !== "/") return fail(400, "URI must start with /");
 for (k in qs) {
@@ -56,11 +56,12 @@ if (/[\x00-\x1f\x7f]/.test(key)) return fail(400, "control character in the path
 var segs = key.split("/");
 for (i = 0; i < segs.length; i++) if (segs[i] === "." || segs[i] === "..") return fail(400, "dot segment in the path");
 if (segs[0] === C.p) return variant(segs) && enc(key) === raw ? r : fail(400, "not a canonical variant key");
-if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length)) { r.uri = "/" + enc(key); return r; }
+if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) { r.uri = "/" + enc(key); return r; }
 var u = enc(key), src = source(segs, u);
 if (typeof src !== "string") return fail(src[0], src[1]);
 var D = each(B.d, pBox), Ws = each(B.w, pInt), Hs = each(B.h, pInt), Qs = each(B.q, pQ),
-Fs = each(B.f, pFmt), Ts = each(B.t, pFit), Rs = each(B.r, pDpr), num = "expected a whole number 1-99999";
+Fs = each(B.f, pFmt), Ts = each(B.t, pFit), Rs = each(B.r, pDpr), Ps = each(B.p, v => own(C.S, v) ? v : null),
+num = "expected a whole number 1-99999";
 if (!D) return bad("d", "expected N or WxH, whole numbers 1-99999");
 if (!Ws) return bad("w", num);
 if (!Hs) return bad("h", num);
@@ -68,34 +69,50 @@ if (!Qs) return bad("q", "expected a whole number 1-100");
 if (!Fs) return bad("f", "expected auto, jpeg, png, webp or avif");
 if (!Ts) return bad("t", "expected cover, contain, fill, inside or outside");
 if (!Rs) return bad("r", "expected a number 1-" + C.r + " with at most 2 decimals");
+if (!Ps) return bad("p", "expected the name of a preset");
 for (i = 0; i < D.length; i++) {
 Ws.push(D[i][0]);
 Hs.push(D[i][1]);
 }
-var w = same(Ws), h = same(Hs), q = same(Qs), f = same(Fs), t = same(Ts), d = same(Rs);
+var w = same(Ws), h = same(Hs), q = same(Qs), f = same(Fs), t = same(Ts), d = same(Rs), p = same(Ps);
 if (w === null) return clash("w");
 if (h === null) return clash("h");
 if (q === null) return clash("q");
 if (f === null) return clash("f");
 if (t === null) return clash("t");
 if (d === null) return clash("r");
+if (p === null) return clash("p");
 if (d === undefined) d = 100;
-var W = 0, H = 0, x;
+var W = 0, H = 0, T = C.t, Q, F, x, P = p === undefined ? null : C.S[p], M = ["d", "w", "h", "q", "t", "r"];
+if (P) {
+for (i = 0; i < M.length; i++) if (B[M[i]].length) return fail(400, "preset " + p + " takes no " + C.N[M[i]]);
+if (P[4] && f !== undefined) return fail(400, "preset " + p + " takes no " + C.N.f);
+W = P[0];
+H = P[1];
+T = P[2];
+Q = P[3];
+} else {
+if (C.o) return fail(400, "only presets are enabled: use " + C.N.p + "=NAME");
 if (w !== undefined) {
 x = Math.floor((w * d + 99) / 100);
 if (!(W = snap(x, C.W, C.up))) return fail(400, "width " + x + " is not allowed");
 }
-if (h !== undefined) {
+if (w !== undefined && h !== undefined) {
+for (i = 0; i < C.R.length && !H; i++) if (100 * Math.abs(w * C.R[i][1] - h * C.R[i][0]) <= h * C.R[i][0]) H = rh(C.R[i], W);
+if (!H) return fail(400, w + "x" + h + " is not an allowed shape; use a preset");
+} else if (h !== undefined) {
 x = Math.floor((h * d + 99) / 100);
 if (!(H = snap(x, C.H, C.up))) return fail(400, "height " + x + " is not allowed");
 }
-var Q = snap(q === undefined ? C.q : q, C.Q, true), F;
-if (f !== undefined && f !== "auto") {
+if (t !== undefined && W && H && t !== C.t) return fail(400, "fit " + t + " needs a preset");
+Q = snap(q === undefined ? C.q : q, C.Q, true);
+}
+if (P && P[4]) F = P[4];
+else if (f !== undefined && f !== "auto") {
 if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
 F = f;
 } else F = pick(r.headers, src);
 if (F === "png") Q = C.q;
-var T = t !== undefined && W && H ? t : C.t;
 r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
 r.querystring = {};
 return r;
@@ -137,17 +154,22 @@ var last = segs[segs.length - 1], dot = last.lastIndexOf("."), ext = dot < 0 ? "
 return own(C.X, ext) ? C.X[ext] : [400, C.img];
 }
 function variant(s) {
-var n = s.length, m = n >= 4 && /^(w[^-]*)-(h[^-]*)-([^-]*)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
+var n = s.length, m = n >= 4 && /^w(0|[1-9][0-9]{0,4})-h(0|[1-9][0-9]{0,4})-([a-z]+)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
 if (!m || s[n - 2] !== C.g) return false;
-var w = dim(m[1], "w", C.W), h = dim(m[2], "h", C.H), q = +m[4], f = m[5], rest = s.slice(1, n - 2);
-return w >= 0 && h >= 0 && FITS.indexOf(m[3]) >= 0 && (w && h || m[3] === C.t) && C.Q.indexOf(q) >= 0 &&
-C.F.indexOf(f) >= 0 && (f !== "png" || q === C.q) && rest[0] !== C.p &&
+var rest = s.slice(1, n - 2);
+return +m[4] <= 100 && produces(+m[1], +m[2], m[3], +m[4], m[5]) && rest[0] !== C.p &&
 typeof source(rest, enc(rest.join("/"))) === "string";
 }
-function dim(v, c, L) {
-if (v[0] !== c || !/^(0|[1-9][0-9]{0,4})$/.test(v.slice(1))) return -1;
-var x = +v.slice(1);
-return x === 0 || L.indexOf(x) >= 0 ? x : -1;
+function produces(w, h, t, q, f) {
+for (var k in C.S) {
+var P = C.S[k];
+if (P[0] === w && P[1] === h && P[2] === t && (P[4] ? P[4] === f : C.F.indexOf(f) >= 0) && q === (f === "png" ? C.q : P[3])) return true;
+}
+if (C.o || C.F.indexOf(f) < 0 || f === "png" && q !== C.q || C.Q.indexOf(q) < 0 || t !== C.t) return false;
+return w ? C.W.indexOf(w) >= 0 && (!h || C.R.some(r => rh(r, w) === h)) : !h || C.H.indexOf(h) >= 0;
+}
+function rh(r, w) {
+return Math.max(1, Math.floor((2 * w * r[1] + r[0]) / (2 * r[0])));
 }
 function pick(hs, src) {
 var h = hs && own(hs, "accept") ? hs.accept : null, a = "", seen = {}, best = src, bq = 0, i, j;

@@ -2,6 +2,8 @@
 //! keys the origin's check lets through, I2), and the output pixels they add up to on a
 //! worst-case source. `scalefront spec` prints it; `serve` and `deploy --dry-run` print the line.
 
+use std::collections::BTreeSet;
+
 use crate::spec::{Fit, Format, Spec};
 
 /// The source the worst case assumes: the image core's default `max_pixels` (50 MP) as a square,
@@ -19,25 +21,51 @@ pub struct Budget {
     pub pixels_by_format: Vec<(Format, u64)>,
 }
 
+/// One canonical variant of one original: width, height (0 = free), fit, quality, format.
+pub type Key = (u32, u32, Fit, u8, Format);
+
+/// Every variant the spec produces for one original ([`Spec::produces`] holds for each), built
+/// from its lists: the sizes with the default fit, then the presets.
+pub fn variants(spec: &Spec) -> BTreeSet<Key> {
+    let fit = spec.default_fit();
+    let quality_of = |f: Format, q: u8| {
+        if f.ignores_quality() {
+            spec.default_quality()
+        } else {
+            q
+        }
+    };
+    let mut out = BTreeSet::new();
+    if !spec.presets_only() {
+        let mut sizes = vec![(0, 0)];
+        sizes.extend(spec.widths().iter().map(|&w| (w, 0)));
+        sizes.extend(spec.heights().iter().map(|&h| (0, h)));
+        for &w in spec.widths() {
+            sizes.extend(spec.ratios().iter().map(|r| (w, r.height(w))));
+        }
+        for (w, h) in sizes {
+            for &f in spec.formats() {
+                for &q in spec.qualities() {
+                    out.insert((w, h, fit, quality_of(f, q), f));
+                }
+            }
+        }
+    }
+    for p in spec.presets().values() {
+        let formats = p.format.map_or(spec.formats().to_vec(), |f| vec![f]);
+        for f in formats {
+            out.insert((p.width, p.height, p.fit, quality_of(f, p.quality), f));
+        }
+    }
+    out
+}
+
 impl Budget {
     pub fn of(spec: &Spec) -> Budget {
         let side = u64::from(WORST_SOURCE_SIDE);
         let clamp = |v: u32| u64::from(v).min(side);
-        // Every (width, height, fit) the origin accepts: a free side takes the default fit.
-        let mut geometries = Vec::new();
-        let widths = std::iter::once(0).chain(spec.widths().iter().copied());
-        for w in widths {
-            let heights = std::iter::once(0).chain(spec.heights().iter().copied());
-            for h in heights {
-                if w == 0 || h == 0 {
-                    geometries.push((w, h, spec.default_fit()));
-                } else {
-                    geometries.extend(Fit::ALL.iter().map(|&f| (w, h, f)));
-                }
-            }
-        }
         // Output pixels on a square source, never enlarged.
-        let pixels = |&(w, h, fit): &(u32, u32, Fit)| -> u64 {
+        let pixels = |w: u32, h: u32, fit: Fit| -> u64 {
             let (w, h) = (clamp(w), clamp(h));
             match (w, h) {
                 (0, 0) => side * side,
@@ -50,15 +78,22 @@ impl Budget {
                 },
             }
         };
-        let total: u64 = geometries.iter().map(pixels).sum();
-        let pixels_by_format: Vec<(Format, u64)> = spec
+        let keys = variants(spec);
+        let geometries: BTreeSet<(u32, u32, Fit)> = keys.iter().map(|k| (k.0, k.1, k.2)).collect();
+        let pixels_by_format = spec
             .formats()
             .iter()
-            .map(|&f| (f, total * qualities_of(spec, f)))
+            .map(|&f| {
+                let p = keys
+                    .iter()
+                    .filter(|k| k.4 == f)
+                    .map(|k| pixels(k.0, k.1, k.2))
+                    .sum();
+                (f, p)
+            })
             .collect();
-        let pairs: u64 = spec.formats().iter().map(|&f| qualities_of(spec, f)).sum();
         Budget {
-            variants: geometries.len() as u64 * pairs,
+            variants: keys.len() as u64,
             geometries: geometries.len() as u64,
             pixels_by_format,
         }
@@ -91,15 +126,6 @@ pub fn group(n: u64) -> String {
     out
 }
 
-/// Qualities a format's keys can carry: one for a lossless format.
-fn qualities_of(spec: &Spec, f: Format) -> u64 {
-    if f.ignores_quality() {
-        1
-    } else {
-        spec.qualities().len() as u64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,30 +134,47 @@ mod tests {
     /// The count is the number of keys the origin accepts: enumerate every key and parse it.
     #[test]
     fn the_count_is_the_keys_the_origin_accepts() {
+        let presets = "[presets.thumb]\nwidth = 200\nheight = 200\nquality = 60\n[presets.hero]\nwidth = 1600\nformat = \"webp\"\n[presets.card]\nwidth = 100\nheight = 77\nfit = \"contain\"\n";
         for spec in [
             Spec::default(),
             Spec::from_toml(
-                "widths = [100, 200]\nheights = [50]\nqualities = [60]\nquality = 60\nformats = [\"webp\", \"png\"]\nauto = [\"webp\"]\n[extensions]\npng = \"png\"\n",
+                "widths = [100, 200]\nheights = [50]\nratios = [\"4:3\", \"1:8\"]\nqualities = [60, 80]\nquality = 60\nformats = [\"webp\", \"png\"]\nauto = [\"webp\"]\n[extensions]\npng = \"png\"\n",
             )
             .unwrap(),
+            Spec::from_toml(presets).unwrap(),
+            Spec::from_toml(&format!("presets_only = true\n{presets}")).unwrap(),
         ] {
-            let mut accepted = 0u64;
-            let sizes = |l: &[u32]| std::iter::once(0).chain(l.iter().copied()).collect::<Vec<_>>();
-            for w in sizes(spec.widths()) {
-                for h in sizes(spec.heights()) {
+            let mut dims: BTreeSet<u32> = [0].into_iter().collect();
+            dims.extend(spec.widths().iter().chain(spec.heights()));
+            for &w in spec.widths() {
+                dims.extend(spec.ratios().iter().map(|r| r.height(w)));
+            }
+            for p in spec.presets().values() {
+                dims.extend([p.width, p.height]);
+            }
+            // Every quality a key could carry, and a few no list holds.
+            let mut qualities: BTreeSet<u8> = [1, 2, 99, 100].into_iter().collect();
+            qualities.extend(spec.qualities());
+            qualities.extend(spec.presets().values().map(|p| p.quality));
+            let mut accepted = BTreeSet::new();
+            for &w in &dims {
+                for &h in &dims {
                     for &fit in &Fit::ALL {
                         for &format in &Format::ALL {
-                            for q in 1..=100u8 {
+                            for &q in &qualities {
                                 let v = Variant { width: w, height: h, fit, quality: q, format, source_key: "a.png".into() };
-                                accepted += u64::from(Variant::parse(&spec, &v.key(&spec)).is_ok());
+                                if Variant::parse(&spec, &v.key(&spec)).is_ok() {
+                                    accepted.insert((w, h, fit, q, format));
+                                }
                             }
                         }
                     }
                 }
             }
-            assert_eq!(Budget::of(&spec).variants, accepted);
+            assert_eq!(variants(&spec), accepted);
+            assert_eq!(Budget::of(&spec).variants, accepted.len() as u64);
         }
-        // The default spec: (1 + 16 + 16 + 16 × 16 × 5) geometries × 10 format/quality pairs.
-        assert_eq!(Budget::of(&Spec::default()).variants, 13_130);
+        // The default spec: (1 unsized + 16 widths + 16 widths × 5 shapes) × 4 formats at one quality.
+        assert_eq!(Budget::of(&Spec::default()).variants, 388);
     }
 }

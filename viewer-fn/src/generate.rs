@@ -28,6 +28,18 @@ pub fn generate(spec: &Spec) -> String {
         .iter()
         .map(|(e, f)| (e.clone(), Value::from(f.as_str())))
         .collect();
+    // name → [width, height, fit, quality, format or ""]
+    let presets: Map<String, Value> = spec
+        .presets()
+        .iter()
+        .map(|(n, p)| {
+            let f = p.format.map_or("", |f| f.as_str());
+            (
+                n.clone(),
+                json!([p.width, p.height, p.fit.as_str(), p.quality, f]),
+            )
+        })
+        .collect();
     let c = json!({
         "p": spec.prefix(),
         "g": spec.generation(),
@@ -44,6 +56,9 @@ pub fn generate(spec: &Spec) -> String {
         "P": aliases,
         "N": primary,
         "img": not_an_image(spec),
+        "R": spec.ratios().iter().map(|r| [r.w, r.h]).collect::<Vec<_>>(),
+        "S": presets,
+        "o": spec.presets_only(),
     });
     let body = TEMPLATE.replacen("/*SPEC*/", &c.to_string(), 1);
     // Indentation and comment lines cost bytes against the 10 KB limit; the header stays.

@@ -208,58 +208,36 @@ fn parse_segments(spec: &Spec, key: &str) -> Result<Variant, KeyError> {
             "{name:?} is not w{{W}}-h{{H}}-{{fit}}-q{{Q}}.{{format}}"
         ));
     };
-    let width = dimension(w, 'w', spec.widths())
-        .ok_or_else(|| KeyError(format!("{w:?} is not w0 or an allowed width")))?;
-    let height = dimension(h, 'h', spec.heights())
-        .ok_or_else(|| KeyError(format!("{h:?} is not h0 or an allowed height")))?;
+    let number = |s: &str, tag: char, digits: usize| {
+        s.strip_prefix(tag)
+            .filter(|d| canonical_number(d, digits))
+            .and_then(|d| d.parse::<u32>().ok())
+    };
+    let width = number(w, 'w', 5).ok_or_else(|| KeyError(format!("{w:?} is not w{{N}}")))?;
+    let height = number(h, 'h', 5).ok_or_else(|| KeyError(format!("{h:?} is not h{{N}}")))?;
     let fit: Fit = fit
         .parse()
         .map_err(|_| KeyError(format!("{fit:?} is not a fit")))?;
-    let quality = q
-        .strip_prefix('q')
-        .filter(|d| canonical_number(d, 3) && !d.starts_with('0'))
-        .and_then(|d| d.parse::<u8>().ok())
-        .filter(|q| spec.qualities().contains(q))
-        .ok_or_else(|| KeyError(format!("{q:?} is not an allowed quality")))?;
+    let quality = number(q, 'q', 3)
+        .filter(|&q| (1..=100).contains(&q))
+        .ok_or_else(|| KeyError(format!("{q:?} is not q1-q100")))? as u8;
     let format: Format = format
         .parse()
-        .ok()
-        .filter(|f| spec.formats().contains(f))
-        .ok_or_else(|| KeyError(format!("{format:?} is not an enabled format")))?;
-    if (width == 0 || height == 0) && fit != spec.default_fit() {
-        return bad(format!(
-            "a variant with a free side has fit {}",
-            spec.default_fit()
-        ));
-    }
-    if format.ignores_quality() && quality != spec.default_quality() {
-        return bad(format!(
-            "a {format} variant has quality {}",
-            spec.default_quality()
-        ));
-    }
-    if source_key.split('/').next() == Some(spec.prefix()) {
-        return bad("the source is itself under the variant prefix");
-    }
-    check_source(spec, source_key).map_err(|(_, why)| KeyError(why))?;
-    Ok(Variant {
+        .map_err(|_| KeyError(format!("{format:?} is not a format")))?;
+    let v = Variant {
         width,
         height,
         fit,
         quality,
         format,
         source_key: source_key.to_string(),
-    })
-}
-
-/// `w0` or `w{N}` with N allowed, no leading zeros.
-fn dimension(s: &str, tag: char, allowed: &[u32]) -> Option<u32> {
-    let digits = s.strip_prefix(tag)?;
-    if !canonical_number(digits, 5) {
-        return None;
+    };
+    spec.produces(&v).map_err(KeyError)?;
+    if source_key.split('/').next() == Some(spec.prefix()) {
+        return bad("the source is itself under the variant prefix");
     }
-    let v: u32 = digits.parse().ok()?;
-    (v == 0 || allowed.contains(&v)).then_some(v)
+    check_source(spec, source_key).map_err(|(_, why)| KeyError(why))?;
+    Ok(v)
 }
 
 /// 1..=max ASCII digits without a leading zero (except "0" itself).
@@ -372,18 +350,18 @@ mod tests {
         let x = v(
             640,
             0,
-            Fit::Inside,
+            Fit::Cover,
             75,
             Format::Webp,
             "photos/My Photo é.jpg",
         );
         assert_eq!(
             x.key(&s),
-            g("_sf/photos/My Photo é.jpg/{g}/w640-h0-inside-q75.webp")
+            g("_sf/photos/My Photo é.jpg/{g}/w640-h0-cover-q75.webp")
         );
         assert_eq!(
             x.uri(&s),
-            g("/_sf/photos/My%20Photo%20%C3%A9.jpg/{g}/w640-h0-inside-q75.webp")
+            g("/_sf/photos/My%20Photo%20%C3%A9.jpg/{g}/w640-h0-cover-q75.webp")
         );
         assert_eq!(Variant::parse(&s, &x.key(&s)), Ok(x.clone()));
         assert_eq!(Variant::parse(&s, &x.uri(&s)), Ok(x.clone()));
@@ -393,10 +371,10 @@ mod tests {
         let tricky = v(
             640,
             0,
-            Fit::Inside,
+            Fit::Cover,
             75,
             Format::Webp,
-            "x.jpg/g1234567/w1-h0-inside-q75.webp",
+            "x.jpg/g1234567/w1-h0-cover-q75.webp",
         );
         assert_eq!(Variant::parse(&s, &tricky.key(&s)), Ok(tricky));
     }
@@ -432,11 +410,11 @@ mod tests {
             })
         );
         for not in [
-            "_sf/a.jpg/w640-h0-inside-q75.webp",      // no generation
-            "_sf/a.jpg/g123/w640-h0-inside-q75.webp", // not generation-shaped
-            "_sf/a.jpg/g0000000/photo.webp",          // not a variant name
-            "_sf/g0000000/w640-h0-inside-q75.webp",   // no source
-            "other/a.jpg/g0000000/w640-h0-inside-q75.webp",
+            "_sf/a.jpg/w640-h0-cover-q75.webp",      // no generation
+            "_sf/a.jpg/g123/w640-h0-cover-q75.webp", // not generation-shaped
+            "_sf/a.jpg/g0000000/photo.webp",         // not a variant name
+            "_sf/g0000000/w640-h0-cover-q75.webp",   // no source
+            "other/a.jpg/g0000000/w640-h0-cover-q75.webp",
         ] {
             assert_eq!(StoredKey::split(&s, not), None, "{not}");
         }
@@ -446,42 +424,53 @@ mod tests {
     fn parse_refuses_what_the_spec_cannot_produce_or_is_not_canonical() {
         let s = Spec::default();
         for bad in [
-            "_sf/a.jpg/{g}/w9999-h0-inside-q75.webp", // width not allowed
-            "_sf/a.jpg/{g}/w0640-h0-inside-q75.webp", // leading zero
-            "_sf/a.jpg/{g}/w640-h0-cover-q75.webp",   // fit on a free side
+            "_sf/a.jpg/{g}/w9999-h0-cover-q75.webp",  // width not allowed
+            "_sf/a.jpg/{g}/w0640-h0-cover-q75.webp",  // leading zero
+            "_sf/a.jpg/{g}/w640-h481-cover-q75.webp", // not a shape of `ratios`
+            "_sf/a.jpg/{g}/w640-h480-inside-q75.webp", // a box in another fit (presets only)
+            "_sf/a.jpg/{g}/w0-h640-cover-q75.webp",   // a height alone (heights = [])
+            "_sf/a.jpg/{g}/w650-h650-cover-q75.webp", // a box of a width not in the list
+            "_sf/a.jpg/{g}/w640-h0-inside-q75.webp",  // fit on a free side
             "_sf/a.jpg/{g}/w640-h640-crop-q75.webp",  // not a fit
-            "_sf/a.jpg/{g}/w640-h0-inside-q80.webp",  // quality not allowed
-            "_sf/a.jpg/{g}/w640-h0-inside-q075.webp", // leading zero
-            "_sf/a.png/{g}/w640-h0-inside-q90.png",   // png with non-default quality
-            "_sf/a.jpg/{g}/w640-h0-inside-q75.gif",   // not a format
-            "_sf/a.jpg/{g}/w640-h0-inside-q75.jpg",   // alias, not the canonical name
-            "_sf/a.jpg/{g}/w640-h0-inside-q75-x.webp", // a fifth field
-            "_sf/a.jpg/{g}/w640-h0-inside.webp",      // a field short
-            "_sf/a.jpg/{g}/w640-h0-inside-q75",       // no format
-            "_sf/a.jpg/g0000000/w640-h0-inside-q75.webp", // another generation
-            "_sf/a.jpg/w640-h0-inside-q75.webp",      // no generation
-            "_sf/a.pdf/{g}/w640-h0-inside-q75.webp",  // not an image
-            "_sf/a//b.jpg/{g}/w640-h0-inside-q75.webp", // empty segment
-            "_sf/../a.jpg/{g}/w640-h0-inside-q75.webp", // dot segment
-            "_sf/a\u{0}.jpg/{g}/w640-h0-inside-q75.webp", // control character
-            "_sf/_sf/x.jpg/{g}/w640-h0-inside-q75.webp", // variant of a variant
-            "_sf/{g}/w640-h0-inside-q75.webp",        // no source
-            "other/a.jpg/{g}/w640-h0-inside-q75.webp", // not under the prefix
-            "/_sf/%e9.jpg/{g}/w640-h0-inside-q75.webp", // malformed UTF-8
+            "_sf/a.jpg/{g}/w640-h0-cover-q80.webp",   // quality not allowed
+            "_sf/a.jpg/{g}/w640-h0-cover-q075.webp",  // leading zero
+            "_sf/a.png/{g}/w640-h0-cover-q90.png",    // png with non-default quality
+            "_sf/a.jpg/{g}/w640-h0-cover-q75.gif",    // not a format
+            "_sf/a.jpg/{g}/w640-h0-cover-q75.jpg",    // alias, not the canonical name
+            "_sf/a.jpg/{g}/w640-h0-cover-q75-x.webp", // a fifth field
+            "_sf/a.jpg/{g}/w640-h0-cover.webp",       // a field short
+            "_sf/a.jpg/{g}/w640-h0-cover-q75",        // no format
+            "_sf/a.jpg/g0000000/w640-h0-cover-q75.webp", // another generation
+            "_sf/a.jpg/w640-h0-cover-q75.webp",       // no generation
+            "_sf/a.pdf/{g}/w640-h0-cover-q75.webp",   // not an image
+            "_sf/a//b.jpg/{g}/w640-h0-cover-q75.webp", // empty segment
+            "_sf/../a.jpg/{g}/w640-h0-cover-q75.webp", // dot segment
+            "_sf/a\u{0}.jpg/{g}/w640-h0-cover-q75.webp", // control character
+            "_sf/_sf/x.jpg/{g}/w640-h0-cover-q75.webp", // variant of a variant
+            "_sf/{g}/w640-h0-cover-q75.webp",         // no source
+            "other/a.jpg/{g}/w640-h0-cover-q75.webp", // not under the prefix
+            "/_sf/%e9.jpg/{g}/w640-h0-cover-q75.webp", // malformed UTF-8
         ] {
             assert!(Variant::parse(&s, &g(bad)).is_err(), "{bad} parsed");
         }
         let long = g(&format!(
-            "_sf/{}.jpg/{{g}}/w640-h0-inside-q75.webp",
+            "_sf/{}.jpg/{{g}}/w640-h0-cover-q75.webp",
             "k".repeat(MAX_SOURCE_KEY_BYTES)
         ));
         assert!(Variant::parse(&s, &long).is_err());
-        assert!(Variant::parse(&s, &g("_sf/a.jpg/{g}/w0-h0-inside-q50.avif")).is_ok());
+        for ok in [
+            "_sf/a.jpg/{g}/w0-h0-cover-q75.avif",
+            "_sf/a.jpg/{g}/w640-h480-cover-q75.webp", // 4:3
+            "_sf/a.jpg/{g}/w640-h360-cover-q75.webp", // 16:9
+            "_sf/a.jpg/{g}/w16-h21-cover-q75.webp",   // 3:4, rounded half up
+        ] {
+            assert!(Variant::parse(&s, &g(ok)).is_ok(), "{ok}");
+        }
         // Any %-spelling of a canonical key names the same object: the origin side accepts it.
         for spelling in [
-            "/_sf/a b.jpg/{g}/w640-h0-inside-q75.webp",
-            "/_sf/a%20b.jpg/{g}/w640-h0-inside-q75.webp",
-            "/%5Fsf/a%20b.jpg/{g}/w640-h0-inside-q75.webp",
+            "/_sf/a b.jpg/{g}/w640-h0-cover-q75.webp",
+            "/_sf/a%20b.jpg/{g}/w640-h0-cover-q75.webp",
+            "/%5Fsf/a%20b.jpg/{g}/w640-h0-cover-q75.webp",
         ] {
             assert_eq!(
                 Variant::parse(&s, &g(spelling)).unwrap().source_key,

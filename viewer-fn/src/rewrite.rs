@@ -112,6 +112,7 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         Role::Box,
         Role::Quality,
         Role::Format,
+        Role::Preset,
     ]
     .iter()
     .any(|r| by_role.contains_key(r));
@@ -161,6 +162,14 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         |v| parse_dpr(v, max_dpr),
         format!("expected a number 1-{max_dpr} with at most 2 decimals")
     );
+    let ps = parse_all!(
+        Role::Preset,
+        |v| spec
+            .presets()
+            .get_key_value(v)
+            .map(|(n, p)| (n.as_str(), *p)),
+        "expected the name of a preset"
+    );
     for (w, h) in boxes {
         ws.push(w);
         hs.push(h);
@@ -180,45 +189,96 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     let t = one!(Role::Fit, ts);
     let dpr = one!(Role::Dpr, rs).unwrap_or(100);
 
-    let mut dims = [0u32; 2];
-    for (i, (v, allowed, what)) in [(w, spec.widths(), "width"), (h, spec.heights(), "height")]
-        .into_iter()
-        .enumerate()
-    {
-        if let Some(v) = v {
-            // Integer ceil(v × dpr): the same number in every engine.
-            let x = (v * dpr).div_ceil(100);
-            match snap(x, allowed, spec.snap()) {
-                Some(s) => dims[i] = s,
-                None => return reject(400, format!("{what} {x} is not allowed")),
+    let p = one!(Role::Preset, ps);
+
+    let (width, height, fit, mut quality, format) = if let Some((pname, p)) = p {
+        // A preset is a whole transform: only the format may come from the request.
+        let modifiers = [
+            Role::Box,
+            Role::Width,
+            Role::Height,
+            Role::Quality,
+            Role::Fit,
+            Role::Dpr,
+        ];
+        if let Some(r) = modifiers.into_iter().find(|r| by_role.contains_key(r)) {
+            return reject(400, format!("preset {pname} takes no {}", name(r)));
+        }
+        let format = match (p.format, f) {
+            (Some(pf), None) => pf,
+            (Some(_), Some(_)) => {
+                return reject(
+                    400,
+                    format!("preset {pname} takes no {}", name(Role::Format)),
+                )
+            }
+            (None, _) => match pick_format(spec, req, source, f) {
+                Ok(f) => f,
+                Err(o) => return o,
+            },
+        };
+        (p.width, p.height, p.fit, p.quality, format)
+    } else {
+        if spec.presets_only() {
+            return reject(
+                400,
+                format!("only presets are enabled: use {}=NAME", name(Role::Preset)),
+            );
+        }
+        // Integer ceil(v × dpr): the same number in every engine.
+        let scale = |v: u32| (v * dpr).div_ceil(100);
+        let (mut width, mut height) = (0, 0);
+        if let Some(v) = w {
+            let x = scale(v);
+            match snap(x, spec.widths(), spec.snap()) {
+                Some(s) => width = s,
+                None => return reject(400, format!("width {x} is not allowed")),
             }
         }
-    }
-    let [width, height] = dims;
-    let mut quality = snap(
-        q.unwrap_or(spec.default_quality() as u32),
-        &spec
-            .qualities()
-            .iter()
-            .map(|&q| q as u32)
-            .collect::<Vec<_>>(),
-        Snap::Up,
-    )
-    .unwrap_or(0) as u8;
-    let format = match f {
-        Some(Some(f)) if !spec.formats().contains(&f) => {
-            return reject(400, format!("format {f} is not enabled"));
+        match (w, h) {
+            (Some(w), Some(h)) => match spec.ratios().iter().find(|r| r.matches(w, h)) {
+                Some(r) => height = r.height(width),
+                None => {
+                    return reject(
+                        400,
+                        format!("{w}x{h} is not an allowed shape; use a preset"),
+                    )
+                }
+            },
+            (None, Some(v)) => {
+                let x = scale(v);
+                match snap(x, spec.heights(), spec.snap()) {
+                    Some(s) => height = s,
+                    None => return reject(400, format!("height {x} is not allowed")),
+                }
+            }
+            _ => {}
         }
-        Some(Some(f)) => f,
-        _ => negotiate(spec, req, source),
+        let fit = match t {
+            Some(t) if width != 0 && height != 0 && t != spec.default_fit() => {
+                return reject(400, format!("fit {t} needs a preset"));
+            }
+            _ => spec.default_fit(),
+        };
+        let quality = snap(
+            q.unwrap_or(spec.default_quality() as u32),
+            &spec
+                .qualities()
+                .iter()
+                .map(|&q| q as u32)
+                .collect::<Vec<_>>(),
+            Snap::Up,
+        )
+        .unwrap_or(0) as u8;
+        let format = match pick_format(spec, req, source, f) {
+            Ok(f) => f,
+            Err(o) => return o,
+        };
+        (width, height, fit, quality, format)
     };
     if format.ignores_quality() {
         quality = spec.default_quality();
     }
-    let fit = match t {
-        Some(t) if width != 0 && height != 0 => t,
-        _ => spec.default_fit(),
-    };
     Outcome::Transform(Variant {
         width,
         height,
@@ -227,6 +287,22 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         format,
         source_key: key,
     })
+}
+
+/// An explicit format (which must be enabled), or the negotiated one.
+fn pick_format(
+    spec: &Spec,
+    req: &Request,
+    source: Format,
+    f: Option<Option<Format>>,
+) -> Result<Format, Outcome> {
+    match f {
+        Some(Some(f)) if !spec.formats().contains(&f) => {
+            Err(reject(400, format!("format {f} is not enabled")))
+        }
+        Some(Some(f)) => Ok(f),
+        _ => Ok(negotiate(spec, req, source)),
+    }
 }
 
 /// Parses every value (length-checked, %-decoded, ASCII lower-cased); `None` if any is invalid.

@@ -132,6 +132,89 @@ pub enum Snap {
     Reject,
 }
 
+/// The aspect ratio of a box a request may ask for with both `w` and `h` (`"4:3"`). A box of
+/// any other shape needs a preset: free boxes multiply the variants of every photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ratio {
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Largest term of a ratio (`99:1`), and the widest shape either way.
+pub const MAX_RATIO_TERM: u32 = 99;
+pub const MAX_RATIO_SPREAD: u32 = 8;
+
+impl Ratio {
+    /// Whether a requested `w`×`h` has this shape, within 1 % (`300x169` is 16:9): pages round.
+    /// Integer arithmetic, so JavaScript's doubles give the same answer.
+    pub fn matches(self, w: u32, h: u32) -> bool {
+        let (w, h, rw, rh) = (w as u64, h as u64, self.w as u64, self.h as u64);
+        100 * (w * rh).abs_diff(h * rw) <= h * rw
+    }
+
+    /// The height of a box `width` px wide with this shape: rounded half up, at least 1.
+    pub fn height(self, width: u32) -> u32 {
+        let (w, rw, rh) = (width as u64, self.w as u64, self.h as u64);
+        ((2 * w * rh + rw) / (2 * rw)).max(1) as u32
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.w, self.h)
+    }
+}
+
+impl FromStr for Ratio {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Ratio, String> {
+        let term = |t: &str| {
+            t.parse::<u32>()
+                .ok()
+                .filter(|v| (1..=MAX_RATIO_TERM).contains(v) && !t.starts_with('0'))
+        };
+        let shape = format!("expected W:H, whole numbers 1-{MAX_RATIO_TERM}");
+        let (w, h) = s.split_once(':').ok_or_else(|| shape.clone())?;
+        let r = Ratio {
+            w: term(w).ok_or_else(|| shape.clone())?,
+            h: term(h).ok_or(shape)?,
+        };
+        if r.w > MAX_RATIO_SPREAD * r.h || r.h > MAX_RATIO_SPREAD * r.w {
+            return Err(format!("wider than {MAX_RATIO_SPREAD}:1 either way"));
+        }
+        Ok(r)
+    }
+}
+
+impl Serialize for Ratio {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ratio {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ratio, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A named transform (`[presets.thumb]`, asked for as `?p=thumb`): stands for the variant key of
+/// its canonical transform, never a key of its own. 0 = a free side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preset {
+    pub width: u32,
+    pub height: u32,
+    pub fit: Fit,
+    pub quality: u8,
+    /// `None`: negotiated (`f=auto`) or named by the request, as for any transform.
+    pub format: Option<Format>,
+}
+
+/// Most presets a spec may name (each adds to the generated function and to every photo's variants).
+pub const MAX_PRESETS: usize = 64;
+
 /// The query parameter names (aliases) for each role, in the order a page may use them.
 /// The first name of each list is the one error messages use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +229,8 @@ pub struct Params {
     pub format: Vec<String>,
     pub fit: Vec<String>,
     pub dpr: Vec<String>,
+    /// A named transform from `[presets]`: `p=thumb`.
+    pub preset: Vec<String>,
 }
 
 impl Default for Params {
@@ -159,6 +244,7 @@ impl Default for Params {
             format: v(&["f", "format"]),
             fit: v(&["fit"]),
             dpr: v(&["dpr"]),
+            preset: v(&["p", "preset"]),
         }
     }
 }
@@ -173,10 +259,11 @@ pub enum Role {
     Format,
     Fit,
     Dpr,
+    Preset,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Box,
         Role::Width,
         Role::Height,
@@ -184,6 +271,7 @@ impl Role {
         Role::Format,
         Role::Fit,
         Role::Dpr,
+        Role::Preset,
     ];
 
     /// Short code used in the generated JavaScript.
@@ -196,6 +284,7 @@ impl Role {
             Role::Format => "f",
             Role::Fit => "t",
             Role::Dpr => "r",
+            Role::Preset => "p",
         }
     }
 
@@ -208,6 +297,7 @@ impl Role {
             Role::Format => "format",
             Role::Fit => "fit",
             Role::Dpr => "dpr",
+            Role::Preset => "preset",
         }
     }
 }
@@ -222,6 +312,7 @@ impl Params {
             Role::Format => &self.format,
             Role::Fit => &self.fit,
             Role::Dpr => &self.dpr,
+            Role::Preset => &self.preset,
         }
     }
 
@@ -247,6 +338,7 @@ pub struct Spec {
     snap: Snap,
     widths: Vec<u32>,
     heights: Vec<u32>,
+    ratios: Vec<Ratio>,
     qualities: Vec<u8>,
     quality: u8,
     fit: Fit,
@@ -254,6 +346,8 @@ pub struct Spec {
     formats: Vec<Format>,
     auto: Vec<Format>,
     extensions: BTreeMap<String, Format>,
+    presets: BTreeMap<String, Preset>,
+    presets_only: bool,
     params: Params,
     error_max_age: u32,
     missing_max_age: u32,
@@ -266,16 +360,24 @@ const DEFAULT_SIZES: [u32; 16] = [
     16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840,
 ];
 
+/// The shapes of photos and of the boxes pages crop them to: square, the 4:3 of phone cameras,
+/// the 3:2 of other cameras, 16:9 video frames, and phone portraits (3:4).
+const DEFAULT_RATIOS: [(u32, u32); 5] = [(1, 1), (4, 3), (3, 2), (16, 9), (3, 4)];
+
 impl Default for Spec {
     fn default() -> Spec {
         Spec {
             prefix: "_sf".into(),
             snap: Snap::Up,
             widths: DEFAULT_SIZES.to_vec(),
-            heights: DEFAULT_SIZES.to_vec(),
-            qualities: vec![50, 75, 90],
+            heights: Vec::new(),
+            ratios: DEFAULT_RATIOS
+                .iter()
+                .map(|&(w, h)| Ratio { w, h })
+                .collect(),
+            qualities: vec![75],
             quality: 75,
-            fit: Fit::Inside,
+            fit: Fit::Cover,
             max_dpr: 4,
             formats: vec![Format::Avif, Format::Webp, Format::Jpeg, Format::Png],
             auto: vec![Format::Avif, Format::Webp],
@@ -289,6 +391,8 @@ impl Default for Spec {
             .into_iter()
             .map(|(e, f)| (e.to_string(), f))
             .collect(),
+            presets: BTreeMap::new(),
+            presets_only: false,
             params: Params::default(),
             error_max_age: 300,
             missing_max_age: 30,
@@ -353,9 +457,22 @@ impl Spec {
     pub fn widths(&self) -> &[u32] {
         &self.widths
     }
-    /// Allowed output heights, ascending.
+    /// Allowed output heights of a request that gives no width, ascending (may be empty).
     pub fn heights(&self) -> &[u32] {
         &self.heights
+    }
+    /// Shapes a request that gives both width and height may have (the height then follows
+    /// from the snapped width), in spec order.
+    pub fn ratios(&self) -> &[Ratio] {
+        &self.ratios
+    }
+    /// Named transforms, by name.
+    pub fn presets(&self) -> &BTreeMap<String, Preset> {
+        &self.presets
+    }
+    /// Whether presets are the only transforms accepted (by the viewer function and the origin).
+    pub fn presets_only(&self) -> bool {
+        self.presets_only
     }
     /// Allowed qualities, ascending.
     pub fn qualities(&self) -> &[u8] {
@@ -422,6 +539,58 @@ impl Spec {
     /// it is image-core's alone; a setting that did (an encoder effort, say) would join it here.
     pub fn generation(&self) -> &'static str {
         crate::key::GENERATION
+    }
+
+    /// Whether this spec produces a variant of this size, fit, quality and format (I2): the one
+    /// rule the origin's check, the budget and the tests share. `Err` says why not.
+    pub fn produces(&self, v: &crate::Variant) -> Result<(), String> {
+        let (w, h) = (v.width, v.height);
+        let preset = self.presets.values().any(|p| {
+            (p.width, p.height, p.fit) == (w, h, v.fit)
+                && p.format
+                    .map_or(self.formats.contains(&v.format), |f| f == v.format)
+                && v.quality
+                    == if v.format.ignores_quality() {
+                        self.quality
+                    } else {
+                        p.quality
+                    }
+        });
+        if preset {
+            return Ok(());
+        }
+        if self.presets_only {
+            return Err("not the variant of a preset (presets_only)".into());
+        }
+        if !self.formats.contains(&v.format) {
+            return Err(format!("{} is not an enabled format", v.format));
+        }
+        if v.format.ignores_quality() && v.quality != self.quality {
+            return Err(format!(
+                "a {} variant has quality {}",
+                v.format, self.quality
+            ));
+        }
+        if !self.qualities.contains(&v.quality) {
+            return Err(format!("q{} is not an allowed quality", v.quality));
+        }
+        if v.fit != self.fit {
+            return Err(format!(
+                "fit {} needs a preset (sizes from the lists have fit {})",
+                v.fit, self.fit
+            ));
+        }
+        let ok = match (w, h) {
+            (0, 0) => true,
+            (w, 0) => self.widths.contains(&w),
+            (0, h) => self.heights.contains(&h),
+            (w, h) => self.widths.contains(&w) && self.ratios.iter().any(|r| r.height(w) == h),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("w{w}-h{h} is not a size of this spec"))
+        }
     }
 
     /// The format of a source key, from its extension (case-insensitive); `None`: not transformable.
@@ -534,6 +703,7 @@ struct Raw {
     snap: Option<S<Snap>>,
     widths: Option<S<Vec<S<u32>>>>,
     heights: Option<S<Vec<S<u32>>>>,
+    ratios: Option<S<Vec<S<String>>>>,
     qualities: Option<S<Vec<S<u8>>>>,
     quality: Option<S<u8>>,
     fit: Option<S<Fit>>,
@@ -541,6 +711,8 @@ struct Raw {
     formats: Option<S<Vec<S<Format>>>>,
     auto: Option<S<Vec<S<Format>>>>,
     extensions: Option<S<BTreeMap<String, S<Format>>>>,
+    presets: Option<S<BTreeMap<String, S<RawPreset>>>>,
+    presets_only: Option<S<bool>>,
     params: Option<S<RawParams>>,
     error_max_age: Option<S<u32>>,
     missing_max_age: Option<S<u32>>,
@@ -559,6 +731,17 @@ struct RawParams {
     format: Option<S<Vec<S<String>>>>,
     fit: Option<S<Vec<S<String>>>>,
     dpr: Option<S<Vec<S<String>>>>,
+    preset: Option<S<Vec<S<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreset {
+    width: Option<S<u32>>,
+    height: Option<S<u32>>,
+    fit: Option<S<Fit>>,
+    quality: Option<S<u8>>,
+    format: Option<S<Format>>,
 }
 
 /// A validation failure: dotted key, span of the offending value, message.
@@ -653,14 +836,34 @@ impl Raw {
         let snap = self.snap.map_or(d.snap, |s| s.into_inner());
         let dims = range(1, MAX_DIMENSION);
         let widths = list("widths", self.widths, &d.widths, MAX_LIST_LEN, &dims, true)?;
-        let heights = list(
-            "heights",
-            self.heights,
-            &d.heights,
-            MAX_LIST_LEN,
-            &dims,
-            true,
-        )?;
+        // Empty is allowed: then a height alone is refused (the default: pages size by width).
+        let heights = match self.heights {
+            Some(h) if h.get_ref().is_empty() => Vec::new(),
+            h => list("heights", h, &d.heights, MAX_LIST_LEN, &dims, true)?,
+        };
+        let ratios = match self.ratios {
+            None => d.ratios.clone(),
+            Some(raw) => {
+                let span = raw.span();
+                let raw = raw.into_inner();
+                if raw.len() > 16 {
+                    return refuse("ratios", Some(span), "at most 16 entries");
+                }
+                let mut out: Vec<Ratio> = Vec::new();
+                for r in raw {
+                    let (s, r) = (r.span(), r.into_inner());
+                    let ratio: Ratio = match r.parse() {
+                        Ok(v) => v,
+                        Err(m) => return refuse("ratios", Some(s), format!("{r:?}: {m}")),
+                    };
+                    if let Some(o) = out.iter().find(|o| o.w * ratio.h == o.h * ratio.w) {
+                        return refuse("ratios", Some(s), format!("{r:?} is the shape of {o}"));
+                    }
+                    out.push(ratio);
+                }
+                out
+            }
+        };
         let qualities = list(
             "qualities",
             self.qualities,
@@ -759,6 +962,99 @@ impl Raw {
                 );
             }
         }
+        let mut presets = BTreeMap::new();
+        if let Some(raw) = self.presets {
+            let span = raw.span();
+            let raw = raw.into_inner();
+            if raw.len() > MAX_PRESETS {
+                return refuse(
+                    "presets",
+                    Some(span),
+                    format!("at most {MAX_PRESETS} presets"),
+                );
+            }
+            for (name, p) in raw {
+                let key = format!("presets.{name}");
+                let (pspan, p) = (p.span(), p.into_inner());
+                // Starting with a letter or digit keeps `__proto__` out of the function's object.
+                if !is_name(&name, 32, b"_-") || !name.as_bytes()[0].is_ascii_alphanumeric() {
+                    return refuse(
+                        &key,
+                        Some(pspan),
+                        "a preset name is 1-32 characters from a-z 0-9 _ -, starting with a letter or digit",
+                    );
+                }
+                let side = |v: Option<S<u32>>, what: &str| match v {
+                    None => Ok(0),
+                    Some(v) => {
+                        let (s, v) = (v.span(), v.into_inner());
+                        dims(v).map(|_| v).or_else(|m| {
+                            refuse(&format!("{key}.{what}"), Some(s), format!("{v}: {m}"))
+                        })
+                    }
+                };
+                let (width, height) = (side(p.width, "width")?, side(p.height, "height")?);
+                let pq = match p.quality {
+                    None => quality,
+                    Some(q) => {
+                        let (s, q) = (q.span(), q.into_inner());
+                        if !(1..=100).contains(&q) {
+                            return refuse(
+                                &format!("{key}.quality"),
+                                Some(s),
+                                format!("{q}: outside 1..=100"),
+                            );
+                        }
+                        q
+                    }
+                };
+                let format = match p.format {
+                    None => None,
+                    Some(f) => {
+                        let (s, f) = (f.span(), f.into_inner());
+                        if !formats.contains(&f) {
+                            return refuse(
+                                &format!("{key}.format"),
+                                Some(s),
+                                format!("{f} is not one of `formats`"),
+                            );
+                        }
+                        Some(f)
+                    }
+                };
+                // Canonical at once (I1): a free side takes the default fit, a lossless format
+                // the default quality — as the rewrite does for any transform.
+                let fit = match p.fit {
+                    Some(f) if width != 0 && height != 0 => f.into_inner(),
+                    _ => fit,
+                };
+                let quality = if format.is_some_and(Format::ignores_quality) {
+                    quality
+                } else {
+                    pq
+                };
+                presets.insert(
+                    name,
+                    Preset {
+                        width,
+                        height,
+                        fit,
+                        quality,
+                        format,
+                    },
+                );
+            }
+        }
+        let presets_only = match self.presets_only {
+            None => false,
+            Some(b) => {
+                let (s, b) = (b.span(), b.into_inner());
+                if b && presets.is_empty() {
+                    return refuse("presets_only", Some(s), "no [presets] are defined");
+                }
+                b
+            }
+        };
         let params = match self.params {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
@@ -802,6 +1098,7 @@ impl Raw {
             snap,
             widths,
             heights,
+            ratios,
             qualities,
             quality,
             fit,
@@ -809,6 +1106,8 @@ impl Raw {
             formats,
             auto,
             extensions,
+            presets,
+            presets_only,
             params,
             error_max_age,
             missing_max_age,
@@ -865,6 +1164,7 @@ impl RawParams {
             format: take(Role::Format, self.format)?,
             fit: take(Role::Fit, self.fit)?,
             dpr: take(Role::Dpr, self.dpr)?,
+            preset: take(Role::Preset, self.preset)?,
         })
     }
 }
@@ -924,7 +1224,19 @@ mod tests {
                 "outside 1..=8192",
             ),
             ("widths = [0]\n", "widths", 1, "outside"),
-            ("heights = []\n", "heights", 1, "must not be empty"),
+            ("widths = []\n", "widths", 1, "must not be empty"),
+            ("ratios = [\"4/3\"]\n", "ratios", 1, "expected W:H"),
+            ("ratios = [\"0:1\"]\n", "ratios", 1, "expected W:H"),
+            ("ratios = [\"9:1\"]\n", "ratios", 1, "wider than 8:1"),
+            ("ratios = [\"1:1\", \"2:2\"]\n", "ratios", 1, "the shape of 1:1"),
+            ("[presets.Thumb]\nwidth = 1\n", "presets.Thumb", 1, "a preset name is"),
+            ("[presets.__proto__]\nwidth = 1\n", "presets.__proto__", 1, "a preset name is"),
+            ("[presets.t]\nwidth = 9000\n", "presets.t.width", 2, "outside 1..=8192"),
+            ("[presets.t]\nquality = 0\n", "presets.t.quality", 2, "outside 1..=100"),
+            ("[presets.t]\nformat = \"avif\"\nformats = [\"webp\"]\n", "presets.t.formats", 3, "unknown field"),
+            ("formats = [\"webp\", \"jpeg\"]\n[extensions]\njpg = \"jpeg\"\n[presets.t]\nformat = \"avif\"\n", "presets.t.format", 5, "not one of `formats`"),
+            ("[presets.t]\nwidht = 1\n", "presets.t.widht", 2, "unknown field"),
+            ("presets_only = true\n", "presets_only", 1, "no [presets]"),
             ("qualities = [50,\n 50]\n", "qualities", 2, "listed twice"),
             ("qualities = [101]\n", "qualities", 1, "outside 1..=100"),
             ("quality = 80\n", "quality", 1, "not one of `qualities`"),
@@ -1032,6 +1344,29 @@ mod tests {
             e.message.contains("would be") && e.message.contains("10240"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn presets_are_canonical_and_ratios_give_heights() {
+        let s = Spec::from_toml(
+            "[presets.hero]\nwidth = 1600\nfit = \"contain\"\nquality = 60\n[presets.icon]\nwidth = 64\nheight = 64\nfit = \"contain\"\nformat = \"png\"\nquality = 90\n",
+        )
+        .unwrap();
+        // A free side takes the default fit; a lossless format the default quality (I1).
+        let hero = s.presets()["hero"];
+        assert_eq!(
+            (hero.width, hero.height, hero.fit, hero.quality),
+            (1600, 0, Fit::Cover, 60)
+        );
+        let icon = s.presets()["icon"];
+        assert_eq!(
+            (icon.fit, icon.quality, icon.format),
+            (Fit::Contain, 75, Some(Format::Png))
+        );
+        let r: Ratio = "16:9".parse().unwrap();
+        assert_eq!((r.height(640), r.height(16), r.height(1)), (360, 9, 1));
+        assert!(r.matches(300, 169) && r.matches(1920, 1080) && !r.matches(300, 200));
+        assert_eq!(s.heights(), &[] as &[u32]);
     }
 
     #[test]

@@ -41,7 +41,7 @@ function fail(code, msg) {
 
 function rewrite(r) {
   var uri = r.uri, qs = r.querystring || {}, n = 0, i, k;
-  var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: []};
+  var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: []};
   if (uri.length > 4096) return fail(414, "URI longer than 4096 characters");
   if (uri[0] !== "/") return fail(400, "URI must start with /");
   for (k in qs) {
@@ -60,12 +60,13 @@ function rewrite(r) {
   var segs = key.split("/");
   for (i = 0; i < segs.length; i++) if (segs[i] === "." || segs[i] === "..") return fail(400, "dot segment in the path");
   if (segs[0] === C.p) return variant(segs) && enc(key) === raw ? r : fail(400, "not a canonical variant key");
-  if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length)) { r.uri = "/" + enc(key); return r; }
+  if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) { r.uri = "/" + enc(key); return r; }
   var u = enc(key), src = source(segs, u);
   if (typeof src !== "string") return fail(src[0], src[1]);
 
   var D = each(B.d, pBox), Ws = each(B.w, pInt), Hs = each(B.h, pInt), Qs = each(B.q, pQ),
-    Fs = each(B.f, pFmt), Ts = each(B.t, pFit), Rs = each(B.r, pDpr), num = "expected a whole number 1-99999";
+    Fs = each(B.f, pFmt), Ts = each(B.t, pFit), Rs = each(B.r, pDpr), Ps = each(B.p, v => own(C.S, v) ? v : null),
+    num = "expected a whole number 1-99999";
   if (!D) return bad("d", "expected N or WxH, whole numbers 1-99999");
   if (!Ws) return bad("w", num);
   if (!Hs) return bad("h", num);
@@ -73,35 +74,52 @@ function rewrite(r) {
   if (!Fs) return bad("f", "expected auto, jpeg, png, webp or avif");
   if (!Ts) return bad("t", "expected cover, contain, fill, inside or outside");
   if (!Rs) return bad("r", "expected a number 1-" + C.r + " with at most 2 decimals");
+  if (!Ps) return bad("p", "expected the name of a preset");
   for (i = 0; i < D.length; i++) {
     Ws.push(D[i][0]);
     Hs.push(D[i][1]);
   }
-  var w = same(Ws), h = same(Hs), q = same(Qs), f = same(Fs), t = same(Ts), d = same(Rs);
+  var w = same(Ws), h = same(Hs), q = same(Qs), f = same(Fs), t = same(Ts), d = same(Rs), p = same(Ps);
   if (w === null) return clash("w");
   if (h === null) return clash("h");
   if (q === null) return clash("q");
   if (f === null) return clash("f");
   if (t === null) return clash("t");
   if (d === null) return clash("r");
+  if (p === null) return clash("p");
   if (d === undefined) d = 100;
 
-  var W = 0, H = 0, x;
-  if (w !== undefined) {
-    x = Math.floor((w * d + 99) / 100);
-    if (!(W = snap(x, C.W, C.up))) return fail(400, "width " + x + " is not allowed");
+  var W = 0, H = 0, T = C.t, Q, F, x, P = p === undefined ? null : C.S[p], M = ["d", "w", "h", "q", "t", "r"];
+  if (P) {
+    // A preset is a whole transform: only the format may come from the request.
+    for (i = 0; i < M.length; i++) if (B[M[i]].length) return fail(400, "preset " + p + " takes no " + C.N[M[i]]);
+    if (P[4] && f !== undefined) return fail(400, "preset " + p + " takes no " + C.N.f);
+    W = P[0];
+    H = P[1];
+    T = P[2];
+    Q = P[3];
+  } else {
+    if (C.o) return fail(400, "only presets are enabled: use " + C.N.p + "=NAME");
+    if (w !== undefined) {
+      x = Math.floor((w * d + 99) / 100);
+      if (!(W = snap(x, C.W, C.up))) return fail(400, "width " + x + " is not allowed");
+    }
+    if (w !== undefined && h !== undefined) {
+      for (i = 0; i < C.R.length && !H; i++) if (100 * Math.abs(w * C.R[i][1] - h * C.R[i][0]) <= h * C.R[i][0]) H = rh(C.R[i], W);
+      if (!H) return fail(400, w + "x" + h + " is not an allowed shape; use a preset");
+    } else if (h !== undefined) {
+      x = Math.floor((h * d + 99) / 100);
+      if (!(H = snap(x, C.H, C.up))) return fail(400, "height " + x + " is not allowed");
+    }
+    if (t !== undefined && W && H && t !== C.t) return fail(400, "fit " + t + " needs a preset");
+    Q = snap(q === undefined ? C.q : q, C.Q, true);
   }
-  if (h !== undefined) {
-    x = Math.floor((h * d + 99) / 100);
-    if (!(H = snap(x, C.H, C.up))) return fail(400, "height " + x + " is not allowed");
-  }
-  var Q = snap(q === undefined ? C.q : q, C.Q, true), F;
-  if (f !== undefined && f !== "auto") {
+  if (P && P[4]) F = P[4];
+  else if (f !== undefined && f !== "auto") {
     if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
     F = f;
   } else F = pick(r.headers, src);
   if (F === "png") Q = C.q;
-  var T = t !== undefined && W && H ? t : C.t;
   r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
   r.querystring = {};
   return r;
@@ -154,18 +172,26 @@ function source(segs, u) {
 
 // Is prefix/source.../generation/wW-hH-fit-qQ.format a canonical variant this spec produces?
 function variant(s) {
-  var n = s.length, m = n >= 4 && /^(w[^-]*)-(h[^-]*)-([^-]*)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
+  var n = s.length, m = n >= 4 && /^w(0|[1-9][0-9]{0,4})-h(0|[1-9][0-9]{0,4})-([a-z]+)-q([1-9][0-9]{0,2})\.([a-z]+)$/.exec(s[n - 1]);
   if (!m || s[n - 2] !== C.g) return false;
-  var w = dim(m[1], "w", C.W), h = dim(m[2], "h", C.H), q = +m[4], f = m[5], rest = s.slice(1, n - 2);
-  return w >= 0 && h >= 0 && FITS.indexOf(m[3]) >= 0 && (w && h || m[3] === C.t) && C.Q.indexOf(q) >= 0 &&
-    C.F.indexOf(f) >= 0 && (f !== "png" || q === C.q) && rest[0] !== C.p &&
+  var rest = s.slice(1, n - 2);
+  return +m[4] <= 100 && produces(+m[1], +m[2], m[3], +m[4], m[5]) && rest[0] !== C.p &&
     typeof source(rest, enc(rest.join("/"))) === "string";
 }
 
-function dim(v, c, L) {
-  if (v[0] !== c || !/^(0|[1-9][0-9]{0,4})$/.test(v.slice(1))) return -1;
-  var x = +v.slice(1);
-  return x === 0 || L.indexOf(x) >= 0 ? x : -1;
+// Spec::produces: a preset's variant, or sizes from the lists with the default fit.
+function produces(w, h, t, q, f) {
+  for (var k in C.S) {
+    var P = C.S[k];
+    if (P[0] === w && P[1] === h && P[2] === t && (P[4] ? P[4] === f : C.F.indexOf(f) >= 0) && q === (f === "png" ? C.q : P[3])) return true;
+  }
+  if (C.o || C.F.indexOf(f) < 0 || f === "png" && q !== C.q || C.Q.indexOf(q) < 0 || t !== C.t) return false;
+  return w ? C.W.indexOf(w) >= 0 && (!h || C.R.some(r => rh(r, w) === h)) : !h || C.H.indexOf(h) >= 0;
+}
+
+// Ratio::height: the height of a box w wide with shape r, rounded half up, at least 1.
+function rh(r, w) {
+  return Math.max(1, Math.floor((2 * w * r[1] + r[0]) / (2 * r[0])));
 }
 
 // f=auto: the auto format with the highest q in Accept (ties: spec order), else the source's own.

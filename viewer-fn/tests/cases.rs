@@ -40,6 +40,9 @@ const RULES: &[&str] = &[
     "namespace-canonical",
     "namespace-reject",
     "bounds",
+    "ratio",
+    "preset",
+    "presets-only",
 ];
 
 #[derive(Deserialize)]

@@ -61,6 +61,8 @@ fn root_scalefront_toml_is_the_default_spec() {
         "snap",
         "widths",
         "heights",
+        "ratios",
+        "presets_only",
         "qualities",
         "quality",
         "fit",
@@ -74,6 +76,7 @@ fn root_scalefront_toml_is_the_default_spec() {
         "box",
         "format",
         "dpr",
+        "preset",
     ] {
         assert!(
             src.lines().any(|l| l.trim_start().starts_with(key)),
