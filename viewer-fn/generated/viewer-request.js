@@ -1,6 +1,5 @@
-// scalefront viewer-request function (cloudfront-js-2.0), generated from the rule spec by
-// `scalefront viewer-fn`: edit scalefront.toml, not this file. The rules: viewer-fn/src/lib.rs.
-var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true};
+// scalefront viewer-request function, generated from scalefront.toml (viewer-fn/src/lib.rs)
+var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true};
 var FITS = ["cover", "contain", "fill", "inside", "outside"];
 var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", avif: "avif"};
 var MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
@@ -21,23 +20,28 @@ var m = /^([0-9])(?:\.([0-9]{1,2}))?$/.exec(v), x = m && +m[1] * 100 + +((m[2] |
 return m && x >= 100 && x <= C.r * 100 ? x : null;
 };
 function handler(event) {
+var out;
 try {
-return rewrite(event.request);
+out = rewrite(event.request);
 } catch (e) {
 console.log("scalefront viewer function: " + e);
 return fail(400, "bad request");
 }
+return out;
+}
+function signed(r) {
+return r;
 }
 function fail(code, msg) {
 return {
-statusCode: code, statusDescription: code === 414 ? "URI Too Long" : "Bad Request",
+statusCode: code, statusDescription: code === 414 ? "URI Too Long" : code === 403 ? "Forbidden" : "Bad Request",
 headers: {"cache-control": {value: "no-store"}, "content-type": {value: "text/plain; charset=utf-8"}},
 body: {encoding: "text", data: "scalefront: " + msg + "\n"}
 };
 }
 function rewrite(r) {
 var uri = r.uri, qs = r.querystring || {}, n = 0, i, k;
-var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: []};
+var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: [], s: []};
 if (uri.length > 4096) return fail(414, "URI longer than 4096 characters");
 if (uri[0] !== "/") return fail(400, "URI must start with /");
 for (k in qs) {
@@ -55,7 +59,10 @@ return fail(400, "malformed %-escape in the path");
 if (/[\x00-\x1f\x7f]/.test(key)) return fail(400, "control character in the path");
 var segs = key.split("/");
 for (i = 0; i < segs.length; i++) if (segs[i] === "." || segs[i] === "..") return fail(400, "dot segment in the path");
-if (segs[0] === C.p) return variant(segs) && enc(key) === raw ? r : fail(400, "not a canonical variant key");
+if (segs[0] === C.p) {
+if (!variant(segs) || enc(key) !== raw) return fail(400, "not a canonical variant key");
+return signed(r, enc(segs.slice(1, -2).join("/")) + "/" + segs[segs.length - 1], B.s);
+}
 if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) { r.uri = "/" + enc(key); return r; }
 var u = enc(key), src = source(segs, u);
 if (typeof src !== "string") return fail(src[0], src[1]);
@@ -107,15 +114,19 @@ if (!(H = snap(x, C.H, C.up))) return fail(400, "height " + x + " is not allowed
 if (t !== undefined && W && H && t !== C.t) return fail(400, "fit " + t + " needs a preset");
 Q = snap(q === undefined ? C.q : q, C.Q, true);
 }
+var n = false, Qm = Q;
 if (P && P[4]) F = P[4];
 else if (f !== undefined && f !== "auto") {
 if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
 F = f;
-} else F = pick(r.headers, src);
+} else {
+F = pick(r.headers, src);
+n = true;
+}
 if (F === "png") Q = C.q;
 r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
 r.querystring = {};
-return r;
+return signed(r, u + "/w" + W + "-h" + H + "-" + T + "-q" + (n ? Qm : Q) + "." + (n ? "auto" : F), B.s);
 }
 function bad(c, hint) {
 return fail(400, "invalid " + C.N[c] + ": " + hint);

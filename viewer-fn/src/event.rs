@@ -113,10 +113,10 @@ impl Response {
         .collect();
         Response {
             status_code: status,
-            status_description: if status == 414 {
-                "URI Too Long"
-            } else {
-                "Bad Request"
+            status_description: match status {
+                414 => "URI Too Long",
+                403 => "Forbidden",
+                _ => "Bad Request",
             }
             .into(),
             headers,

@@ -61,11 +61,20 @@ pub fn generate(spec: &Spec) -> String {
         "o": spec.presets_only(),
     });
     let body = TEMPLATE.replacen("/*SPEC*/", &c.to_string(), 1);
-    // Indentation and comment lines cost bytes against the 10 KB limit; the header stays.
+    // Lines marked for the other signing mode go; indentation and comment lines cost bytes
+    // against the 10 KB limit (the one-line header stays).
+    let (keep, drop) = if spec.signed() {
+        ("/*S*/", "/*U*/")
+    } else {
+        ("/*U*/", "/*S*/")
+    };
     let mut out = String::with_capacity(body.len());
     for (i, line) in body.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || (i > 1 && line.starts_with("//")) {
+        if line.starts_with(drop) {
+            continue;
+        }
+        let line = line.strip_prefix(keep).unwrap_or(line).trim_start();
+        if line.is_empty() || (i > 0 && line.starts_with("//")) {
             continue;
         }
         out.push_str(line);
@@ -73,3 +82,43 @@ pub fn generate(spec: &Spec) -> String {
     }
     out
 }
+
+/// The generated function as a classic script, for engines run without a module loader (the
+/// local edge's QuickJS, the tests' Node `vm`): each `import X from "M";` line becomes
+/// `var X = __sf_import("M");`. The host defines `__sf_import` ([`LOCAL_MODULES`]).
+pub fn as_script(js: &str) -> String {
+    js.lines()
+        .map(|line| {
+            let import = line
+                .strip_prefix("import ")
+                .and_then(|r| r.strip_suffix(';'))
+                .and_then(|r| r.split_once(" from "));
+            match import {
+                Some((name, module)) => format!("var {name} = __sf_import({module});\n"),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect()
+}
+
+/// CloudFront's `crypto` and `cloudfront` modules, as far as the signed function uses them, for
+/// a host that provides two native functions: `__sf_hmac(key, message)` (HMAC-SHA256, hex) and
+/// `__sf_kvs_get(key)` (the value, or `null`: then `get` rejects, as CloudFront's does).
+pub const LOCAL_MODULES: &str = r#"
+function __sf_import(m) {
+  if (m === "crypto") return {createHmac: function (alg, key) {
+    if (alg !== "sha256") throw new Error("local crypto: sha256 only");
+    var msg = "";
+    var h = {update: function (s) { msg += s; return h; }, digest: function (enc) {
+      if (enc !== "hex") throw new Error("local crypto: hex digests only");
+      return __sf_hmac(key, msg);
+    }};
+    return h;
+  }};
+  if (m === "cloudfront") return {kvs: function () { return {get: function (k) {
+    var v = __sf_kvs_get(k);
+    return v == null ? Promise.reject(new Error("key not found: " + k)) : Promise.resolve(v);
+  }}; }};
+  throw new Error("no module " + m);
+}
+"#;

@@ -83,17 +83,20 @@ mod generate;
 mod key;
 pub mod purge;
 mod rewrite;
+pub mod sign;
 mod spec;
 
 pub use event::{Body, Field, Request, Response, Value1, ViewerRequestEvent, ViewerResult};
-pub use generate::{generate, MAX_FUNCTION_BYTES};
+pub use generate::{as_script, generate, LOCAL_MODULES, MAX_FUNCTION_BYTES};
 pub use key::{
     decode_path, encode_key, fnv1a64, is_generation, variants_of, KeyError, StoredKey, Variant,
     GENERATION, MAX_SOURCE_KEY_BYTES,
 };
 pub use rewrite::{
-    resolve, rewrite, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES, MAX_URI_LEN, MAX_VALUE_LEN,
+    resolve, rewrite, rewrite_with, signing_message, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES,
+    MAX_URI_LEN, MAX_VALUE_LEN,
 };
 pub use spec::{
-    Fit, Format, Params, Role, Snap, Spec, SpecError, MAX_DIMENSION, MAX_DPR, MAX_PREFIX_LEN,
+    Fit, Format, Params, Preset, Ratio, Role, Snap, Spec, SpecError, MAX_DIMENSION, MAX_DPR,
+    MAX_PREFIX_LEN,
 };

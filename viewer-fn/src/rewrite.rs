@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{Request, Response, ViewerRequestEvent, ViewerResult};
 use crate::key::{check_source, decode_path, encode_key, path_refusal, Variant};
+use crate::sign::{is_signature, Keys};
 use crate::spec::{Fit, Format, Role, Snap, Spec};
 
 /// Longest `uri` in UTF-16 code units (what JavaScript's `length` counts): three times S3's
@@ -39,10 +40,23 @@ fn reject(status: u16, message: impl Into<String>) -> Outcome {
     }
 }
 
-/// The function's result for an event: [`resolve`] applied to `event.request`.
+/// The function's result for an event: [`resolve`] applied to `event.request`, without signing
+/// keys (with `signed = true`, every variant request is then refused).
 pub fn rewrite(spec: &Spec, event: &ViewerRequestEvent) -> ViewerResult {
+    rewrite_with(spec, &Keys::new(), event)
+}
+
+/// The function's result for an event, with the signing keys of the KeyValueStore.
+pub fn rewrite_with(spec: &Spec, keys: &Keys, event: &ViewerRequestEvent) -> ViewerResult {
     let req = &event.request;
-    match resolve(spec, req) {
+    let mut message = None;
+    let mut outcome = resolve_into(spec, req, &mut message);
+    if let (true, Some(m)) = (spec.signed(), message) {
+        if let Err(refusal) = check_signature(spec, keys, req, &m) {
+            outcome = refusal;
+        }
+    }
+    match outcome {
         Outcome::Canonical(_) => ViewerResult::Request(req.clone()),
         Outcome::Original(uri) => {
             let mut r = req.clone();
@@ -65,8 +79,42 @@ fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// The decision for one request, in rule order.
+/// The decision for one request, in rule order (signatures aside: [`rewrite_with`] checks them).
 pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
+    resolve_into(spec, req, &mut None)
+}
+
+/// What a signed URL for this request signs ([`crate::sign`]): its canonical transform without
+/// prefix and generation, a negotiated format written `auto`. `None` unless the request is for
+/// a variant (an original, a refusal).
+pub fn signing_message(spec: &Spec, req: &Request) -> Option<String> {
+    let mut message = None;
+    match resolve_into(spec, req, &mut message) {
+        Outcome::Canonical(_) | Outcome::Transform(_) => message,
+        _ => None,
+    }
+}
+
+/// A variant request's signature: malformed or conflicting → 400 (as any parameter), missing or
+/// not made with a key of the store → 403.
+fn check_signature(spec: &Spec, keys: &Keys, req: &Request, message: &str) -> Result<(), Outcome> {
+    let mut values = Vec::new();
+    for (name, field) in req.querystring.iter().flatten() {
+        if spec.params().role_of(&name.to_ascii_lowercase()) == Some(Role::Signature) {
+            values.extend(field.values());
+        }
+    }
+    let name = spec.params().primary(Role::Signature);
+    let parsed = parse_each(&values, |v| is_signature(v).then(|| v.to_string()))
+        .ok_or_else(|| reject(400, format!("invalid {name}: expected a signature")))?;
+    match same(parsed) {
+        Err(()) => Err(reject(400, format!("conflicting values for {name}"))),
+        Ok(Some(s)) if keys.verify(message, &s) => Ok(()),
+        Ok(_) => Err(reject(403, "missing or wrong signature")),
+    }
+}
+
+fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Outcome {
     let uri = req.uri.as_str();
     if utf16_len(uri) > MAX_URI_LEN {
         return reject(414, format!("URI longer than {MAX_URI_LEN} characters"));
@@ -102,7 +150,11 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     if key.split('/').next() == Some(spec.prefix()) {
         // The variant namespace: only a canonical variant URI, canonically spelled, passes.
         return match Variant::parse(spec, &key) {
-            Ok(v) if encode_key(&key) == raw => Outcome::Canonical(v),
+            Ok(v) if encode_key(&key) == raw => {
+                let name = key.rsplit('/').next().unwrap_or("");
+                *message = Some(format!("{}/{name}", encode_key(&v.source_key)));
+                Outcome::Canonical(v)
+            }
             _ => reject(400, "not a canonical variant key"),
         };
     }
@@ -191,7 +243,7 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
 
     let p = one!(Role::Preset, ps);
 
-    let (width, height, fit, mut quality, format) = if let Some((pname, p)) = p {
+    let (width, height, fit, mut quality, (format, negotiated)) = if let Some((pname, p)) = p {
         // A preset is a whole transform: only the format may come from the request.
         let modifiers = [
             Role::Box,
@@ -205,7 +257,7 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
             return reject(400, format!("preset {pname} takes no {}", name(r)));
         }
         let format = match (p.format, f) {
-            (Some(pf), None) => pf,
+            (Some(pf), None) => (pf, false),
             (Some(_), Some(_)) => {
                 return reject(
                     400,
@@ -276,9 +328,19 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
         };
         (width, height, fit, quality, format)
     };
+    let requested_quality = quality;
     if format.ignores_quality() {
         quality = spec.default_quality();
     }
+    let (mq, mf) = if negotiated {
+        (requested_quality, "auto")
+    } else {
+        (quality, format.as_str())
+    };
+    *message = Some(format!(
+        "{}/w{width}-h{height}-{fit}-q{mq}.{mf}",
+        encode_key(&key)
+    ));
     Outcome::Transform(Variant {
         width,
         height,
@@ -289,19 +351,19 @@ pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     })
 }
 
-/// An explicit format (which must be enabled), or the negotiated one.
+/// An explicit format (which must be enabled), or the negotiated one (`true`).
 fn pick_format(
     spec: &Spec,
     req: &Request,
     source: Format,
     f: Option<Option<Format>>,
-) -> Result<Format, Outcome> {
+) -> Result<(Format, bool), Outcome> {
     match f {
         Some(Some(f)) if !spec.formats().contains(&f) => {
             Err(reject(400, format!("format {f} is not enabled")))
         }
-        Some(Some(f)) => Ok(f),
-        _ => Ok(negotiate(spec, req, source)),
+        Some(Some(f)) => Ok((f, false)),
+        _ => Ok((negotiate(spec, req, source), true)),
     }
 }
 

@@ -231,6 +231,8 @@ pub struct Params {
     pub dpr: Vec<String>,
     /// A named transform from `[presets]`: `p=thumb`.
     pub preset: Vec<String>,
+    /// The signature of a signed URL (`signed = true`): `s=a…`.
+    pub signature: Vec<String>,
 }
 
 impl Default for Params {
@@ -245,6 +247,7 @@ impl Default for Params {
             fit: v(&["fit"]),
             dpr: v(&["dpr"]),
             preset: v(&["p", "preset"]),
+            signature: v(&["s"]),
         }
     }
 }
@@ -260,10 +263,11 @@ pub enum Role {
     Fit,
     Dpr,
     Preset,
+    Signature,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Box,
         Role::Width,
         Role::Height,
@@ -272,6 +276,7 @@ impl Role {
         Role::Fit,
         Role::Dpr,
         Role::Preset,
+        Role::Signature,
     ];
 
     /// Short code used in the generated JavaScript.
@@ -285,6 +290,7 @@ impl Role {
             Role::Fit => "t",
             Role::Dpr => "r",
             Role::Preset => "p",
+            Role::Signature => "s",
         }
     }
 
@@ -298,6 +304,7 @@ impl Role {
             Role::Fit => "fit",
             Role::Dpr => "dpr",
             Role::Preset => "preset",
+            Role::Signature => "signature",
         }
     }
 }
@@ -313,6 +320,7 @@ impl Params {
             Role::Fit => &self.fit,
             Role::Dpr => &self.dpr,
             Role::Preset => &self.preset,
+            Role::Signature => &self.signature,
         }
     }
 
@@ -348,6 +356,7 @@ pub struct Spec {
     extensions: BTreeMap<String, Format>,
     presets: BTreeMap<String, Preset>,
     presets_only: bool,
+    signed: bool,
     params: Params,
     error_max_age: u32,
     missing_max_age: u32,
@@ -393,6 +402,7 @@ impl Default for Spec {
             .collect(),
             presets: BTreeMap::new(),
             presets_only: false,
+            signed: false,
             params: Params::default(),
             error_max_age: 300,
             missing_max_age: 30,
@@ -469,6 +479,10 @@ impl Spec {
     /// Named transforms, by name.
     pub fn presets(&self) -> &BTreeMap<String, Preset> {
         &self.presets
+    }
+    /// Whether transforms and variant URIs must carry a signature ([`crate::sign`]).
+    pub fn signed(&self) -> bool {
+        self.signed
     }
     /// Whether presets are the only transforms accepted (by the viewer function and the origin).
     pub fn presets_only(&self) -> bool {
@@ -713,6 +727,7 @@ struct Raw {
     extensions: Option<S<BTreeMap<String, S<Format>>>>,
     presets: Option<S<BTreeMap<String, S<RawPreset>>>>,
     presets_only: Option<S<bool>>,
+    signed: Option<S<bool>>,
     params: Option<S<RawParams>>,
     error_max_age: Option<S<u32>>,
     missing_max_age: Option<S<u32>>,
@@ -732,6 +747,7 @@ struct RawParams {
     fit: Option<S<Vec<S<String>>>>,
     dpr: Option<S<Vec<S<String>>>>,
     preset: Option<S<Vec<S<String>>>>,
+    signature: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -1055,6 +1071,7 @@ impl Raw {
                 b
             }
         };
+        let signed = self.signed.is_some_and(|b| b.into_inner());
         let params = match self.params {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
@@ -1108,6 +1125,7 @@ impl Raw {
             extensions,
             presets,
             presets_only,
+            signed,
             params,
             error_max_age,
             missing_max_age,
@@ -1165,6 +1183,7 @@ impl RawParams {
             fit: take(Role::Fit, self.fit)?,
             dpr: take(Role::Dpr, self.dpr)?,
             preset: take(Role::Preset, self.preset)?,
+            signature: take(Role::Signature, self.signature)?,
         })
     }
 }

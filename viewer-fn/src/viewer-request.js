@@ -1,5 +1,9 @@
-// scalefront viewer-request function (cloudfront-js-2.0), generated from the rule spec by
-// `scalefront viewer-fn`: edit scalefront.toml, not this file. The rules: viewer-fn/src/lib.rs.
+// scalefront viewer-request function, generated from scalefront.toml (viewer-fn/src/lib.rs)
+// Lines marked S are kept only with `signed = true` (the keys come from the KeyValueStore
+// associated with the function), lines marked U only without.
+/*S*/import crypto from "crypto";
+/*S*/import cf from "cloudfront";
+/*S*/var kvs = cf.kvs(), SG;
 var C = /*SPEC*/;
 var FITS = ["cover", "contain", "fill", "inside", "outside"];
 var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", avif: "avif"};
@@ -22,18 +26,49 @@ var pDpr = v => {
   return m && x >= 100 && x <= C.r * 100 ? x : null;
 };
 
-function handler(event) {
+/*U*/function handler(event) {
+/*S*/async function handler(event) {
+  var out;
   try {
-    return rewrite(event.request);
+/*S*/    SG = null;
+    out = rewrite(event.request);
   } catch (e) {
     console.log("scalefront viewer function: " + e);
     return fail(400, "bad request");
   }
+/*S*/  if (SG && !(await valid(SG[0], SG[1]))) return fail(403, "missing or wrong signature");
+  return out;
 }
+
+// sign.rs: the first 31 hex digits of HMAC-SHA256 with the key of the signature's slot.
+/*S*/async function valid(m, s) {
+/*S*/  var k, h, d = 0, i;
+/*S*/  if (!s) return false;
+/*S*/  try {
+/*S*/    k = await kvs.get("scalefront-" + s[0]);
+/*S*/  } catch (e) {
+/*S*/    return false;
+/*S*/  }
+/*S*/  h = crypto.createHmac("sha256", k).update(m).digest("hex");
+/*S*/  for (i = 1; i < 32; i++) d |= h.charCodeAt(i - 1) ^ s.charCodeAt(i);
+/*S*/  return d === 0;
+/*S*/}
+
+// A variant request's signature, read for the handler (with signing on): malformed → 400.
+/*U*/function signed(r) {
+/*U*/  return r;
+/*U*/}
+/*S*/function signed(r, m, v) {
+/*S*/  var S = each(v, x => /^[abo][0-9a-f]{31}$/.test(x) ? x : null), s;
+/*S*/  if (!S) return bad("s", "expected a signature");
+/*S*/  if ((s = same(S)) === null) return clash("s");
+/*S*/  SG = [m, s];
+/*S*/  return r;
+/*S*/}
 
 function fail(code, msg) {
   return {
-    statusCode: code, statusDescription: code === 414 ? "URI Too Long" : "Bad Request",
+    statusCode: code, statusDescription: code === 414 ? "URI Too Long" : code === 403 ? "Forbidden" : "Bad Request",
     headers: {"cache-control": {value: "no-store"}, "content-type": {value: "text/plain; charset=utf-8"}},
     body: {encoding: "text", data: "scalefront: " + msg + "\n"}
   };
@@ -41,7 +76,7 @@ function fail(code, msg) {
 
 function rewrite(r) {
   var uri = r.uri, qs = r.querystring || {}, n = 0, i, k;
-  var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: []};
+  var B = {d: [], w: [], h: [], q: [], f: [], t: [], r: [], p: [], s: []};
   if (uri.length > 4096) return fail(414, "URI longer than 4096 characters");
   if (uri[0] !== "/") return fail(400, "URI must start with /");
   for (k in qs) {
@@ -59,7 +94,10 @@ function rewrite(r) {
   if (/[\x00-\x1f\x7f]/.test(key)) return fail(400, "control character in the path");
   var segs = key.split("/");
   for (i = 0; i < segs.length; i++) if (segs[i] === "." || segs[i] === "..") return fail(400, "dot segment in the path");
-  if (segs[0] === C.p) return variant(segs) && enc(key) === raw ? r : fail(400, "not a canonical variant key");
+  if (segs[0] === C.p) {
+    if (!variant(segs) || enc(key) !== raw) return fail(400, "not a canonical variant key");
+    return signed(r, enc(segs.slice(1, -2).join("/")) + "/" + segs[segs.length - 1], B.s);
+  }
   if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) { r.uri = "/" + enc(key); return r; }
   var u = enc(key), src = source(segs, u);
   if (typeof src !== "string") return fail(src[0], src[1]);
@@ -114,15 +152,19 @@ function rewrite(r) {
     if (t !== undefined && W && H && t !== C.t) return fail(400, "fit " + t + " needs a preset");
     Q = snap(q === undefined ? C.q : q, C.Q, true);
   }
+  var n = false, Qm = Q;
   if (P && P[4]) F = P[4];
   else if (f !== undefined && f !== "auto") {
     if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
     F = f;
-  } else F = pick(r.headers, src);
+  } else {
+    F = pick(r.headers, src);
+    n = true;
+  }
   if (F === "png") Q = C.q;
   r.uri = "/" + C.p + "/" + u + "/" + C.g + "/w" + W + "-h" + H + "-" + T + "-q" + Q + "." + F;
   r.querystring = {};
-  return r;
+  return signed(r, u + "/w" + W + "-h" + H + "-" + T + "-q" + (n ? Qm : Q) + "." + (n ? "auto" : F), B.s);
 }
 
 function bad(c, hint) {

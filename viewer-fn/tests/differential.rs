@@ -8,7 +8,8 @@
 mod common;
 
 use serde_json::{json, Map, Value};
-use viewer_fn::{rewrite, Fit, Format, Role, Spec, Variant, ViewerRequestEvent};
+use viewer_fn::sign::Keys;
+use viewer_fn::{rewrite_with, Fit, Format, Role, Spec, Variant, ViewerRequestEvent};
 
 /// SplitMix64: tiny, seedable, good enough to spread requests.
 struct Rng(u64);
@@ -196,6 +197,16 @@ const PRESETS: &[&str] = &[
     "th%75mb",
     "thumb ",
 ];
+const SIGNATURES: &[&str] = &[
+    "a0123456789abcdef0123456789abcde",
+    "A0123456789ABCDEF0123456789ABCDE",
+    "x0123456789abcdef0123456789abcde",
+    "a0123456789abcdef0123456789abcd",
+    "a0123456789abcdef0123456789abcdef",
+    "",
+    "a",
+    "%61",
+];
 const UNKNOWN: &[&str] = &[
     "utm_source",
     "x",
@@ -283,6 +294,7 @@ fn values_for(rng: &mut Rng, spec: &Spec, role: Option<Role>, clean: bool) -> St
                 .pick(&["1", "2", "3", "1.5", "2.25", "1.33", "4"])
                 .to_string(),
             Some(Role::Preset) => preset_name(rng, spec),
+            Some(Role::Signature) => rng.pick(SIGNATURES).to_string(),
             None => "1".into(),
         };
     }
@@ -294,6 +306,7 @@ fn values_for(rng: &mut Rng, spec: &Spec, role: Option<Role>, clean: bool) -> St
         Some(Role::Fit) => FITS,
         Some(Role::Dpr) => DPRS,
         Some(Role::Preset) => PRESETS,
+        Some(Role::Signature) => SIGNATURES,
         None => &["1", "x", "", "%", "a b"][..],
     };
     if rng.chance(8) {
@@ -553,6 +566,51 @@ fn gen_event(rng: &mut Rng, spec: &Spec) -> Value {
     })
 }
 
+/// The keys of the signed spec's store: slots a and o; b is absent (a signature naming it fails).
+fn test_keys() -> Keys {
+    let mut k = Keys::new();
+    k.set('a', "site-key-a-0123456789").unwrap();
+    k.set('o', "origin-key-o-0123456789").unwrap();
+    k
+}
+
+/// A signature for a variant request, as a page would carry one: mostly valid, else made with a
+/// key the store lacks, tampered with, upper-cased, doubled, or missing.
+fn add_signature(rng: &mut Rng, spec: &Spec, keys: &Keys, event: &mut Value) {
+    let req: ViewerRequestEvent = serde_json::from_value(event.clone()).unwrap();
+    let Some(m) = viewer_fn::signing_message(spec, &req.request) else {
+        return;
+    };
+    let mut other = Keys::new();
+    other.set('b', "not-in-the-store-0123").unwrap();
+    let good = keys.sign(*rng.pick(&['a', 'o']), &m).unwrap();
+    let values: Vec<String> = match rng.below(12) {
+        0..=5 => vec![good],
+        6 => vec![other.sign('b', &m).unwrap()],
+        7 => vec![format!(
+            "{}{}",
+            &good[..31],
+            if good.ends_with('0') { '1' } else { '0' }
+        )],
+        8 => vec![good.to_uppercase()],
+        9 => vec![good.clone(), good],
+        10 => vec![good, keys.sign('a', "another message").unwrap()],
+        _ => vec![],
+    };
+    let name = spec.params().primary(Role::Signature).to_string();
+    let qs = event["request"]["querystring"].as_object_mut().unwrap();
+    match values.as_slice() {
+        [] => {}
+        [one] => {
+            qs.insert(name, json!({ "value": one }));
+        }
+        [first, ..] => {
+            let multi: Vec<Value> = values.iter().map(|v| json!({ "value": v })).collect();
+            qs.insert(name, json!({ "value": first, "multiValue": multi }));
+        }
+    }
+}
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -563,15 +621,22 @@ fn env_num(name: &str, default: u64) -> u64 {
 fn differential(spec_name: &str, count: usize, seed: u64) {
     let spec = common::load_spec(spec_name);
     let js = viewer_fn::generate(&spec);
+    let keys = test_keys();
     let mut rng = Rng(seed);
     let events: Vec<String> = (0..count)
-        .map(|_| gen_event(&mut rng, &spec).to_string())
+        .map(|_| {
+            let mut e = gen_event(&mut rng, &spec);
+            if spec.signed() {
+                add_signature(&mut rng, &spec, &keys, &mut e);
+            }
+            e.to_string()
+        })
         .collect();
     let rust: Vec<Value> = events
         .iter()
         .map(|e| {
             let event: ViewerRequestEvent = serde_json::from_str(e).unwrap();
-            serde_json::to_value(rewrite(&spec, &event)).unwrap()
+            serde_json::to_value(rewrite_with(&spec, &keys, &event)).unwrap()
         })
         .collect();
 
@@ -607,8 +672,8 @@ fn differential(spec_name: &str, count: usize, seed: u64) {
         );
     }
 
-    let node = common::run_node(&js, &events, &format!("differential-{spec_name}"));
-    let qjs = common::QuickJs::new(&js);
+    let node = common::run_node_with(&js, &events, &format!("differential-{spec_name}"), &keys);
+    let qjs = common::QuickJs::with_keys(&js, &keys);
     let mut mismatches = Vec::new();
     let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for (i, (event, want)) in events.iter().zip(&rust).enumerate() {
@@ -653,6 +718,12 @@ fn differential(spec_name: &str, count: usize, seed: u64) {
         "too few rejections: {kinds:?}"
     );
     assert!(kinds.contains_key("status 414"), "no 414: {kinds:?}");
+    if spec.signed() {
+        assert!(
+            kinds.get("status 403").copied().unwrap_or(0) > count / 20,
+            "too few refused signatures: {kinds:?}"
+        );
+    }
     println!("differential ({spec_name}): {count} generated requests, Node and QuickJS agree with the native rewrite {kinds:?}");
 }
 
@@ -679,6 +750,16 @@ fn generated_js_matches_native_rewrite_presets_only_spec() {
         "presets-only",
         n,
         env_num("SCALEFRONT_DIFF_SEED", 20_261_125) ^ 0x5A5A,
+    );
+}
+
+#[test]
+fn generated_js_matches_native_rewrite_signed_spec() {
+    let n = env_num("SCALEFRONT_DIFF_CASES", 12_000) as usize / 2;
+    differential(
+        "signed",
+        n,
+        env_num("SCALEFRONT_DIFF_SEED", 20_261_125) ^ 0x3C3C,
     );
 }
 

@@ -5,26 +5,33 @@ mod common;
 
 use viewer_fn::{generate, Spec, MAX_FUNCTION_BYTES};
 
-const COMMITTED: &str = "generated/viewer-request.js";
+/// The default spec's function, and the same spec with `signed = true` (an ES module with an
+/// async handler): committed, so the syntax gate and the size check run on both.
+const COMMITTED: [(&str, &str); 2] = [
+    ("generated/viewer-request.js", ""),
+    ("generated/viewer-request-signed.js", "signed = true\n"),
+];
 
-/// `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` rewrites the committed file.
+/// `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` rewrites the committed files.
 #[test]
-fn committed_function_is_fresh() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
-    let fresh = generate(&Spec::default());
-    if std::env::var_os("SCALEFRONT_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
+fn committed_functions_are_fresh() {
+    for (file, toml) in COMMITTED {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let fresh = generate(&Spec::from_toml(toml).unwrap());
+        if std::env::var_os("SCALEFRONT_BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "viewer-fn/{file} is stale: run `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` and commit it"
+        );
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "viewer-fn/{COMMITTED} is stale: run `SCALEFRONT_BLESS=1 cargo test -p viewer-fn --test generated` and commit it"
-    );
 }
 
 #[test]
 fn fits_cloudfront_limit_for_default_and_64_width_specs() {
-    for name in ["default", "wide"] {
+    for name in ["default", "wide", "signed", "presets-only"] {
         let spec = common::load_spec(name);
         let js = generate(&spec);
         println!(

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use rquickjs::{CatchResultExt, Context, Function, Runtime};
 use serde_json::Value;
+use viewer_fn::sign::Keys;
 use viewer_fn::Spec;
 
 pub fn repo_root() -> PathBuf {
@@ -37,15 +38,26 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Runs the function over the events in Node (one process, `vm` context): one result per event.
 pub fn run_node(js: &str, events: &[String], name: &str) -> Vec<String> {
+    run_node_with(js, events, name, &Keys::new())
+}
+
+/// The same, with a local KeyValueStore holding these signing keys.
+pub fn run_node_with(js: &str, events: &[String], name: &str, keys: &Keys) -> Vec<String> {
     let dir = scratch(name);
-    let (fn_path, ev_path) = (dir.join("viewer-request.js"), dir.join("events.jsonl"));
+    let (fn_path, ev_path, kvs_path) = (
+        dir.join("viewer-request.js"),
+        dir.join("events.jsonl"),
+        dir.join("kvs.json"),
+    );
     std::fs::write(&fn_path, js).unwrap();
     std::fs::write(&ev_path, events.join("\n") + "\n").unwrap();
+    std::fs::write(&kvs_path, keys.to_kvs_json()).unwrap();
     let runner = repo_root().join("tests/viewer-fn/run-events.mjs");
     let out = Command::new("node")
         .arg(&runner)
         .arg(&fn_path)
         .arg(&ev_path)
+        .arg(&kvs_path)
         .output()
         .expect(
             "node must be installed (Node 20): the generated function is tested in a real engine",
@@ -68,7 +80,7 @@ pub fn run_node(js: &str, events: &[String], name: &str) -> Vec<String> {
 }
 
 /// The generated function loaded once into an embedded QuickJS, called with JSON in, JSON out —
-/// the way the local edge runs it.
+/// the way the local edge runs it (a signed function as a script, with the local modules).
 pub struct QuickJs {
     _rt: Runtime,
     ctx: Context,
@@ -76,18 +88,43 @@ pub struct QuickJs {
 
 impl QuickJs {
     pub fn new(js: &str) -> QuickJs {
+        QuickJs::with_keys(js, &Keys::new())
+    }
+
+    pub fn with_keys(js: &str, keys: &Keys) -> QuickJs {
         let rt = Runtime::new().unwrap();
         // CloudFront Functions get 2 MB; QuickJS's own bookkeeping needs some on top.
         rt.set_memory_limit(8 << 20);
         let ctx = Context::full(&rt).unwrap();
+        let kvs: std::collections::BTreeMap<String, String> = viewer_fn::sign::SLOTS
+            .iter()
+            .filter_map(|&s| Some((viewer_fn::sign::kvs_key(s), keys.get(s)?.to_string())))
+            .collect();
         ctx.with(|c| {
+            let g = c.globals();
+            g.set(
+                "__sf_hmac",
+                Function::new(c.clone(), |k: String, m: String| {
+                    viewer_fn::sign::hmac_hex(&k, &m)
+                })
+                .unwrap(),
+            )
+            .unwrap();
+            g.set(
+                "__sf_kvs_get",
+                Function::new(c.clone(), move |k: String| kvs.get(&k).cloned()).unwrap(),
+            )
+            .unwrap();
             c.eval::<(), _>("var console = {log: function () {}};")
                 .unwrap();
-            c.eval::<(), _>(js)
+            c.eval::<(), _>(viewer_fn::LOCAL_MODULES).unwrap();
+            c.eval::<(), _>(viewer_fn::as_script(js))
                 .catch(&c)
                 .unwrap_or_else(|e| panic!("QuickJS refused the function: {e}"));
             c.eval::<(), _>(
-                "function __sf_run(s) { return JSON.stringify(handler(JSON.parse(s))); }",
+                "var __sf_out; function __sf_run(s) { __sf_out = undefined; var r = handler(JSON.parse(s)); \
+                 if (r && typeof r.then === 'function') { r.then(function (v) { __sf_out = JSON.stringify(v); }, function (e) { __sf_out = 'handler rejected: ' + (e && e.stack || e); }); return null; } \
+                 return JSON.stringify(r); } function __sf_settled() { return __sf_out; }",
             )
             .unwrap();
         });
@@ -97,9 +134,19 @@ impl QuickJs {
     pub fn call(&self, event_json: &str) -> String {
         self.ctx.with(|c| {
             let f: Function = c.globals().get("__sf_run").unwrap();
-            f.call::<_, String>((event_json,))
+            let direct = f
+                .call::<_, Option<String>>((event_json,))
                 .catch(&c)
-                .unwrap_or_else(|e| panic!("QuickJS threw on {event_json}: {e}"))
+                .unwrap_or_else(|e| panic!("QuickJS threw on {event_json}: {e}"));
+            if let Some(s) = direct {
+                return s;
+            }
+            while c.execute_pending_job() {}
+            let settled: Function = c.globals().get("__sf_settled").unwrap();
+            settled
+                .call::<_, Option<String>>(())
+                .unwrap()
+                .unwrap_or_else(|| panic!("the handler's promise did not settle on {event_json}"))
         })
     }
 }
