@@ -14,6 +14,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod colour;
+pub mod cost;
 mod decode;
 mod encode;
 mod error;
@@ -80,14 +81,31 @@ pub fn probe_prefix(prefix: &[u8], total: u64, limits: &Limits) -> Result<Header
     }
 }
 
-/// Runs one transform. Errors carry a kind ([`Error::status`] gives the HTTP status).
-pub fn process(input: &[u8], t: &Transform, limits: &Limits) -> Result<Output> {
-    // 1. limits: the request, the file size and the header's dimensions, before any pixel buffer.
+/// What step 1 found: the header, the geometry within the limits, the estimated cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub info: Info,
+    pub plan: Plan,
+    pub cost: cost::Estimate,
+}
+
+/// Step 1 alone: every limit of `t` on this file checked — the request, the file size, the
+/// header's dimensions, the body's scans, chunks and frames, the output size for the format,
+/// then the estimated memory and work — and nothing decoded.
+pub fn check(input: &[u8], t: &Transform, limits: &Limits) -> Result<Checked> {
     t.validate()?;
     limits.check_transform(t)?;
     let info = probe(input, limits)?;
-    limits.check_body(input, &info)?;
+    let source = limits.check_body(input, &info)?;
     let plan = limits.plan(&info, t)?;
+    let cost = limits.check_cost(&source, &plan, t)?;
+    Ok(Checked { info, plan, cost })
+}
+
+/// Runs one transform. Errors carry a kind ([`Error::status`] gives the HTTP status).
+pub fn process(input: &[u8], t: &Transform, limits: &Limits) -> Result<Output> {
+    // 1. limits, before any pixel buffer exists.
+    let Checked { info, plan, .. } = check(input, t, limits)?;
 
     // 2. decode, shrinking in the JPEG IDCT down to twice the output size at most.
     let decoded = decode::decode(input, &info, plan.min_decode(), limits)?;

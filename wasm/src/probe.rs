@@ -420,3 +420,67 @@ pub(crate) fn gif_frames(b: &[u8]) -> Vec<GifFrame> {
     }
     frames
 }
+
+/// A JPEG's frame header (SOF0–2): whether it is progressive, and each component's sampling
+/// factors. `None` when the walk finds no frame header (the probe has refused such a file).
+pub(crate) fn jpeg_frame(b: &[u8]) -> Option<(bool, Vec<(u8, u8)>)> {
+    let mut at = 2;
+    loop {
+        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (&0xFF, &marker) = (b.get(at)?, b.get(at + 1)?) else {
+            return None;
+        };
+        at += 2;
+        match marker {
+            0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+            0xD9 | 0xDA => return None,
+            _ => {}
+        }
+        let len = be16(b, at)? as usize;
+        let seg = b.get(at + 2..at + len)?;
+        if let 0xC0..=0xC2 = marker {
+            let n = usize::from(*seg.get(5)?);
+            let sampling = seg
+                .get(6..6 + 3 * n)?
+                .chunks_exact(3)
+                // A factor of 0 is invalid (the decoder refuses it); 1..=4 as the standard says.
+                .map(|c| ((c[1] >> 4).clamp(1, 4), (c[1] & 15).clamp(1, 4)))
+                .collect();
+            return Some((marker == 0xC2, sampling));
+        }
+        at += len.max(2);
+    }
+}
+
+/// A PNG's decoded layout as the `image` crate produces it (low bit depths and palettes expanded
+/// to 8 bits, `tRNS` to an alpha channel): (bytes a pixel from the decoder, bytes a pixel once
+/// in 8-bit Gray, RGB or RGBA).
+pub(crate) fn png_layout(b: &[u8]) -> (u32, u32) {
+    let depth = b.get(24).copied().unwrap_or(8);
+    let colour = b.get(25).copied().unwrap_or(6);
+    let mut trns = false;
+    let mut at = 8;
+    while let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) {
+        match kind {
+            b"tRNS" => trns = true,
+            b"IDAT" | b"IEND" => break,
+            _ => {}
+        }
+        at = at.saturating_add(12).saturating_add(len as usize);
+    }
+    let channels: u32 = match colour {
+        0 => 1,
+        2 | 3 => 3,
+        4 => 2,
+        _ => 4,
+    } + u32::from(trns && matches!(colour, 0 | 2 | 3));
+    let bytes = if depth == 16 && colour != 3 { 2 } else { 1 };
+    let pixel = match channels {
+        1 => 1,
+        3 => 3,
+        _ => 4, // grey + alpha becomes RGBA
+    };
+    (channels * bytes, pixel)
+}

@@ -115,11 +115,42 @@ pub fn gif(sw: u16, sh: u16, (l, t, w, h): (u16, u16, u16, u16)) -> Vec<u8> {
 
 /// A JPEG whose frame header declares `w`×`h` (baseline, three components) and nothing else.
 fn jpeg_header(w: u16, h: u16) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08];
+    jpeg_frame(0xC0, w, h, &[0x22, 0x11, 0x11])
+}
+
+/// A JPEG of a frame header alone: `sof` (0xC0 baseline, 0xC2 progressive), `w`×`h`, one
+/// component per sampling byte (horizontal << 4 | vertical).
+pub fn jpeg_frame(sof: u8, w: u16, h: u16, sampling: &[u8]) -> Vec<u8> {
+    let len = 8 + 3 * sampling.len() as u16;
+    let mut j = vec![0xFF, 0xD8, 0xFF, sof];
+    j.extend_from_slice(&len.to_be_bytes());
+    j.push(8);
     j.extend_from_slice(&h.to_be_bytes());
     j.extend_from_slice(&w.to_be_bytes());
-    j.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+    j.push(sampling.len() as u8);
+    for (id, s) in sampling.iter().enumerate() {
+        j.extend_from_slice(&[id as u8 + 1, *s, u8::from(id > 0)]);
+    }
+    j.extend_from_slice(&[0xFF, 0xD9]);
     j
+}
+
+/// A valid 16-bit RGBA PNG of `w`×`h` black pixels: a few hundred KB that decode to 8 bytes a
+/// pixel, then to 4 more when converted to 8 bits. The rows are deflated as they are made.
+pub fn png16_rgba(w: u32, h: u32) -> Vec<u8> {
+    let mut d = w.to_be_bytes().to_vec();
+    d.extend_from_slice(&h.to_be_bytes());
+    d.extend_from_slice(&[16, 6, 0, 0, 0]); // 16-bit RGBA
+    let row = vec![0u8; 1 + w as usize * 8]; // filter byte, then the pixels
+    let mut z = fdeflate::Compressor::new(Vec::new()).unwrap();
+    for _ in 0..h {
+        z.write_data(&row).unwrap();
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &d));
+    out.extend(chunk(b"IDAT", &z.finish().unwrap()));
+    out.extend(chunk(b"IEND", &[]));
+    out
 }
 
 /// An extended WebP header (VP8X) declaring a `w`×`h` canvas.
@@ -223,6 +254,13 @@ pub fn corpus() -> Vec<Case> {
             ),
             TooLarge,
             "its metadata may take",
+        ),
+        // Under max_pixels (49 MP), but 392 MB from the decoder and 196 MB more in 8 bits.
+        case(
+            "png16-rgba-7000.png",
+            png16_rgba(7000, 7000),
+            TooLarge,
+            "memory limit",
         ),
         case(
             "65535.jpg",

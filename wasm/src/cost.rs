@@ -1,0 +1,502 @@
+//! Step 1b, **cost**: the memory and the time one transform will take, estimated from the header
+//! and the plan before any pixel is decoded. Pure: [`estimate`] takes what the header says
+//! ([`Source`]), the geometry ([`Plan`]) and the output format; `Limits::check_cost` compares
+//! the result with `max_memory_bytes` and `max_work_ms`.
+//!
+//! **Memory** counts every buffer of the pipeline, phase by phase, each with the input (the
+//! caller holds it throughout); the estimate is the largest phase:
+//! - decode: a progressive JPEG's coefficients (2 bytes each, every component at its own
+//!   sampling, rounded up to whole MCUs, however small the output: jpeg-decoder keeps them all),
+//!   the component planes at the IDCT's scale, and the decoded image (16-bit PNGs twice: the
+//!   decoder's buffer and our 8-bit copy; a GIF frame off its screen has its own buffer);
+//! - resize: the decoded image, the resized one, the working rows (the box-filtered source row,
+//!   the ring of filtered rows the vertical kernel spans, the accumulator; 4 `f32` a pixel) and
+//!   both kernels' weights;
+//! - finish (orient, colour, pad): two images of the larger of resized and canvas;
+//! - encode: the final image, the encoder's working memory and its output (see [`ENCODERS`]).
+//!
+//! **Work** is milliseconds on one core of the wasm build (the slowest host) — pixels decoded,
+//! resampled and encoded, each at a measured rate (see [`RATES`] and [`ENCODERS`]).
+use crate::geometry::Plan;
+use crate::probe::SourceFormat;
+use crate::transform::Format;
+
+/// A JPEG's frame header: what its decoding allocates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JpegFrame {
+    /// SOF2: every coefficient is kept until the last scan.
+    pub progressive: bool,
+    /// Each component's (horizontal, vertical) sampling factor, 1..=4.
+    pub sampling: Vec<(u8, u8)>,
+    /// Scans (SOS markers), at most `max_jpeg_scans` once the body check passed.
+    pub scans: u32,
+}
+
+/// What the estimate needs to know about the original, all of it from its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub format: SourceFormat,
+    /// Size as stored (what the decoder produces at full scale).
+    pub width: u32,
+    pub height: u32,
+    pub input_bytes: u64,
+    /// Bytes a pixel of the decoder's own output takes (a 16-bit RGBA PNG: 8).
+    pub decoder_bpp: u32,
+    /// Bytes a pixel takes once in 8 bits a channel (the image the resize reads).
+    pub pixel_bpp: u32,
+    /// JPEG only.
+    pub jpeg: Option<JpegFrame>,
+    /// GIF only: the first frame's size when it is not the screen's (decoded into its own buffer).
+    pub gif_frame: Option<(u32, u32)>,
+}
+
+/// Estimated bytes and milliseconds of one transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// The largest phase's buffers, input included.
+    pub memory_bytes: u64,
+    /// Which phase that is ("decode", "resize", "finish", "encode").
+    pub memory_phase: &'static str,
+    /// Milliseconds on one core, wasm build.
+    pub work_ms: u64,
+}
+
+/// Work rates in milliseconds per megapixel **natively** (one core, this repo's test build:
+/// image-core at opt-level 3, its dependencies at 2), measured once, 2026-12-06, with
+/// `cargo run -p image-core --example throughput` on the 5120×2880 Debian wallpapers of
+/// `scripts/fetch-photos.sh` (thread CPU time, so the shared machine's other work does not
+/// count); where the three photos differ, the slowest is taken:
+///
+/// | step | safelanding (baseline JPEG) | flow (progressive, 10 scans) | kay (RGBA PNG) |
+/// |---|---|---|---|
+/// | decode, full size | 14.7 | 23.1 | 7.9 |
+/// | decode at 1/8 (JPEG: the entropy decode) | 3.6 | 16.7 | — |
+/// | JPEG / PNG / WebP q80 encode | 29.2 / 31.6 / 104.5 | 15.3 / 22.7 / 49.5 | 20.8 / 13.7 / 51.2 |
+/// | decoding our full-size WebP | 48.0 | 13.6 | 17.9 |
+/// | the resize, per output megapixel | 19.8 | 29.2 | 14.0 |
+///
+/// A progressive JPEG's extra scans (20 copies of one scan appended to flow): a DC scan of all
+/// three components 3.3 ms/MP each, a DC refinement 1.1. The resize's share per decoded
+/// megapixel (box filter and horizontal pass, ~4 ms/MP) is from the README's benchmark breakdown.
+pub struct Rates {
+    /// Baseline JPEG entropy decoding, per stored megapixel (at any IDCT scale).
+    pub jpeg_entropy: f64,
+    /// Progressive JPEG entropy decoding, per stored megapixel and scan (64 scans at most).
+    pub jpeg_scan: f64,
+    /// IDCT, upsampling and colour planes, per decoded megapixel.
+    pub jpeg_idct: f64,
+    /// PNG inflate + unfilter, per megabyte of raw pixels (kay: 7.9 ms/MP at 4 B/px).
+    pub png_per_raw_mb: f64,
+    /// GIF, per screen megapixel: not measured (no GIF photo at hand); LZW costs about what
+    /// inflate does, taken at twice PNG's rate for 4 bytes a pixel.
+    pub gif: f64,
+    pub webp: f64,
+    /// The resize, per decoded megapixel read (box filter, horizontal pass) …
+    pub resize_in: f64,
+    /// … and per output megapixel (vertical pass, store, orient, colour).
+    pub resize_out: f64,
+    /// wasm ÷ native for decoding and the resize: the README's benchmark gives 1.3–1.4
+    /// (baseline JPEG → 1600 w JPEG 255.3 / 186.7 ms, RGBA PNG → 800 w PNG 124.4 / 95.7 ms).
+    pub wasm: f64,
+}
+
+pub const RATES: Rates = Rates {
+    jpeg_entropy: 4.0,
+    // flow's ten scans average 1.7; a DC scan 3.3.
+    jpeg_scan: 2.0,
+    jpeg_idct: 12.0,
+    png_per_raw_mb: 2.0,
+    gif: 16.0,
+    webp: 50.0,
+    resize_in: 5.0,
+    resize_out: 30.0,
+    wasm: 1.6,
+};
+
+/// One encoder: native milliseconds per output megapixel, wasm ÷ native, and its memory per
+/// pixel beyond the image it reads (working buffers and the output it grows).
+#[derive(Debug, Clone, Copy)]
+pub struct Encoder {
+    pub ms_per_mp: f64,
+    pub wasm: f64,
+    pub bytes_per_pixel: f64,
+}
+
+/// JPEG, PNG, WebP, AVIF (in [`Format::ALL`]'s order). AVIF's time depends on the quality:
+/// [`AVIF_MS_PER_MP`] replaces `ms_per_mp`. Peak RSS (bench binary, 2048 w from kay, 2.36 MP
+/// out): JPEG/PNG/WebP 91–96 MiB, AVIF 135 MiB, i.e. ~45 B/px for rav1e.
+pub const ENCODERS: [Encoder; 4] = [
+    // jpeg-encoder with optimised Huffman tables keeps the whole image twice over: the YCbCr
+    // planes (3 B/px, padded to MCUs) and the quantised blocks (3 components × 2 B/px reserved,
+    // even for subsampled chroma), plus an output of up to a byte a pixel.
+    Encoder {
+        ms_per_mp: 30.0,
+        wasm: 1.6,
+        bytes_per_pixel: 10.0,
+    },
+    // fdeflate: rows only; the output grows by doubling, up to twice the raw size (4 B/px).
+    Encoder {
+        ms_per_mp: 32.0,
+        wasm: 1.6,
+        bytes_per_pixel: 8.0,
+    },
+    // libwebp: the YUVA picture (2.5 B/px), its per-macroblock state and tokens, the output.
+    // Scalar C in wasm: 2.35× native (README: ~40 vs 17 ms for a 600 w WebP).
+    Encoder {
+        ms_per_mp: 105.0,
+        wasm: 2.4,
+        bytes_per_pixel: 8.0,
+    },
+    // ravif/rav1e at speed 6: the RGB(A) copy, 10-bit YUV planes, rav1e's frame state.
+    // wasm 1.64× native (README: 864.6 vs 527.3 ms for a 600 w AVIF).
+    Encoder {
+        ms_per_mp: 3410.0,
+        wasm: 1.7,
+        bytes_per_pixel: 48.0,
+    },
+];
+
+/// rav1e's native milliseconds per output megapixel by quality (safelanding at 1366 × 768, the
+/// slowest of the three photos; flow and kay take 55–70 % of it). Between two points the rate is
+/// interpolated. Above q50 rav1e's work jumps (q65 is 2.3× q50).
+pub const AVIF_MS_PER_MP: [(u8, f64); 9] = [
+    (1, 1080.0),
+    (20, 1080.0),
+    (50, 1360.0),
+    (65, 3130.0),
+    (75, 3410.0),
+    (80, 3640.0),
+    (90, 4350.0),
+    (95, 4940.0),
+    (100, 7750.0),
+];
+
+/// An alpha plane is encoded as a second AV1 image: +13 % on safelanding with an alpha
+/// gradient (1366 w, q75: 3.86 vs 3.41 s/MP), taken as +25 %.
+pub const AVIF_ALPHA: f64 = 1.25;
+
+/// Native milliseconds per megapixel rav1e takes at `quality`.
+pub fn avif_ms_per_mp(quality: u8) -> f64 {
+    let q = f64::from(quality.clamp(1, 100));
+    AVIF_MS_PER_MP
+        .windows(2)
+        .find(|w| q <= f64::from(w[1].0))
+        .map_or(AVIF_MS_PER_MP[8].1, |w| {
+            let ((q0, r0), (q1, r1)) = ((f64::from(w[0].0), w[0].1), (f64::from(w[1].0), w[1].1));
+            r0 + (r1 - r0) * (q - q0) / (q1 - q0)
+        })
+}
+
+fn encoder(format: Format) -> Encoder {
+    ENCODERS[Format::ALL.iter().position(|&f| f == format).unwrap_or(0)]
+}
+
+const MP: f64 = 1e6;
+
+fn area((w, h): (u32, u32)) -> u64 {
+    u64::from(w) * u64::from(h)
+}
+
+/// jpeg-decoder 0.3's IDCT scale for a requested size: the first of 1/8, 2/8, 4/8 whose output
+/// reaches the request in either dimension, else 8/8 (`idct::choose_idct_size`).
+pub fn jpeg_idct_scale((w, h): (u32, u32), (rw, rh): (u32, u32)) -> u32 {
+    let clamp = |v: u32| v.min(u32::from(u16::MAX));
+    let (rw, rh) = (clamp(rw), clamp(rh));
+    let scaled = |len: u32, s: u32| (len * s - 1) / 8 + 1;
+    [1, 2, 4]
+        .into_iter()
+        .find(|&s| scaled(w, s) >= rw || scaled(h, s) >= rh)
+        .unwrap_or(8)
+}
+
+/// The decoded size and the decode phase's bytes (input excluded).
+fn decode(src: &Source, min: (u32, u32)) -> ((u32, u32), u64) {
+    let (w, h) = (src.width, src.height);
+    let full = area((w, h));
+    match &src.jpeg {
+        Some(f) => {
+            let s = jpeg_idct_scale((w, h), min);
+            let hmax = f.sampling.iter().map(|c| u32::from(c.0)).max().unwrap_or(1);
+            let vmax = f.sampling.iter().map(|c| u32::from(c.1)).max().unwrap_or(1);
+            let (mcu_w, mcu_h) = (
+                u64::from(w.div_ceil(8 * hmax)),
+                u64::from(h.div_ceil(8 * vmax)),
+            );
+            let blocks: u64 = f
+                .sampling
+                .iter()
+                .map(|&(hs, vs)| mcu_w * u64::from(hs) * mcu_h * u64::from(vs))
+                .sum();
+            let coefficients = if f.progressive { blocks * 64 * 2 } else { 0 };
+            let planes = blocks * u64::from(s * s);
+            let out = ((w * s).div_ceil(8), (h * s).div_ceil(8));
+            let image = area(out) * u64::from(src.pixel_bpp);
+            (out, coefficients + planes + image)
+        }
+        None => {
+            let mut bytes = full * u64::from(src.decoder_bpp);
+            if src.decoder_bpp != src.pixel_bpp {
+                // Converted (16 → 8 bits, grey+alpha → RGBA) while the decoder's buffer lives.
+                bytes += full * u64::from(src.pixel_bpp);
+            }
+            if let Some(frame) = src.gif_frame {
+                bytes += area(frame) * 4;
+            }
+            if src.format == SourceFormat::Webp {
+                // image-webp's own planes (YUV, alpha, or lossless ARGB words).
+                bytes += full * 4;
+            }
+            ((w, h), bytes)
+        }
+    }
+}
+
+/// The resize's working memory (rows, ring, accumulator, kernels), as `resize::run` sizes it.
+fn resize_working(decoded: (u32, u32), crop: (f64, f64), out: (u32, u32), channels: u64) -> u64 {
+    let (cw, ch) = crop;
+    let (ow, oh) = (f64::from(out.0), f64::from(out.1));
+    let k = ((cw / ow).min(ch / oh) / 2.0).floor().clamp(1.0, 16.0);
+    let taps = |len: f64, out: f64| (6.0 * (len / k / out).max(1.0)).ceil() as u64 + 2;
+    let (th, tv) = (taps(cw, ow), taps(ch, oh));
+    let lanes = if channels == 1 { 1 } else { 4 } * 4; // f32 lanes
+    let line = (f64::from(decoded.0) / k).ceil() as u64 + th;
+    let (ow, oh) = (u64::from(out.0), u64::from(out.1));
+    (line + (tv + 1) * ow) * lanes + (ow * th + oh * tv) * 4 + (ow + oh) * 16
+}
+
+/// The estimate for `plan` of `src` written as `format` at `quality`.
+pub fn estimate(src: &Source, plan: &Plan, format: Format, quality: u8) -> Estimate {
+    let input = src.input_bytes;
+    let (decoded, decode_bytes) = decode(src, plan.min_decode());
+    let px = u64::from(src.pixel_bpp);
+    let decoded_bytes = area(decoded) * px;
+    let resized = plan.stored_resized();
+    let identity = {
+        let c = plan.stored_crop();
+        decoded == resized
+            && c.width == f64::from(plan.stored.0)
+            && c.height == f64::from(plan.stored.1)
+    };
+    let resized_bytes = area(resized) * px;
+    let resize_bytes = if identity {
+        decoded_bytes
+    } else {
+        let (kx, ky) = (
+            f64::from(decoded.0) / f64::from(plan.stored.0),
+            f64::from(decoded.1) / f64::from(plan.stored.1),
+        );
+        let c = plan.stored_crop();
+        decoded_bytes
+            + resized_bytes
+            + resize_working(decoded, (c.width * kx, c.height * ky), resized, px)
+    };
+    let canvas = area(plan.output);
+    let finish_bytes = resized_bytes + resized_bytes.max(canvas * 4);
+    let enc = encoder(format);
+    let channels = if format == Format::Jpeg { 3 } else { 4 };
+    let encode_bytes = canvas * channels + (canvas as f64 * enc.bytes_per_pixel).ceil() as u64;
+    let (memory_phase, phase) = [
+        ("decode", decode_bytes),
+        ("resize", resize_bytes),
+        ("finish", finish_bytes),
+        ("encode", encode_bytes),
+    ]
+    .into_iter()
+    .max_by_key(|&(_, b)| b)
+    .expect("four phases");
+
+    let r = &RATES;
+    let full_mp = area((src.width, src.height)) as f64 / MP;
+    let decoded_mp = area(decoded) as f64 / MP;
+    let decode_ms = match (&src.jpeg, src.format) {
+        (Some(f), _) if f.progressive => {
+            full_mp * r.jpeg_scan * f64::from(f.scans.max(1)) + decoded_mp * r.jpeg_idct
+        }
+        (Some(_), _) => full_mp * r.jpeg_entropy + decoded_mp * r.jpeg_idct,
+        (None, SourceFormat::Png) => full_mp * f64::from(src.decoder_bpp) * r.png_per_raw_mb,
+        (None, SourceFormat::Gif) => full_mp * r.gif,
+        (None, _) => full_mp * r.webp,
+    };
+    let out_mp = canvas.max(area(resized)) as f64 / MP;
+    let resize_ms = if identity {
+        0.0
+    } else {
+        decoded_mp * r.resize_in
+    } + out_mp * r.resize_out;
+    let encode_ms = match format {
+        Format::Avif => {
+            // Alpha survives only from a source that has a channel for it (never a JPEG).
+            let alpha = if src.pixel_bpp == 4 && src.jpeg.is_none() {
+                AVIF_ALPHA
+            } else {
+                1.0
+            };
+            avif_ms_per_mp(quality) * alpha
+        }
+        _ => enc.ms_per_mp,
+    };
+    let ms = (decode_ms + resize_ms) * r.wasm + out_mp * encode_ms * enc.wasm;
+    Estimate {
+        memory_bytes: input + phase,
+        memory_phase,
+        work_ms: ms.ceil() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::Transform;
+
+    fn jpeg(w: u32, h: u32, progressive: bool, sampling: &[(u8, u8)], scans: u32) -> Source {
+        let bpp = sampling.len() as u32;
+        Source {
+            format: SourceFormat::Jpeg,
+            width: w,
+            height: h,
+            input_bytes: 1000,
+            decoder_bpp: bpp,
+            pixel_bpp: bpp,
+            jpeg: Some(JpegFrame {
+                progressive,
+                sampling: sampling.to_vec(),
+                scans,
+            }),
+            gif_frame: None,
+        }
+    }
+
+    fn png(w: u32, h: u32, decoder_bpp: u32, pixel_bpp: u32) -> Source {
+        Source {
+            format: SourceFormat::Png,
+            width: w,
+            height: h,
+            input_bytes: 1000,
+            decoder_bpp,
+            pixel_bpp,
+            jpeg: None,
+            gif_frame: None,
+        }
+    }
+
+    fn plan(src: &Source, width: Option<u32>) -> Plan {
+        let t = Transform {
+            width,
+            ..Transform::default()
+        };
+        Plan::new(src.width, src.height, 1, &t)
+    }
+
+    const S444: [(u8, u8); 3] = [(1, 1); 3];
+    const S420: [(u8, u8); 3] = [(2, 2), (1, 1), (1, 1)];
+
+    #[test]
+    fn the_idct_scale_is_jpeg_decoders() {
+        // jpeg-decoder 0.3.2's own table (idct::test_choose_idct_size).
+        let photo = (5472, 3648);
+        assert_eq!(jpeg_idct_scale(photo, (200, 200)), 1);
+        assert_eq!(jpeg_idct_scale(photo, (684, 456)), 1);
+        assert_eq!(jpeg_idct_scale(photo, (684, 999)), 1);
+        assert_eq!(jpeg_idct_scale(photo, (685, 999)), 2);
+        assert_eq!(jpeg_idct_scale(photo, (1000, 1000)), 2);
+        assert_eq!(jpeg_idct_scale((500, 333), (63, 42)), 1);
+        assert_eq!(jpeg_idct_scale(photo, (5472, 3648)), 8);
+        assert_eq!(jpeg_idct_scale(photo, (99_999, 99_999)), 8);
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_every_coefficient_at_two_bytes_rounded_to_mcus() {
+        let t = |s: &Source| estimate(s, &plan(s, Some(256)), Format::Jpeg, 80);
+        // 7000 × 7000, 4:4:4: 875 × 875 blocks a component, 64 coefficients of 2 bytes.
+        let base = t(&jpeg(7000, 7000, false, &S444, 1));
+        let prog = t(&jpeg(7000, 7000, true, &S444, 10));
+        assert_eq!(prog.memory_phase, "decode");
+        assert_eq!(prog.memory_bytes - base.memory_bytes, 3 * 875 * 875 * 128);
+        // 4:2:0: MCUs of 16 × 16 (438 × 438 of them), luma 2 × 2 blocks each, chroma 1.
+        let base = t(&jpeg(7000, 7000, false, &S420, 1));
+        let prog = t(&jpeg(7000, 7000, true, &S420, 10));
+        assert_eq!(
+            prog.memory_bytes - base.memory_bytes,
+            (876 * 876 + 2 * 438 * 438) * 128
+        );
+        // Padding counts: one pixel wide with 4 × 4 sampling is a 32-pixel-wide MCU column.
+        let thin = t(&jpeg(1, 65_535, true, &[(4, 4), (1, 1), (1, 1)], 1));
+        let mcus = 65_535u64.div_ceil(32);
+        assert!(thin.memory_bytes > (16 + 2) * mcus * 128, "{thin:?}");
+    }
+
+    #[test]
+    fn memory_is_the_largest_step_with_the_input() {
+        // An 8K re-encode of a 50 MP baseline photo: the encoder's step is the largest.
+        let big = jpeg(8660, 5773, false, &S420, 1);
+        let t = Transform::default();
+        let p = Plan::new(
+            8660,
+            5773,
+            1,
+            &Transform {
+                width: Some(7680),
+                ..t.clone()
+            },
+        );
+        let e = estimate(&big, &p, Format::Jpeg, 80);
+        assert_eq!(e.memory_phase, "encode");
+        let out = area(p.output);
+        assert_eq!(e.memory_bytes, 1000 + out * 3 + out * 10);
+        // A thumbnail of the same photo decodes at 1/8: a few MB.
+        let e = estimate(&big, &plan(&big, Some(256)), Format::Jpeg, 80);
+        assert!(e.memory_bytes < 8_000_000, "{e:?}");
+        // A 16-bit RGBA PNG is decoded whole, then converted to 8 bits beside it.
+        let deep = png(7000, 7000, 8, 4);
+        let e = estimate(&deep, &plan(&deep, Some(256)), Format::Jpeg, 80);
+        assert_eq!(
+            (e.memory_phase, e.memory_bytes),
+            ("decode", 1000 + 49_000_000 * 12)
+        );
+        // The resize holds the decoded image, the output and its rows.
+        let flat = png(4000, 3000, 3, 3);
+        let e = estimate(&flat, &plan(&flat, Some(2000)), Format::Png, 80);
+        assert_eq!(e.memory_phase, "resize");
+        assert!(e.memory_bytes > 1000 + 36_000_000 + 9_000_000, "{e:?}");
+        assert!(
+            e.memory_bytes < 1000 + 36_000_000 + 9_000_000 + 1_000_000,
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn work_follows_pixels_scans_format_and_quality() {
+        let src = jpeg(6000, 4000, false, &S420, 1);
+        let p = plan(&src, Some(1920));
+        let at = |f, q| estimate(&src, &p, f, q).work_ms;
+        assert!(at(Format::Jpeg, 80) < at(Format::Webp, 80));
+        assert!(at(Format::Webp, 80) < at(Format::Avif, 50));
+        assert!(at(Format::Avif, 50) < at(Format::Avif, 75));
+        assert!(at(Format::Avif, 75) < at(Format::Avif, 100));
+        // By hand: decode 24 MP (4 + 12 ms/MP), resize (5 per MP in, 30 per MP out), q75 AVIF.
+        let out = 1920.0 * 1280.0 / MP;
+        let by_hand = (24.0 * 16.0 + 24.0 * 5.0 + out * 30.0) * 1.6 + out * 3410.0 * 1.7;
+        assert_eq!(at(Format::Avif, 75), by_hand.ceil() as u64);
+        // Every scan of a progressive JPEG is another pass over the whole image.
+        let scans = |n| {
+            let s = jpeg(6000, 4000, true, &S420, n);
+            estimate(&s, &plan(&s, Some(256)), Format::Jpeg, 80).work_ms
+        };
+        assert!(scans(64) > 5 * scans(10), "{} vs {}", scans(64), scans(10));
+        // An alpha plane costs AVIF more; a JPEG never has one.
+        let rgba = png(4000, 3000, 4, 4);
+        let rgb = png(4000, 3000, 4, 3);
+        let avif = |s: &Source| estimate(s, &plan(s, Some(1000)), Format::Avif, 75).work_ms;
+        assert!(avif(&rgba) > avif(&rgb));
+    }
+
+    #[test]
+    fn avif_rates_interpolate_between_measured_qualities() {
+        assert_eq!(avif_ms_per_mp(75), 3410.0);
+        assert_eq!(avif_ms_per_mp(70), (3130.0 + 3410.0) / 2.0);
+        assert_eq!(avif_ms_per_mp(1), 1080.0);
+        assert_eq!(avif_ms_per_mp(100), 7750.0);
+        let all: Vec<f64> = (1..=100).map(avif_ms_per_mp).collect();
+        assert!(all.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
