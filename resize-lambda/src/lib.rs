@@ -124,12 +124,20 @@ impl ShimConfig {
     }
 }
 
+/// What a package may change of image-core's limits. The output caps (`max_output_pixels`,
+/// `max_avif_pixels`) are not here: they shape a variant's bytes, so every host keeps the same.
+/// The budgets are the host's: `maxWorkMs` for a host whose timeout is longer than Lambda@Edge's
+/// 30 s (or whose native build runs faster), `maxMemoryBytes` for one with more memory.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LimitsOverride {
     pub max_input_bytes: Option<usize>,
     pub max_pixels: Option<u64>,
     pub max_output_dim: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_work_ms: Option<u64>,
 }
 
 impl PackageConfig {
@@ -146,6 +154,8 @@ impl PackageConfig {
             l.max_input_bytes = o.max_input_bytes.unwrap_or(l.max_input_bytes);
             l.max_pixels = o.max_pixels.unwrap_or(l.max_pixels);
             l.max_output_dim = o.max_output_dim.unwrap_or(l.max_output_dim);
+            l.max_memory_bytes = o.max_memory_bytes.unwrap_or(l.max_memory_bytes);
+            l.max_work_ms = o.max_work_ms.unwrap_or(l.max_work_ms);
         }
         Ok(settings)
     }
@@ -230,6 +240,36 @@ mod tests {
 
         let defaults = PackageConfig::from_json(r#"{"bucket": "b", "region": "r"}"#).unwrap();
         assert_eq!(defaults.settings(1).unwrap().spec, Spec::default());
+        assert_eq!(
+            defaults.settings(1).unwrap().limits,
+            image_core::Limits::default()
+        );
+    }
+
+    #[test]
+    fn a_host_passes_its_own_time_and_memory_budget() {
+        let json = r#"{"bucket": "b", "region": "r",
+                       "limits": {"maxWorkMs": 60000, "maxMemoryBytes": 2000000000}}"#;
+        let config = PackageConfig::from_json(json).unwrap();
+        let limits = config.settings(REGIONAL_MAX_RESPONSE_BYTES).unwrap().limits;
+        assert_eq!(
+            (limits.max_work_ms, limits.max_memory_bytes),
+            (60_000, 2_000_000_000)
+        );
+        assert_eq!(
+            limits.max_avif_pixels,
+            image_core::Limits::default().max_avif_pixels
+        );
+        // Written back as it was read; absent budgets stay absent.
+        let round = serde_json::to_string(&config.limits).unwrap();
+        assert_eq!(
+            round,
+            r#"{"maxInputBytes":null,"maxPixels":null,"maxOutputDim":null,"maxMemoryBytes":2000000000,"maxWorkMs":60000}"#
+        );
+        let bad = PackageConfig::from_json(
+            r#"{"bucket": "b", "region": "r", "limits": {"maxAvifPixels": 1}}"#,
+        );
+        assert!(bad.unwrap_err().contains("unknown field `maxAvifPixels`"));
     }
 
     #[test]
