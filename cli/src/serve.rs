@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cache_bytes: args.cache_mb << 20,
         watch: !args.no_watch,
         allow_hosts: args.allow_host,
+        limits: Default::default(),
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

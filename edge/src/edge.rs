@@ -24,12 +24,10 @@ use viewer_fn::purge::{self, Invalidation, Purge, Report, Target};
 use viewer_fn::Spec;
 
 use crate::cache::{CacheStatus, EdgeCache};
+use crate::limits::{Gauge, Limits};
 use crate::object::Object;
 use crate::origin::Origin;
 use crate::viewer::{ViewerFn, ViewerOutcome, ViewerRequest};
-
-/// Largest object the edge passes through (it holds whole bodies in memory).
-pub const MAX_OBJECT_BYTES: u64 = 256 << 20;
 
 /// Timings for `Server-Timing`, in the order they happened.
 pub type Timing = Vec<(&'static str, Duration)>;
@@ -50,6 +48,16 @@ pub struct EdgeStats {
     /// Variants made by the origin-side flow (each distinct one once, thanks to single flight).
     pub generated: u64,
     pub flow_errors: u64,
+    /// Connections open now, and the most at once ([`Limits::max_connections`]).
+    pub connections: usize,
+    pub connections_peak: usize,
+    /// Origin reads in progress, and the most at once ([`Limits::max_origin_reads`]).
+    pub origin_reads: usize,
+    pub origin_reads_peak: usize,
+    /// Resizes running on a blocking thread, and the most at once ([`Limits::resize_slots`]).
+    /// Counted by the work itself, so one whose client hung up still counts until it ends.
+    pub resizing: usize,
+    pub resizing_peak: usize,
 }
 
 pub struct Edge {
@@ -58,9 +66,17 @@ pub struct Edge {
     viewer: ViewerFn,
     pub cache: EdgeCache,
     pub origin: Origin,
-    /// Generations at once (read original → resize): one per core, so memory stays bounded
-    /// under any load; the rest wait their turn.
+    /// Every bound the edge holds (connections, headers, timeouts, reads, resizes).
+    pub limits: Limits,
+    /// [`Limits::resize_slots`]: a permit from the original's first read to the end of its
+    /// resize.
     resize_slots: Arc<Semaphore>,
+    /// [`Limits::max_origin_reads`].
+    origin_reads: Semaphore,
+    /// Open connections (counted by `http::serve`), origin reads and resizes in progress.
+    pub(crate) connections: Arc<Gauge>,
+    reading: Arc<Gauge>,
+    resizing: Arc<Gauge>,
     requests: AtomicU64,
     generated: AtomicU64,
     flow_errors: AtomicU64,
@@ -72,15 +88,28 @@ pub struct Edge {
 
 impl Edge {
     pub fn new(spec: Spec, origin: Origin, cache_bytes: usize) -> anyhow::Result<Edge> {
+        Edge::with_limits(spec, origin, cache_bytes, Limits::default())
+    }
+
+    pub fn with_limits(
+        spec: Spec,
+        origin: Origin,
+        cache_bytes: usize,
+        limits: Limits,
+    ) -> anyhow::Result<Edge> {
         let viewer = ViewerFn::new(viewer_fn::generate(&spec))?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Edge {
             settings: Settings::new(spec.clone(), resize_lambda::EDGE_MAX_RESPONSE_BYTES),
             spec,
             viewer,
             cache: EdgeCache::new(cache_bytes),
             origin,
-            resize_slots: Arc::new(Semaphore::new(cores)),
+            resize_slots: Arc::new(Semaphore::new(limits.resize_slots.max(1))),
+            origin_reads: Semaphore::new(limits.max_origin_reads.max(1)),
+            limits,
+            connections: Arc::default(),
+            reading: Arc::default(),
+            resizing: Arc::default(),
             requests: AtomicU64::new(0),
             generated: AtomicU64::new(0),
             flow_errors: AtomicU64::new(0),
@@ -99,6 +128,32 @@ impl Edge {
             requests: self.requests.load(Ordering::Relaxed),
             generated: self.generated.load(Ordering::Relaxed),
             flow_errors: self.flow_errors.load(Ordering::Relaxed),
+            connections: self.connections.now(),
+            connections_peak: self.connections.peak(),
+            origin_reads: self.reading.now(),
+            origin_reads_peak: self.reading.peak(),
+            resizing: self.resizing.now(),
+            resizing_peak: self.resizing.peak(),
+        }
+    }
+
+    /// One origin read within the edge's bounds: at most [`Limits::max_origin_reads`] at once,
+    /// each (its wait for a turn included) within [`Limits::origin_timeout`].
+    pub async fn read(&self, read: &resize_lambda::Read) -> ReadResult {
+        let limit = self.limits.origin_timeout;
+        let bounded = async {
+            let _turn = self.origin_reads.acquire().await.expect("never closed");
+            let _counted = self.reading.enter();
+            self.origin.read(read).await
+        };
+        match tokio::time::timeout(limit, bounded).await {
+            Ok(result) => result,
+            Err(_) => ReadResult::Failed {
+                cause: format!(
+                    "origin read of {:?} took over {limit:?} (serve's origin timeout)",
+                    read.key
+                ),
+            },
         }
     }
 
@@ -200,7 +255,16 @@ impl Edge {
             );
         };
         let t = Instant::now();
-        let fetched = self.origin.get(&key, MAX_OBJECT_BYTES).await;
+        let max_bytes = self.limits.max_object_bytes;
+        let fetched = self
+            .read(&resize_lambda::Read {
+                key: key.clone(),
+                start: 0,
+                len: None,
+                max_bytes,
+                if_match: None,
+            })
+            .await;
         timing.push(("origin", t.elapsed()));
         match fetched {
             ReadResult::Found { meta, .. } if self.outdated(&key, &meta).await => {
@@ -228,7 +292,7 @@ impl Edge {
             }
             ReadResult::Missing { status, .. } => self.flow(method, uri, status, timing).await,
             ReadResult::TooLarge { meta } => {
-                let msg = format!("502 Bad Gateway: the object is {} bytes, over the local edge's {MAX_OBJECT_BYTES} byte limit", meta.size);
+                let msg = format!("502 Bad Gateway: the object is {} bytes, over the local edge's {max_bytes} byte limit", meta.size);
                 (Object::error(502, msg), CacheStatus::Miss, timing)
             }
             ReadResult::Failed { cause } => {
@@ -260,7 +324,7 @@ impl Edge {
             max_bytes: u64::MAX,
             if_match: None,
         };
-        let why = match self.origin.read(&head).await {
+        let why = match self.read(&head).await {
             ReadResult::Found { meta, .. } if meta.etag.as_ref() == Some(made_from) => {
                 return false
             }
@@ -305,13 +369,17 @@ impl Edge {
                         slot = Some(slots.acquire_owned().await.expect("never closed"));
                     }
                     reads += 1;
-                    let result = self.origin.read(&read).await;
+                    let result = self.read(&read).await;
                     // The slot travels with the work: if the client hangs up (this future is
                     // dropped) while the resize runs, the slot is freed when the resize ends,
                     // not before, so concurrent resizes stay bounded.
                     let held = slot.take();
+                    let resizing = self.resizing.clone();
                     let (f, s, held) = tokio::task::spawn_blocking(move || {
+                        // Counted out before the slot is released (it goes when `held` does).
+                        let counted = held.as_ref().map(|_| resizing.enter());
                         let s = flow.resume(Input::Read(result));
+                        drop(counted);
                         (flow, s, held)
                     })
                     .await
@@ -379,6 +447,98 @@ pub fn etag_of(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An edge over a scratch copy of the sample photos.
+    fn sample_edge(tag: &str, limits: Limits) -> (std::path::PathBuf, Edge) {
+        let dir = std::env::temp_dir().join(format!("sf-edge-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::sample::extract(&dir).unwrap();
+        let spec = Spec::default();
+        let cc = viewer_fn::cdn::variant_cache_control(&spec);
+        let folder = crate::origin::Folder::new(&dir, spec.prefix(), &cc).unwrap();
+        let mut edge = Edge::with_limits(spec, Origin::Folder(folder), 1 << 20, limits).unwrap();
+        edge.log_flows = false;
+        (dir, edge)
+    }
+
+    async fn get(edge: &Edge, uri: &str) -> Served {
+        edge.handle(&ViewerRequest {
+            method: "GET",
+            uri,
+            query: "",
+            headers: Vec::new(),
+            client_ip: "127.0.0.1".into(),
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn origin_reads_wait_for_a_turn() {
+        let limits = Limits {
+            max_origin_reads: 1,
+            ..Limits::default()
+        };
+        let (dir, edge) = sample_edge("reads", limits);
+        let edge = Arc::new(edge);
+        let turn = edge.origin_reads.acquire().await.unwrap(); // the one read in progress
+        let e = edge.clone();
+        let waiting = tokio::spawn(async move { get(&e, "/cups.jpg").await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "read while the only turn was taken");
+        assert_eq!(edge.stats().origin_reads, 0);
+        drop(turn);
+        let served = waiting.await.unwrap();
+        assert_eq!(served.object.status, 200);
+        assert_eq!(edge.stats().origin_reads_peak, 1);
+        // Many at once never read more than the cap together.
+        let all: Vec<_> = ["/storm.jpg", "/by-the-water.jpg", "/nature/ladybird.jpg"]
+            .into_iter()
+            .map(|u| {
+                let e = edge.clone();
+                tokio::spawn(async move { get(&e, u).await.object.status })
+            })
+            .collect();
+        for t in all {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+        assert_eq!(edge.stats().origin_reads_peak, 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_origin_read_over_the_timeout_fails_with_its_cause() {
+        let limits = Limits {
+            origin_timeout: Duration::from_millis(150),
+            ..Limits::default()
+        };
+        let (dir, edge) = sample_edge("timeout", limits);
+        // Every turn taken: the read waits past its timeout (the wait counts, as on CloudFront).
+        let _all = edge
+            .origin_reads
+            .acquire_many(edge.limits.max_origin_reads as u32)
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let read = edge
+            .read(&resize_lambda::Read {
+                key: "cups.jpg".into(),
+                start: 0,
+                len: None,
+                max_bytes: 1 << 20,
+                if_match: None,
+            })
+            .await;
+        assert!(t.elapsed() >= Duration::from_millis(150));
+        let ReadResult::Failed { cause } = read else {
+            panic!("not a failure")
+        };
+        assert!(cause.contains("origin timeout"), "{cause}");
+        // Through the edge: an original whose read times out is a 502 (kept briefly, as
+        // CloudFront keeps a 5xx: the error caching of cloudfront.rs).
+        let served = get(&edge, "/storm.jpg").await;
+        assert_eq!(served.object.status, 502);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn etags_follow_content() {

@@ -14,31 +14,40 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::cache::CacheStatus;
 use crate::edge::{Edge, Served};
+use crate::limits::WriteTimeout;
 use crate::object::Object;
 use crate::preview;
 use crate::viewer::ViewerRequest;
 
 pub type Reply = Response<Full<Bytes>>;
 
-/// Longest request target accepted (CloudFront's limit is 8,192 bytes for the URL).
-const MAX_URI_BYTES: usize = 8192;
-
 /// Serves until `shutdown` resolves, then lets requests in flight finish (up to 10 s).
+/// Connections, header size and timeouts are held to `edge.limits` ([`crate::limits`]).
 pub async fn serve(
     listener: TcpListener,
     edge: Arc<Edge>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let limits = edge.limits.clone();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.max_buf_size(64 << 10)
-        .header_read_timeout(Some(Duration::from_secs(30)));
+    // The read buffer bounds the request head: a head that does not fit is answered 431.
+    // (Bodies stream past it; responses are written from their own buffers.)
+    http.max_buf_size(limits.max_header_bytes.max(8192))
+        .header_read_timeout(Some(limits.read_timeout));
     http.timer(hyper_util::rt::TokioTimer::new());
+    let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: the kernel's backlog holds the next until one closes.
+        let permit = tokio::select! {
+            p = open.clone().acquire_owned() => p.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -52,14 +61,18 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let counted = edge.connections.enter();
         let edge = edge.clone();
         let service = service_fn(move |req| {
             let edge = edge.clone();
             async move { Ok::<_, Infallible>(handle(&edge, req, peer).await) }
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
+        let conn = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(counted);
+            drop(permit);
         });
     }
     drop(listener);
@@ -83,7 +96,7 @@ pub async fn handle(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Re
     }
     let head = method == Method::HEAD;
     let path = req.uri().path().to_string();
-    if path.len() + req.uri().query().map_or(0, str::len) > MAX_URI_BYTES {
+    if path.len() + req.uri().query().map_or(0, str::len) > edge.limits.max_uri_bytes {
         return text(StatusCode::URI_TOO_LONG, "414 URI Too Long\n");
     }
     let reply = if path == "/" {

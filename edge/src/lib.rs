@@ -13,6 +13,7 @@ pub mod cache;
 pub mod cloudfront;
 pub mod edge;
 pub mod http;
+pub mod limits;
 pub mod object;
 pub mod origin;
 pub mod preview;
@@ -49,6 +50,8 @@ pub struct Config {
     pub watch: bool,
     /// Host names to serve besides IP addresses and `localhost` (DNS rebinding guard).
     pub allow_hosts: Vec<String>,
+    /// Connections, header size, timeouts, origin reads, resizes ([`limits`]).
+    pub limits: limits::Limits,
 }
 
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
@@ -82,7 +85,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (try --port)", config.addr))?;
     let addr = listener.local_addr()?;
-    let mut edge = Edge::new(config.spec, origin, config.cache_bytes)?;
+    let mut edge = Edge::with_limits(config.spec, origin, config.cache_bytes, config.limits)?;
     edge.allowed_hosts = config.allow_hosts;
     let edge = Arc::new(edge);
     if let Some(root) = watched {

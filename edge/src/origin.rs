@@ -24,25 +24,14 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The storage vocabulary every host shares ([`resize_lambda::storage`]).
+    /// The storage vocabulary every host shares ([`resize_lambda::storage`]). The edge reads
+    /// through [`crate::Edge::read`], which holds the read limits.
     pub async fn read(&self, read: &Read) -> ReadResult {
         match self {
             Origin::Folder(f) => f.read(read).await,
             #[cfg(feature = "s3")]
             Origin::S3(s) => s.read(read).await,
         }
-    }
-
-    /// A whole object, as the edge fetches it on a cache miss.
-    pub async fn get(&self, key: &str, max_bytes: u64) -> ReadResult {
-        self.read(&Read {
-            key: key.to_string(),
-            start: 0,
-            len: None,
-            max_bytes,
-            if_match: None,
-        })
-        .await
     }
 
     pub async fn put(&self, write: &Write) -> Result<Option<String>, String> {

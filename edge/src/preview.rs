@@ -77,12 +77,20 @@ pub async fn purge(
             "403 Forbidden: purge takes Content-Type: application/json from a tool, not from a web page\n",
         );
     }
-    let body = match http_body_util::Limited::new(req.into_body(), 1 << 20)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+    let read =
+        http_body_util::Limited::new(req.into_body(), edge.limits.max_purge_body_bytes).collect();
+    let body = match tokio::time::timeout(edge.limits.read_timeout, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => return text(StatusCode::BAD_REQUEST, &format!("400 Bad Request: {e}\n")),
+        Err(_) => {
+            return text(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "408 Request Timeout: the body took over {:?}\n",
+                    edge.limits.read_timeout
+                ),
+            )
+        }
     };
     let r: PurgeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
