@@ -540,6 +540,20 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[tokio::test]
+    async fn the_prefix_spelled_in_another_case_is_not_an_original() {
+        let (dir, edge) = sample_edge("case", Limits::default());
+        // What `/_SF/cups.jpg` reads on macOS: the variant folder. Here a folder of its own;
+        // refused all the same, so the edge behaves alike on both.
+        for spelled in ["_SF", "_Sf", "_sf."] {
+            std::fs::create_dir_all(dir.join(spelled)).unwrap();
+            std::fs::copy(dir.join("cups.jpg"), dir.join(spelled).join("cups.jpg")).unwrap();
+            let served = get(&edge, &format!("/{spelled}/cups.jpg")).await;
+            assert_eq!(served.object.status, 404, "{spelled}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn etags_follow_content() {
         assert_eq!(etag_of(b"abc"), etag_of(b"abc"));

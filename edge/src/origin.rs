@@ -2,7 +2,9 @@
 //!
 //! Keys are S3 keys (decoded, no leading slash). The folder origin maps them onto paths one
 //! checked segment at a time, so no key can name a file outside the folder (no `..`, no dot
-//! files, no symlink out of the root), and it writes only under the variant prefix (I3).
+//! files, no symlink out of the root), and it writes only under the variant prefix (I3), never
+//! through a symlink. A first segment that a case-insensitive file system takes for the prefix
+//! (`_SF`, `_Sf` on macOS or Windows) is the variant namespace too: never read as an original.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -75,6 +77,51 @@ impl Origin {
             #[cfg(feature = "s3")]
             Origin::S3(s) => s.describe(),
         }
+    }
+}
+
+/// A name as a case-insensitive file system compares it, for names spelled in ASCII: ASCII case
+/// folded; the four letters whose simple Unicode case mapping is ASCII folded with it (`İ` and
+/// `ı` to `i`, `ſ` (long s) to `s`, `K` (Kelvin sign) to `k`: NTFS upper-cases `ſ` to `S`, APFS
+/// case-folds it to `s`); the code points HFS+ ignores in names dropped (git's list for
+/// `.git`, `is_hfs_dotgit` in git's utf8.c: U+200C–U+200F, U+202A–U+202E, U+206A–U+206F,
+/// U+FEFF); and trailing dots and spaces dropped, as Windows drops them from a path.
+pub fn fold_name(name: &str) -> String {
+    let folded: String = name
+        .chars()
+        .filter(|c| {
+            !matches!(c, '\u{200C}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{206A}'..='\u{206F}' | '\u{FEFF}')
+        })
+        .map(|c| match c {
+            '\u{130}' | '\u{131}' => 'i',
+            '\u{17F}' => 's',
+            '\u{212A}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    folded.trim_end_matches(['.', ' ']).to_string()
+}
+
+/// Where a key falls in the folder.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Namespace {
+    /// Under the variant prefix, spelled exactly.
+    Variants,
+    /// Under a spelling of the prefix a case-insensitive file system takes for the same folder
+    /// (`_SF/…`): refused, neither an original nor a variant.
+    LookAlike,
+    Originals,
+}
+
+/// The namespace of `key` (`prefix` without slashes), by its first segment.
+pub fn namespace(prefix: &str, key: &str) -> Namespace {
+    let first = key.split('/').next().unwrap_or("");
+    if first == prefix && key.len() > first.len() {
+        Namespace::Variants
+    } else if fold_name(first) == fold_name(prefix) {
+        Namespace::LookAlike
+    } else {
+        Namespace::Originals
     }
 }
 
@@ -192,6 +239,16 @@ impl Folder {
             detail,
         };
         let failed = |cause: String| ReadResult::Failed { cause };
+        let is_variant = match namespace(&self.prefix, key) {
+            Namespace::Variants => true,
+            Namespace::Originals => false,
+            Namespace::LookAlike => {
+                return missing(format!(
+                    "key {key:?} spells the variant prefix {:?} another way (one folder on a case-insensitive file system): neither an original nor a variant",
+                    self.prefix
+                ))
+            }
+        };
         let path = match self.path_for(key) {
             Ok(p) => p,
             Err(e) => return missing(format!("key {key:?} is not a file name here: {e:?}")),
@@ -212,7 +269,6 @@ impl Folder {
             Ok(_) => return missing(format!("{} is not a file", path.display())),
             Err(e) => return failed(format!("{}: {e}", path.display())),
         };
-        let is_variant = key.starts_with(&format!("{}/", self.prefix));
         let mut meta = Meta {
             size: fs_meta.len(),
             etag: None,
@@ -244,7 +300,7 @@ impl Folder {
     }
 
     async fn put(&self, write: &Write) -> Result<Option<String>, String> {
-        if !write.key.starts_with(&format!("{}/", self.prefix)) {
+        if namespace(&self.prefix, &write.key) != Namespace::Variants {
             return Err(format!(
                 "refusing to write {:?} outside the variant prefix {:?}",
                 write.key, self.prefix
@@ -259,23 +315,76 @@ impl Folder {
             return Ok(None);
         }
         let dir = path.parent().expect("a key has at least one segment");
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        // Write then rename, so a reader never sees half a variant.
+        self.real_dirs(dir, true).await?;
+        // Write then rename, so a reader never sees half a variant. The temporary file is made
+        // new (O_EXCL: a link planted under its name is refused, not followed); the rename
+        // replaces whatever is at the variant's name, a symlink included, without following it.
+        static TMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = dir.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}.{}.tmp",
             path.file_name().unwrap().to_string_lossy(),
-            std::process::id()
+            std::process::id(),
+            TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        tokio::fs::write(&tmp, &write.body)
-            .await
-            .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| format!("renaming to {}: {e}", path.display()))?;
+        let written = async {
+            use tokio::io::AsyncWriteExt;
+            let mut f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .await?;
+            f.write_all(&write.body).await?;
+            f.flush().await
+        };
+        if let Err(e) = written.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(format!("writing {}: {e}", tmp.display()));
+        }
+        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(format!("renaming to {}: {e}", path.display()));
+        }
         // The tag a read of this file answers with (the folder derives it from the content).
         Ok(Some(crate::edge::etag_of(&write.body)))
+    }
+
+    /// Checks (and with `create`, makes) each folder from the root down to `dir`, refusing one
+    /// that is a symlink or not a folder: a write or delete never goes through a link, whether
+    /// it points out of the folder or into the originals. `Ok(false)`: `dir` does not exist
+    /// (and `create` is off).
+    async fn real_dirs(&self, dir: &Path, create: bool) -> Result<bool, String> {
+        let rel = dir
+            .strip_prefix(&self.root)
+            .map_err(|_| format!("{} is outside the folder", dir.display()))?;
+        let mut at = self.root.clone();
+        for part in rel.components() {
+            at.push(part);
+            loop {
+                match tokio::fs::symlink_metadata(&at).await {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        return Err(format!(
+                            "refusing to write through the symlink {} (serve never follows a link under its variant prefix; remove it)",
+                            at.display()
+                        ))
+                    }
+                    Ok(m) if m.is_dir() => break,
+                    Ok(_) => return Err(format!("{} is not a folder", at.display())),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => {
+                        return Ok(false)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        match tokio::fs::create_dir(&at).await {
+                            Ok(()) => break,
+                            // Made meanwhile (another write, or a planted link): look again.
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                            Err(e) => return Err(format!("creating {}: {e}", at.display())),
+                        }
+                    }
+                    Err(e) => return Err(format!("{}: {e}", at.display())),
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Whether the original a variant was made from (its `source-etag`) is still the one in the
@@ -302,15 +411,16 @@ impl Folder {
     /// The variant namespace as S3 would list it: every file under the prefix's folder whose key
     /// starts with `list.prefix`, rolled up at the next `/` with a delimiter; one page.
     async fn list_page(&self, list: &List) -> Result<Listing, String> {
-        let namespace = format!("{}/", self.prefix);
-        if !list.prefix.starts_with(&namespace) {
-            return Err(format!("the folder lists only under {namespace}"));
+        if namespace(&self.prefix, &list.prefix) != Namespace::Variants {
+            return Err(format!("the folder lists only under {}/", self.prefix));
         }
         // Start at the deepest folder the prefix names whole (checked like any key).
         let dir_key = &list.prefix[..list.prefix.rfind('/').unwrap_or(0)];
         let start = self
             .path_for(dir_key)
             .map_err(|e| format!("listing {:?}: {e:?}", list.prefix))?;
+        // A purge deletes what it lists: never list through a link.
+        self.real_dirs(&start, false).await?;
         let root = self.root.clone();
         let list = list.clone();
         tokio::task::spawn_blocking(move || {
@@ -365,10 +475,10 @@ impl Folder {
 
     /// Deletes variant files (never outside the prefix), then the folders they leave empty.
     async fn delete(&self, delete: &Delete) -> Result<Vec<(String, String)>, String> {
-        let namespace = self.root.join(&self.prefix);
+        let variants_dir = self.root.join(&self.prefix);
         let mut failed = Vec::new();
         for key in &delete.keys {
-            if !key.starts_with(&format!("{}/", self.prefix)) {
+            if namespace(&self.prefix, key) != Namespace::Variants {
                 failed.push((key.clone(), "not under the variant prefix".to_string()));
                 continue;
             }
@@ -379,6 +489,17 @@ impl Folder {
                     continue;
                 }
             };
+            match self
+                .real_dirs(path.parent().expect("a key has a segment"), false)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue, // already gone
+                Err(e) => {
+                    failed.push((key.clone(), e));
+                    continue;
+                }
+            }
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -388,7 +509,7 @@ impl Folder {
                 }
             }
             let mut dir = path.parent();
-            while let Some(d) = dir.filter(|d| d.starts_with(&namespace) && *d != namespace) {
+            while let Some(d) = dir.filter(|d| d.starts_with(&variants_dir) && *d != variants_dir) {
                 if tokio::fs::remove_dir(d).await.is_err() {
                     break; // not empty
                 }
@@ -423,7 +544,7 @@ impl Folder {
                         .replace('\\', "/");
                     let Ok(ft) = e.file_type() else { continue };
                     if ft.is_dir() {
-                        if key != prefix {
+                        if namespace(&prefix, &format!("{key}/")) == Namespace::Originals {
                             stack.push(path);
                         }
                     } else if ft.is_file() && is_image_key(&key) {
@@ -580,11 +701,11 @@ mod tests {
             "an original is never overwritten"
         );
         assert!(f.put(&w("_sf/../a.jpg")).await.is_err());
-        f.put(&w("_sf/a.jpg/g0000000/w600-h0-inside-q75.webp"))
+        f.put(&w("_sf/a.jpg/g0000000/w600-h0-cover-q75.webp"))
             .await
             .unwrap();
         let ReadResult::Found { meta, .. } = f
-            .read(&whole("_sf/a.jpg/g0000000/w600-h0-inside-q75.webp", 100))
+            .read(&whole("_sf/a.jpg/g0000000/w600-h0-cover-q75.webp", 100))
             .await
         else {
             panic!()
@@ -604,10 +725,198 @@ mod tests {
         assert_eq!(keys, vec!["a.jpg", "sub/b.png"]);
     }
 
+    /// What a case-insensitive file system (APFS, NTFS) compares: one folder for all of these.
+    #[test]
+    fn names_fold_as_a_case_insensitive_file_system_folds_them() {
+        for same in [
+            "_sf",
+            "_SF",
+            "_Sf",
+            "_sF",
+            "_\u{17F}f",
+            "_\u{17F}F",
+            "_sf.",
+            "_sf ",
+            "_SF. .",
+            "_s\u{200C}f",
+            "\u{FEFF}_sf",
+            "_s\u{202E}F",
+        ] {
+            assert_eq!(fold_name(same), "_sf", "{same:?}");
+            assert_eq!(
+                namespace("_sf", &format!("{same}/a.jpg/g0/w1.webp")),
+                if same == "_sf" {
+                    Namespace::Variants
+                } else {
+                    Namespace::LookAlike
+                },
+                "{same:?}"
+            );
+        }
+        assert_eq!(fold_name("\u{212A}EY"), "key");
+        assert_eq!(fold_name("\u{130}MG"), "img");
+        assert_eq!(fold_name("\u{131}mg"), "img");
+        for other in ["_sff", "sf", "_s", "_šf", "_sf_", "photos"] {
+            assert_eq!(
+                namespace("_sf", &format!("{other}/a.jpg")),
+                Namespace::Originals,
+                "{other:?}"
+            );
+        }
+        // Only the first segment is the namespace; the prefix alone is no key.
+        assert_eq!(namespace("_sf", "photos/_SF/a.jpg"), Namespace::Originals);
+        assert_eq!(namespace("_sf", "_sf"), Namespace::LookAlike);
+        assert_eq!(namespace("_sf", "_SF"), Namespace::LookAlike);
+        assert_eq!(namespace("_sf", "_sf/"), Namespace::Variants);
+    }
+
+    #[tokio::test]
+    async fn a_key_spelling_the_prefix_another_way_is_neither_original_nor_variant() {
+        let (d, f) = folder();
+        // On this (case-sensitive) file system `_SF` is a folder of its own; on macOS it is the
+        // variant folder. Either way the edge refuses it, so both behave the same.
+        let key = "_sf/a.jpg/g0000000/w600-h0-cover-q75.webp";
+        for spelled in ["_SF", "_Sf", "_\u{17F}f"] {
+            let other = key.replacen("_sf", spelled, 1);
+            std::fs::create_dir_all(d.0.join(&other).parent().unwrap()).unwrap();
+            std::fs::write(d.0.join(&other), b"RIFF\0\0\0\0WEBPVP8 ").unwrap();
+            let read = f.read(&whole(&other, 100)).await;
+            let ReadResult::Missing {
+                status: 404,
+                detail,
+            } = read
+            else {
+                panic!("{spelled}: {read:?}")
+            };
+            assert!(detail.contains("another way"), "{detail}");
+            let w = Write {
+                key: other.clone(),
+                body: b"x".to_vec(),
+                content_type: "image/webp",
+                cache_control: "public".into(),
+                metadata: vec![],
+            };
+            assert!(f.put(&w).await.is_err(), "{spelled}: written");
+            let gone = f
+                .delete(&Delete {
+                    keys: vec![other.clone()],
+                })
+                .await
+                .unwrap();
+            assert_eq!(gone.len(), 1, "{spelled}: deleted");
+        }
+        // Nor are they listed as originals, nor does the exact prefix stop working.
+        let keys: Vec<_> = f
+            .list(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.key)
+            .collect();
+        assert_eq!(keys, vec!["a.jpg", "sub/b.png"]);
+        std::fs::create_dir_all(d.0.join(key).parent().unwrap()).unwrap();
+        std::fs::write(d.0.join(key), b"RIFF\0\0\0\0WEBPVP8 ").unwrap();
+        assert!(matches!(
+            f.read(&whole(key, 100)).await,
+            ReadResult::Found { .. }
+        ));
+    }
+
+    fn variant_write(key: &str) -> Write {
+        Write {
+            key: key.into(),
+            body: b"RIFF\0\0\0\0WEBPVP8 new".to_vec(),
+            content_type: "image/webp",
+            cache_control: "public, max-age=60".into(),
+            metadata: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn no_write_or_delete_goes_through_a_symlink() {
+        use std::os::unix::fs::symlink;
+        let key = "_sf/a.jpg/g0000000/w600-h0-cover-q75.webp";
+        let files = |dir: &Path| -> Vec<String> {
+            let mut out = Vec::new();
+            let mut stack = vec![dir.to_path_buf()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.file_type().unwrap().is_dir() {
+                        stack.push(e.path());
+                    } else {
+                        out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+                    }
+                }
+            }
+            out.sort();
+            out
+        };
+
+        // The prefix folder itself, a folder under it, and one pointing back into the originals.
+        for link in ["_sf", "_sf/a.jpg", "_sf/a.jpg/g0000000"] {
+            for into_originals in [false, true] {
+                let (d, f) = folder();
+                let outside = tempdir::Dir::new();
+                let target = if into_originals {
+                    d.0.join("sub")
+                } else {
+                    outside.0.clone()
+                };
+                std::fs::create_dir_all(d.0.join(link).parent().unwrap()).unwrap();
+                symlink(&target, d.0.join(link)).unwrap();
+                let before = files(&target);
+                let err = f.put(&variant_write(key)).await.unwrap_err();
+                assert!(err.contains("symlink"), "{link}: {err}");
+                assert_eq!(files(&target), before, "{link}: written through the link");
+                // A purge does not delete or list through it either.
+                let planted = target.join(key.strip_prefix(&format!("{link}/")).unwrap());
+                std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+                std::fs::write(&planted, b"keep").unwrap();
+                let kept = files(&target);
+                let failed = f
+                    .delete(&Delete {
+                        keys: vec![key.to_string()],
+                    })
+                    .await
+                    .unwrap();
+                assert!(
+                    failed.len() == 1 && failed[0].1.contains("symlink"),
+                    "{link}: {failed:?}"
+                );
+                assert_eq!(files(&target), kept, "{link}: deleted through the link");
+                let list = List {
+                    prefix: format!("{link}/"),
+                    delimiter: false,
+                    token: None,
+                };
+                assert!(f.list_page(&list).await.is_err(), "{link}: listed through");
+            }
+        }
+
+        // A link planted at the variant's own name is replaced, never written through.
+        let (d, f) = folder();
+        let outside = tempdir::Dir::new();
+        std::fs::write(outside.0.join("x"), b"precious").unwrap();
+        std::fs::create_dir_all(d.0.join(key).parent().unwrap()).unwrap();
+        symlink(outside.0.join("x"), d.0.join(key)).unwrap();
+        f.put(&variant_write(key)).await.unwrap();
+        assert_eq!(std::fs::read(outside.0.join("x")).unwrap(), b"precious");
+        let stored = std::fs::symlink_metadata(d.0.join(key)).unwrap();
+        assert!(stored.is_file(), "the link was replaced by the variant");
+        // The same for a planted link at any temporary name: made new (O_EXCL), never opened.
+        let dir = d.0.join(key).parent().unwrap().to_path_buf();
+        for n in 0..4 {
+            let name = format!(".w600-h0-cover-q75.webp.{}.{n}.tmp", std::process::id());
+            let _ = symlink(outside.0.join("x"), dir.join(name));
+        }
+        let _ = f.put(&variant_write(key)).await;
+        assert_eq!(std::fs::read(outside.0.join("x")).unwrap(), b"precious");
+    }
+
     #[tokio::test]
     async fn a_variant_of_an_original_since_replaced_or_deleted_is_not_stored() {
         let (d, f) = folder();
-        let key = "_sf/a.jpg/g0000000/w600-h0-inside-q75.webp";
+        let key = "_sf/a.jpg/g0000000/w600-h0-cover-q75.webp";
         let w = |etag: String| Write {
             key: key.into(),
             body: b"RIFF\0\0\0\0WEBPVP8 ".to_vec(),

@@ -79,7 +79,9 @@ fn scan(root: &Path, prefix: &str) -> Snapshot {
             let key = rel.to_string_lossy().replace('\\', "/");
             let Ok(meta) = e.metadata() else { continue };
             if meta.is_dir() {
-                if key != prefix {
+                let folder = format!("{key}/");
+                if crate::origin::namespace(prefix, &folder) == crate::origin::Namespace::Originals
+                {
                     stack.push(path);
                 }
             } else if meta.is_file() {
