@@ -8,6 +8,7 @@ mod purge;
 mod resize;
 mod rewrite;
 mod serve;
+mod sign;
 mod spec;
 mod srcset;
 mod viewer_fn;
@@ -34,6 +35,7 @@ enum Command {
     ViewerFn(viewer_fn::Args),
     Rewrite(rewrite::Args),
     Serve(serve::Args),
+    Sign(sign::Args),
     Spec(spec::Args),
     Srcset(srcset::Args),
 }
@@ -49,6 +51,7 @@ fn main() {
         Command::ViewerFn(args) => viewer_fn::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Sign(args) => sign::run(args),
         Command::Spec(args) => spec::run(args),
         Command::Srcset(args) => srcset::run(args),
     };

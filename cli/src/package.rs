@@ -97,6 +97,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
         s3_endpoint: args.s3_endpoint.clone(),
         spec: spec_toml,
         limits: None,
+        signing_key: None,
         shim: Some(resize_lambda::ShimConfig::new(&spec)),
     };
     let config_json = serde_json::to_string_pretty(&config)? + "\n";

@@ -3,7 +3,8 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use viewer_fn::{rewrite, Spec, ViewerRequestEvent};
+use viewer_fn::sign::Keys;
+use viewer_fn::{rewrite_with, Spec, ViewerRequestEvent};
 
 #[derive(clap::Args)]
 #[command(
@@ -27,10 +28,21 @@ pub struct Args {
     /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Signing keys (KeyValueStore import format) for a spec with `signed = true`; without
+    /// them every variant request of such a spec is refused, as with an empty store
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let spec = Spec::load(args.config.as_deref())?;
+    let keys = match &args.keys {
+        None => Keys::new(),
+        Some(p) => Keys::from_kvs_json(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+    };
     let out = std::io::stdout().lock();
     let mut out = BufWriter::new(out);
     if let Some(path) = &args.events {
@@ -49,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let event: ViewerRequestEvent = serde_json::from_str(&line).with_context(|| {
                 format!("{}:{}: not a viewer-request event", path.display(), i + 1)
             })?;
-            serde_json::to_writer(&mut out, &rewrite(&spec, &event))?;
+            serde_json::to_writer(&mut out, &rewrite_with(&spec, &keys, &event))?;
             out.write_all(b"\n")?;
         }
     } else {
@@ -62,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let request = args.request.as_deref().unwrap_or("/");
         let event = ViewerRequestEvent::from_http(request, &headers);
-        serde_json::to_writer(&mut out, &rewrite(&spec, &event))?;
+        serde_json::to_writer(&mut out, &rewrite_with(&spec, &keys, &event))?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

@@ -369,14 +369,14 @@ mod tests {
             Arc::new(o)
         };
         c.put("/a.jpg", Arc::new(obj(10, Some("max-age=60"))));
-        c.put("/_sf/a.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-aaaa"));
-        c.put("/_sf/b.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-bbbb"));
-        c.put("/_sf/bz.jpg/g1/w1-h0-inside-q75.webp", tagged("sf-cccc"));
+        c.put("/_sf/a.jpg/g1/w1-h0-cover-q75.webp", tagged("sf-aaaa"));
+        c.put("/_sf/b.jpg/g1/w1-h0-cover-q75.webp", tagged("sf-bbbb"));
+        c.put("/_sf/bz.jpg/g1/w1-h0-cover-q75.webp", tagged("sf-cccc"));
         assert_eq!(c.invalidate(&["#SF-AAAA".into(), "/a.jpg".into()]), 2);
-        assert!(c.get("/_sf/a.jpg/g1/w1-h0-inside-q75.webp").is_none());
+        assert!(c.get("/_sf/a.jpg/g1/w1-h0-cover-q75.webp").is_none());
         assert!(c.get("/a.jpg").is_none());
         assert_eq!(c.invalidate(&["/_sf/b.jpg/*".into()]), 1);
-        assert!(c.get("/_sf/bz.jpg/g1/w1-h0-inside-q75.webp").is_some());
+        assert!(c.get("/_sf/bz.jpg/g1/w1-h0-cover-q75.webp").is_some());
     }
 
     #[tokio::test]

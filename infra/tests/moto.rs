@@ -569,10 +569,10 @@ fn purges_one_original_in_a_deployed_bucket() {
     let g = viewer_fn::GENERATION;
     let keys = [
         "photos/a.jpg".to_string(),
-        format!("_sf/photos/a.jpg/{g}/w640-h0-inside-q75.webp"),
-        "_sf/photos/a.jpg/g0000000/w640-h0-inside-q75.webp".to_string(),
-        format!("_sf/photos/a.jpg/b.jpg/{g}/w640-h0-inside-q75.webp"),
-        format!("_sf/photos/ab.jpg/{g}/w640-h0-inside-q75.webp"),
+        format!("_sf/photos/a.jpg/{g}/w640-h0-cover-q75.webp"),
+        "_sf/photos/a.jpg/g0000000/w640-h0-cover-q75.webp".to_string(),
+        format!("_sf/photos/a.jpg/b.jpg/{g}/w640-h0-cover-q75.webp"),
+        format!("_sf/photos/ab.jpg/{g}/w640-h0-cover-q75.webp"),
     ];
     for key in &keys {
         call(

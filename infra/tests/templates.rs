@@ -217,7 +217,7 @@ fn common(t: &Value, p: &Params) {
         &s,
         "s3:PutObject",
         &format!(
-            "arn:aws:s3:::{b}/{}/a.jpg/g0000000/w600-h0-inside-q75.webp",
+            "arn:aws:s3:::{b}/{}/a.jpg/g0000000/w600-h0-cover-q75.webp",
             p.prefix
         )
     ));

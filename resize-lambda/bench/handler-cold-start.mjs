@@ -38,8 +38,8 @@ const child = (ev) => `
 // Each miss asks for a variant not stored yet (the default spec's widths × qualities: 48 keys).
 const WIDTHS = [16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840];
 const missUri = (i) => `/_sf/${encodeURIComponent(missKey).replace(/%2F/g, '/')}/${G}/` +
-  `w${WIDTHS[i % 16]}-h0-inside-q${[50, 75, 90][Math.floor(i / 16) % 3]}.jpeg`;
-const kinds = [['pass', () => event(`/_sf/photos/pass.jpg/${G}/w640-h0-inside-q75.webp`, 200)]];
+  `w${WIDTHS[i % 16]}-h0-cover-q${[50, 75, 90][Math.floor(i / 16) % 3]}.jpeg`;
+const kinds = [['pass', () => event(`/_sf/photos/pass.jpg/${G}/w640-h0-cover-q75.webp`, 200)]];
 if (missKey) kinds.push(['miss', (i) => event(missUri(i), 403)]);
 for (const [kind, make] of kinds) {
   const results = [];

@@ -534,11 +534,36 @@ fn plan(settings: &Settings, variant: &Variant) -> Plan {
     Plan {
         variant_key: variant.key(&settings.spec),
         source_key: variant.source_key.clone(),
-        location: variant.uri(&settings.spec),
+        location: location(settings, &variant),
         transform: crate::transform_for(variant),
         limits: settings.limits,
         vary_accept: settings.spec.negotiates_format(),
         max_response_bytes: settings.max_response_bytes,
         cache_control: viewer_fn::cdn::variant_cache_control(&settings.spec),
+    }
+}
+
+/// Where a too-large variant is fetched from: its own URI, signed with the origin's key when the
+/// spec signs (without the key every signed request would be refused: the 403 says so).
+fn location(settings: &Settings, variant: &viewer_fn::Variant) -> String {
+    let uri = variant.uri(&settings.spec);
+    let mut keys = viewer_fn::sign::Keys::new();
+    let signature = settings
+        .origin_key
+        .as_deref()
+        .filter(|_| settings.spec.signed())
+        .and_then(|k| keys.set(viewer_fn::sign::ORIGIN_SLOT, k).ok())
+        .and_then(|()| {
+            keys.sign(
+                viewer_fn::sign::ORIGIN_SLOT,
+                &viewer_fn::sign::variant_message(variant),
+            )
+        });
+    match signature {
+        Some(s) => format!(
+            "{uri}?{}={s}",
+            settings.spec.params().primary(viewer_fn::Role::Signature)
+        ),
+        None => uri,
     }
 }

@@ -47,6 +47,9 @@ pub struct Settings {
     pub limits: image_core::Limits,
     /// Above this (as [`Response::wire_size`] counts), answer a redirect to the stored variant.
     pub max_response_bytes: usize,
+    /// With `signed = true`: the origin's signing key (slot `o`), so the redirect it answers is
+    /// a signed URI the viewer function lets through (the origin never sees the page's query).
+    pub origin_key: Option<String>,
 }
 
 impl Settings {
@@ -55,6 +58,7 @@ impl Settings {
             spec,
             limits: image_core::Limits::default(),
             max_response_bytes,
+            origin_key: None,
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct PackageConfig {
     /// Overrides of the image limits; absent fields keep image-core's documented defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsOverride>,
+    /// The origin's signing key (KeyValueStore slot `scalefront-o`), with `signed = true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
     /// What the Lambda@Edge shim decides before it loads the wasm (`scalefront package` fills it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shim: Option<ShimConfig>,
@@ -149,6 +156,7 @@ impl PackageConfig {
     pub fn settings(&self, max_response_bytes: usize) -> Result<Settings, String> {
         let spec = Spec::from_toml(&self.spec).map_err(|e| format!("config.json spec: {e}"))?;
         let mut settings = Settings::new(spec, max_response_bytes);
+        settings.origin_key = self.signing_key.clone();
         if let Some(o) = self.limits {
             let l = &mut settings.limits;
             l.max_input_bytes = o.max_input_bytes.unwrap_or(l.max_input_bytes);
@@ -227,7 +235,7 @@ mod tests {
 
     #[test]
     fn package_config_bakes_spec_and_limits() {
-        let json = r#"{"bucket": "b", "region": "eu-west-1", "spec": "quality = 90",
+        let json = r#"{"bucket": "b", "region": "eu-west-1", "spec": "qualities = [90]\nquality = 90",
                        "limits": {"maxInputBytes": 1000}}"#;
         let config = PackageConfig::from_json(json).unwrap();
         let settings = config.settings(EDGE_MAX_RESPONSE_BYTES).unwrap();

@@ -18,7 +18,7 @@ pub trait Origin {
 /// for `uri` (a host that calls this only after the origin failed passes 404).
 ///
 /// ```text
-/// let done = resize_lambda::run(&settings, "GET", "/_sf/a.jpg/g1a2b3c4/w600-h0-inside-q75.webp", 404,
+/// let done = resize_lambda::run(&settings, "GET", "/_sf/a.jpg/g1a2b3c4/w600-h0-cover-q75.webp", 404,
 ///                               &mut folder, resize_lambda::NATIVE_CLOCK);
 /// println!("{}", done.log.to_json_line());
 /// match done.answer { Answer::PassThrough => serve_origin_response(), Answer::Respond(r) => send(r) }

@@ -45,7 +45,7 @@ fn s3_origin_403_for_a_missing_variant() {
     assert_eq!(
         cf.request.uri,
         format!(
-            "/_sf/photos/Further.jpg/{}/w600-h0-inside-q75.webp",
+            "/_sf/photos/Further.jpg/{}/w600-h0-cover-q75.webp",
             viewer_fn::GENERATION
         )
     );

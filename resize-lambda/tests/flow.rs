@@ -93,9 +93,9 @@ fn g(key: &str) -> String {
 }
 
 static VARIANT: LazyLock<String> =
-    LazyLock::new(|| g("/_sf/photos/a%20b.png/{g}/w128-h0-inside-q75.webp"));
+    LazyLock::new(|| g("/_sf/photos/a%20b.png/{g}/w128-h0-cover-q75.webp"));
 static VARIANT_KEY: LazyLock<String> =
-    LazyLock::new(|| g("_sf/photos/a b.png/{g}/w128-h0-inside-q75.webp"));
+    LazyLock::new(|| g("_sf/photos/a b.png/{g}/w128-h0-cover-q75.webp"));
 
 fn respond(answer: &Answer) -> &Response {
     match answer {
@@ -254,6 +254,37 @@ fn too_big_to_answer_inline_is_stored_then_redirected() {
 }
 
 #[test]
+fn a_signed_spec_redirects_to_a_uri_signed_with_the_origin_key() {
+    let mut b = bucket_with_photo();
+    let signed = Settings {
+        max_response_bytes: 300,
+        origin_key: Some("origin-key-o-0123456789".into()),
+        ..Settings::new(
+            Spec::from_toml("signed = true\n").unwrap(),
+            EDGE_MAX_RESPONSE_BYTES,
+        )
+    };
+    let done = run(&signed, "GET", VARIANT.as_str(), 403, &mut b, NATIVE_CLOCK);
+    let r = respond(&done.answer);
+    assert_eq!(r.status, 302);
+    let location = r.header("location").unwrap().to_string();
+    let (uri, query) = location.split_once("?s=").expect("a signed redirect");
+    assert_eq!(uri, VARIANT.as_str());
+    // The viewer function lets it through with the store's origin key, and refuses it without.
+    let mut keys = viewer_fn::sign::Keys::new();
+    keys.set('o', "origin-key-o-0123456789").unwrap();
+    let event = viewer_fn::ViewerRequestEvent::from_http(&location, &[]);
+    let pass = viewer_fn::rewrite_with(&signed.spec, &keys, &event);
+    assert!(
+        matches!(pass, viewer_fn::ViewerResult::Request(_)),
+        "{pass:?}"
+    );
+    let refused = viewer_fn::rewrite(&signed.spec, &event);
+    assert!(matches!(refused, viewer_fn::ViewerResult::Response(ref r) if r.status_code == 403));
+    assert!(query.starts_with('o') && query.len() == 32, "{query}");
+}
+
+#[test]
 fn head_generates_and_answers_without_a_body_never_cached() {
     let mut b = bucket_with_photo();
     let done = miss(&mut b, "HEAD", VARIANT.as_str());
@@ -271,11 +302,7 @@ fn head_generates_and_answers_without_a_body_never_cached() {
         (200, Some("no-store"))
     );
     assert_eq!(done.log.outcome, "stored");
-    let done = miss(
-        &mut b,
-        "HEAD",
-        &g("/_sf/a.png/{g}/w9999-h0-inside-q75.webp"),
-    );
+    let done = miss(&mut b, "HEAD", &g("/_sf/a.png/{g}/w9999-h0-cover-q75.webp"));
     let r = respond(&done.answer);
     assert_eq!(
         (r.status, r.header("cache-control")),
@@ -452,7 +479,7 @@ fn a_header_past_the_first_read_is_read_on_doubling_then_the_rest() {
         "photos/big header.jpg".into(),
         (big.clone(), "\"e\"".into()),
     );
-    let uri = g("/_sf/photos/big%20header.jpg/{g}/w128-h0-inside-q75.webp");
+    let uri = g("/_sf/photos/big%20header.jpg/{g}/w128-h0-cover-q75.webp");
     let done = miss(&mut b, "GET", &uri);
     assert_eq!(respond(&done.answer).status, 200, "{:?}", done.log);
     let reads: Vec<(u64, Option<u64>, Option<&str>)> = b
@@ -528,10 +555,10 @@ fn crc32(data: &[u8]) -> u32 {
 #[test]
 fn forged_keys_get_400_without_touching_the_origin() {
     for uri in [
-        "/_sf/photos/a%20b.png/{g}/w9999-h0-inside-q75.webp",
-        "/_sf/photos/a%20b.png/{g}/w128-h0-cover-q75.webp",
-        "/_sf/_sf/photos/a%20b.png/{g}/w128-h0-inside-q75.webp/{g}/w128-h0-inside-q75.webp",
-        "/_sf/photos/..%2Fa.png/{g}/w128-h0-inside-q75.webp",
+        "/_sf/photos/a%20b.png/{g}/w9999-h0-cover-q75.webp",
+        "/_sf/photos/a%20b.png/{g}/w128-h0-inside-q75.webp",
+        "/_sf/_sf/photos/a%20b.png/{g}/w128-h0-cover-q75.webp/{g}/w128-h0-cover-q75.webp",
+        "/_sf/photos/..%2Fa.png/{g}/w128-h0-cover-q75.webp",
         "/_sf/",
     ] {
         let mut b = bucket_with_photo();

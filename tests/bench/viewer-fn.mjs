@@ -31,7 +31,7 @@ function event() {
   let querystring = {};
   if (roll < 60) querystring = q({ w: String(100 + rnd(2000)), ...(rnd(3) ? {} : { dpr: '2' }), ...(rnd(4) ? {} : { q: '80' }) });
   else if (roll < 70) querystring = q({ w: '600', h: '400', fit: 'cover', f: 'auto', utm_source: 'newsletter' });
-  else if (roll < 80) uri = `/_sf/photos/Further.jpg/${G}/w640-h0-inside-q75.avif`;
+  else if (roll < 80) uri = `/_sf/photos/Further.jpg/${G}/w640-h0-cover-q75.avif`;
   else if (roll < 90) querystring = q({ w: '600px', width: '700' });
   // else: an original, untouched
   return {

@@ -53,7 +53,7 @@ test('the page loads, resizes a folder photo with wasm, and the bytes equal the 
   await page.selectOption('#f', 'jpeg');
   await page.selectOption('#photo', 'cups.jpg');
   const r = await resultFor('/cups.jpg?w=640&f=jpeg');
-  assert.equal(r.uri, `/_sf/cups.jpg/${G}/w640-h0-inside-q75.jpeg`);
+  assert.equal(r.uri, `/_sf/cups.jpg/${G}/w640-h0-cover-q75.jpeg`);
   assert.deepEqual([r.width, r.height], [640, 400]);
   assert.deepEqual(r.displayed, { width: 640, height: 400 }, 'the <img> shows the resized photo');
   assert.deepEqual(imageSize(r.bytes), { format: 'jpeg', width: 640, height: 400 });

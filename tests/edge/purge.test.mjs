@@ -39,7 +39,7 @@ test('replace an original, purge it: the next request is the new image; the neig
   assert.deepEqual(imageSize(a.body), { format: 'jpeg', width: 384, height: 240 });
   assert.equal((await get('/storm.jpg?w=256')).res.status, 200);
   // An old generation's leftover, and a variant of another original under cups.jpg/.
-  const old = path.join(dir, '_sf/cups.jpg/g0000000/w384-h0-inside-q75.jpeg');
+  const old = path.join(dir, '_sf/cups.jpg/g0000000/w384-h0-cover-q75.jpeg');
   fs.mkdirSync(path.dirname(old), { recursive: true });
   fs.writeFileSync(old, a.body);
   assert.equal((await get('/cups.jpg?w=640')).h('x-cache'), 'Miss from cloudfront');
@@ -51,8 +51,8 @@ test('replace an original, purge it: the next request is the new image; the neig
   assert.equal(stale.h('x-cache'), 'Hit from cloudfront');
 
   const dry = purge('cups.jpg', '--dry-run');
-  assert.match(dry, new RegExp(`would delete _sf/cups.jpg/${G}/w384-h0-inside-q75.jpeg`));
-  assert.match(dry, /would delete _sf\/cups.jpg\/g0000000\/w384-h0-inside-q75.jpeg/);
+  assert.match(dry, new RegExp(`would delete _sf/cups.jpg/${G}/w384-h0-cover-q75.jpeg`));
+  assert.match(dry, /would delete _sf\/cups.jpg\/g0000000\/w384-h0-cover-q75.jpeg/);
   assert.match(dry, /would invalidate #sf-[0-9a-f]{16}\nwould invalidate \/cups.jpg\n/);
   assert.ok(variants().some((f) => f.startsWith('_sf/cups.jpg/')), 'a dry run deletes nothing');
 
@@ -80,7 +80,7 @@ test('delete an original, purge it: its variants are gone and answer 404', async
 
 test('x.jpg/ is not x.jpg: a purge reaches neither the original below it nor its variants', async () => {
   fs.mkdirSync(path.join(dir, '_sf/x.jpg/y.jpg', G), { recursive: true });
-  const below = path.join(dir, '_sf/x.jpg/y.jpg', G, 'w256-h0-inside-q75.jpeg');
+  const below = path.join(dir, '_sf/x.jpg/y.jpg', G, 'w256-h0-cover-q75.jpeg');
   fs.writeFileSync(below, 'stand-in');
   assert.equal((await get('/x.jpg?w=256')).res.status, 200);
   purge('x.jpg');
@@ -89,12 +89,12 @@ test('x.jpg/ is not x.jpg: a purge reaches neither the original below it nor its
 });
 
 test('old generations go, the current one stays; bad requests are refused', async () => {
-  const old = path.join(dir, '_sf/storm.jpg/g0000000/w256-h0-inside-q75.jpeg');
+  const old = path.join(dir, '_sf/storm.jpg/g0000000/w256-h0-cover-q75.jpeg');
   fs.mkdirSync(path.dirname(old), { recursive: true });
   fs.writeFileSync(old, 'old');
   const before = variants().filter((f) => f.includes(`/${G}/`));
   const out = purge('--all-generations-but-current');
-  assert.match(out, /deleted _sf\/storm.jpg\/g0000000\/w256-h0-inside-q75.jpeg/);
+  assert.match(out, /deleted _sf\/storm.jpg\/g0000000\/w256-h0-cover-q75.jpeg/);
   assert.ok(!fs.existsSync(old));
   assert.deepEqual(variants().filter((f) => f.includes(`/${G}/`)), before);
   assert.throws(() => purge('_sf/storm.jpg'), /not an original's key/);

@@ -83,7 +83,7 @@ test('a variant is generated, PUT to the bucket under the prefix with its header
   assert.equal(a.res.status, 200, a.body.toString());
   assert.equal(a.h('x-scalefront-origin'), 'generated');
   assert.deepEqual(imageSize(a.body), { format: 'webp', width: 384, height: 240 });
-  const key = `_sf/photos/cups.jpg/${G}/w384-h0-inside-q75.webp`;
+  const key = `_sf/photos/cups.jpg/${G}/w384-h0-cover-q75.webp`;
   const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   assert.equal(stored.ContentType, 'image/webp');
   assert.equal(stored.CacheControl, 'public, max-age=3600, s-maxage=31536000');
@@ -98,7 +98,7 @@ test('missing, corrupt and forged keys fail with their status and write nothing'
   assert.equal((await get('/photos/nope.jpg')).res.status, 404);
   assert.equal((await get('/photos/nope.jpg?w=640')).res.status, 404);
   assert.equal((await get('/photos/corrupt.jpg?w=640')).res.status, 415);
-  assert.equal((await get(`/_sf/photos/cups.jpg/${G}/w9999-h0-inside-q75.webp`)).res.status, 400);
+  assert.equal((await get(`/_sf/photos/cups.jpg/${G}/w9999-h0-cover-q75.webp`)).res.status, 400);
   const list = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
   const keys = list.Contents.map((o) => o.Key).sort();
   assert.deepEqual(keys.filter((k) => !k.startsWith('_sf/')), ['photos/corrupt.jpg', 'photos/cups.jpg', 'photos/nature/ladybird.jpg']);
@@ -118,7 +118,7 @@ test('purge over the bucket: replace and delete originals; their variants follow
   assert.equal(before.res.status, 200);
   assert.equal((await get('/photos/nature/ladybird.jpg?w=128&f=jpeg')).res.status, 200);
   // The stored variant carries the tag CloudFront invalidates by (x-amz-meta-cache-tag).
-  const stored = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `_sf/photos/cups.jpg/${G}/w256-h0-inside-q75.jpeg` }));
+  const stored = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `_sf/photos/cups.jpg/${G}/w256-h0-cover-q75.jpeg` }));
   assert.match(stored.Metadata['cache-tag'], /^sf-[0-9a-f]{16}$/);
   assert.ok(stored.Metadata['source-etag']);
 
@@ -126,7 +126,7 @@ test('purge over the bucket: replace and delete originals; their variants follow
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/cups.jpg', Body: fs.readFileSync(path.join(SAMPLE, 'storm.jpg')), ContentType: 'image/jpeg' }));
   assert.equal((await get('/photos/cups.jpg?w=256&f=jpeg')).h('x-cache'), 'Hit from cloudfront');
   const out = purge('photos/cups.jpg');
-  assert.match(out, new RegExp(`deleted _sf/photos/cups.jpg/${G}/w256-h0-inside-q75.jpeg`));
+  assert.match(out, new RegExp(`deleted _sf/photos/cups.jpg/${G}/w256-h0-cover-q75.jpeg`));
   assert.match(out, /invalidated #sf-[0-9a-f]{16}\ninvalidated \/photos\/cups.jpg\n/);
   assert.ok(!(await keys()).some((k) => k.startsWith('_sf/photos/cups.jpg/')));
   assert.ok((await keys()).some((k) => k.startsWith('_sf/photos/nature/ladybird.jpg/')), 'another original keeps its variants');

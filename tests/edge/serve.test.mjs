@@ -70,16 +70,16 @@ test('a variant is generated once, stored under the prefix, then served from the
   assert.equal(a.h('content-type'), 'image/jpeg');
   assert.equal(a.h('content-length'), String(a.body.length));
   assert.deepEqual(imageSize(a.body), { format: 'jpeg', width: 640, height: 400 });
-  assert.equal(a.h('x-scalefront-uri'), `/_sf/cups.jpg/${G}/w640-h0-inside-q75.jpeg`);
+  assert.equal(a.h('x-scalefront-uri'), `/_sf/cups.jpg/${G}/w640-h0-cover-q75.jpeg`);
   assert.match(a.h('server-timing'), /transform;dur=/);
-  const stored = path.join(dir, `_sf/cups.jpg/${G}/w640-h0-inside-q75.jpeg`);
+  const stored = path.join(dir, `_sf/cups.jpg/${G}/w640-h0-cover-q75.jpeg`);
   assert.ok(fs.readFileSync(stored).equals(a.body), 'the variant is stored in the folder');
   const b = await get('/cups.jpg?w=640&f=jpeg', JPEG_ONLY);
   assert.equal(b.h('x-cache'), 'Hit from cloudfront');
   assert.ok(b.body.equals(a.body));
   // Another spelling of the same variant shares the key (and the cache entry).
   const c = await get('/cups.jpg?width=600&format=jpg&q=70', JPEG_ONLY);
-  assert.equal(c.h('x-scalefront-uri'), `/_sf/cups.jpg/${G}/w640-h0-inside-q75.jpeg`);
+  assert.equal(c.h('x-scalefront-uri'), `/_sf/cups.jpg/${G}/w640-h0-cover-q75.jpeg`);
   assert.equal(c.h('x-cache'), 'Hit from cloudfront');
   // The original is untouched.
   assert.ok(fs.readFileSync(path.join(dir, 'cups.jpg')).equals(fs.readFileSync(path.join(SAMPLE, 'cups.jpg'))));
@@ -112,7 +112,7 @@ test('HEAD first: the variant is made and stored, the bodyless answer is not cac
   assert.equal(head.body.length, 0);
   assert.equal(head.h('x-scalefront-origin'), 'generated');
   assert.equal(head.h('cache-control'), 'no-store');
-  assert.ok(fs.existsSync(path.join(dir, `_sf/by-the-water.jpg/${G}/w256-h0-inside-q75.webp`)), 'stored');
+  assert.ok(fs.existsSync(path.join(dir, `_sf/by-the-water.jpg/${G}/w256-h0-cover-q75.webp`)), 'stored');
   const g = await get(p);
   assert.equal(g.res.status, 200);
   assert.equal(g.h('x-cache'), 'Miss from cloudfront', 'the HEAD left no entry behind');
@@ -204,8 +204,8 @@ test('range requests on originals', async () => {
 
 test('a forged or non-canonical variant key is refused and nothing is written', async () => {
   const before = walk(dir);
-  for (const p of [`/_sf/cups.jpg/${G}/w9999-h0-inside-q75.webp`, `/_sf/cups.jpg/${G}/w640-h0-inside-q74.webp`,
-    `/_sf/cups.jpg/${G}/w640-h0-cover-q75.webp`, `/_sf/_sf/cups.jpg/${G}/w640-h0-inside-q75.webp/${G}/w640-h0-inside-q75.webp`,
+  for (const p of [`/_sf/cups.jpg/${G}/w9999-h0-cover-q75.webp`, `/_sf/cups.jpg/${G}/w640-h0-cover-q74.webp`,
+    `/_sf/cups.jpg/${G}/w640-h0-inside-q75.webp`, `/_sf/_sf/cups.jpg/${G}/w640-h0-cover-q75.webp/${G}/w640-h0-cover-q75.webp`,
     '/_sf/anything']) {
     const r = await get(p);
     assert.equal(r.res.status, 400, `${p}: ${r.res.status} ${r.body}`);
@@ -310,7 +310,7 @@ test('the preview page and its API are served from the binary', async () => {
   assert.equal(site.prefix, '_sf');
   assert.ok(site.widths.includes(640));
   const v = JSON.parse((await get('/_scalefront/api/variant?url=' + encodeURIComponent('/cups.jpg?w=600&f=webp'))).body);
-  assert.equal(v.uri, `/_sf/cups.jpg/${G}/w640-h0-inside-q75.webp`);
+  assert.equal(v.uri, `/_sf/cups.jpg/${G}/w640-h0-cover-q75.webp`);
   assert.equal(v.variant.width, 640);
   const srcset = (await get('/_scalefront/api/srcset?key=cups.jpg')).body.toString();
   assert.match(srcset, /srcset="\/cups\.jpg\?w=16 16w, .*\/cups\.jpg\?w=3840 3840w"/);

@@ -20,7 +20,7 @@ async function invoke(uri, status, opts) {
 }
 
 test('S3 200 and 304 pass through untouched, as does any non-miss status', async () => {
-  const uri = uriOf(`_sf/photos/pass.jpg/${G}/w640-h0-inside-q75.webp`);
+  const uri = uriOf(`_sf/photos/pass.jpg/${G}/w640-h0-cover-q75.webp`);
   for (const [u, status] of [[uri, 200], [uri, 304], [uri, 500], [uriOf('photos/pass.jpg'), 200]]) {
     const event = originResponse(u, status);
     const [result] = await capturingLogs(() => handler(event));
@@ -31,7 +31,7 @@ test('S3 200 and 304 pass through untouched, as does any non-miss status', async
 
 test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes through', async () => {
   const etag = await put('photos/ladybird.jpg', photo('ladybird-2560x1600.jpg'), 'image/jpeg');
-  const key = `_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp`;
+  const key = `_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp`;
   const { result, log } = await invoke(uriOf(key), 403);
 
   assert.equal(result.status, '200');
@@ -71,15 +71,15 @@ test('S3 403 on a variant: generate, store, answer 200; then S3 200 passes throu
 
 test('S3 404 on a variant is generated too (a role with s3:ListBucket)', async () => {
   await put('photos/storm 404.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
-  const key = `_sf/photos/storm 404.jpg/${G}/w0-h384-inside-q50.jpeg`;
+  const key = `_sf/photos/storm 404.jpg/${G}/w384-h256-cover-q75.jpeg`;
   const { result } = await invoke(uriOf(key), 404);
   assert.equal(result.status, '200');
-  assert.deepEqual(imageInfo(bodyOf(result)), { format: 'jpeg', width: 576, height: 384 });
+  assert.deepEqual(imageInfo(bodyOf(result)), { format: 'jpeg', width: 384, height: 256 });
   assert.ok((await get(key)).bytes.equals(bodyOf(result)));
 });
 
 test('original missing: 404 with a short body and a short cache lifetime, nothing written', async () => {
-  const key = `_sf/photos/never-uploaded.jpg/${G}/w640-h0-inside-q75.webp`;
+  const key = `_sf/photos/never-uploaded.jpg/${G}/w640-h0-cover-q75.webp`;
   const { result, log } = await invoke(uriOf(key), 403);
   assert.equal(result.status, '404');
   assert.equal(header(result, 'cache-control'), 'public, max-age=30');
@@ -109,13 +109,13 @@ test('a refused original (not a variant): 404 with the same body when missing, 5
   assert.equal(unreadable.status, '502');
   assert.match(bodyOf(unreadable).toString(), /origin-access: .*bucket policy/);
   // And a 200 passes through untouched, also without the wasm.
-  const ok = originResponse(uriOf(`_sf/photos/x.jpg/${G}/w640-h0-inside-q75.webp`), 200);
+  const ok = originResponse(uriOf(`_sf/photos/x.jpg/${G}/w640-h0-cover-q75.webp`), 200);
   assert.deepEqual(await noWasm(ok), ok.Records[0].cf.response);
 });
 
 test('a variant already stored is answered from storage: no resize, no write, no loop', async () => {
   await put('photos/twice.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
-  const key = `_sf/photos/twice.jpg/${G}/w384-h0-inside-q75.webp`;
+  const key = `_sf/photos/twice.jpg/${G}/w384-h0-cover-q75.webp`;
   const first = await invoke(uriOf(key), 403);
   assert.equal(first.log.outcome, 'generated');
   const before = (await head(key)).LastModified;
@@ -133,7 +133,7 @@ test('a variant already stored is answered from storage: no resize, no write, no
 
 test('HEAD on a missing variant: made and stored, answered 200 without a body and never cached', async () => {
   await put('photos/head.jpg', photo('storm-1920x1280.jpg'), 'image/jpeg');
-  const key = `_sf/photos/head.jpg/${G}/w256-h0-inside-q75.webp`;
+  const key = `_sf/photos/head.jpg/${G}/w256-h0-cover-q75.webp`;
   const { result, log } = await invoke(uriOf(key), 403, { method: 'HEAD' });
   assert.equal(result.status, '200');
   assert.equal(result.body, undefined);
@@ -166,7 +166,7 @@ test('a large original: a pixel bomb or a non-image costs one small ranged read'
     await put('photos/html-20mb.jpg', Buffer.concat([Buffer.from('<html>'), Buffer.alloc(20_000_000, 0x20)]), 'image/jpeg');
     for (const [name, status, kind] of [['bomb-20mb.png', '400', 'too-large'], ['html-20mb.jpg', '415', 'unsupported']]) {
       fromS3 = 0;
-      const key = `_sf/photos/${name}/${G}/w640-h0-inside-q75.webp`;
+      const key = `_sf/photos/${name}/${G}/w640-h0-cover-q75.webp`;
       const [result, logs] = await capturingLogs(() => counted(originResponse(uriOf(key), 403)));
       assert.equal(result.status, status, bodyOf(result).toString());
       assert.equal(logs[0].kind, kind);
@@ -187,7 +187,7 @@ test('corrupt or non-image original: 415 (cached), the kind in the body, nothing
   await put('photos/corrupt.jpg', corrupt, 'image/jpeg');
   await put('photos/not-an-image.jpg', Buffer.from('<html>hello</html>'), 'image/jpeg');
   for (const [name, kind] of [['corrupt.jpg', 'corrupt'], ['not-an-image.jpg', 'unsupported']]) {
-    const key = `_sf/photos/${name}/${G}/w640-h0-inside-q75.webp`;
+    const key = `_sf/photos/${name}/${G}/w640-h0-cover-q75.webp`;
     const { result, log } = await invoke(uriOf(key), 403);
     assert.equal(result.status, '415', name);
     assert.equal(header(result, 'content-type'), 'text/plain; charset=utf-8');
@@ -205,7 +205,7 @@ test('over a limit: 400 (cached), nothing written (pixel bomb; and a file over m
   const bomb = png(8000, 8000, () => [200, 200, 200]);
   assert.ok(bomb.length < 1_000_000);
   await put('photos/bomb.png', bomb, 'image/png');
-  const key = `_sf/photos/bomb.png/${G}/w640-h0-inside-q75.webp`;
+  const key = `_sf/photos/bomb.png/${G}/w640-h0-cover-q75.webp`;
   const { result, log } = await invoke(uriOf(key), 403);
   assert.equal(result.status, '400');
   assert.match(bodyOf(result).toString(), /^400 Bad Request: too-large: .*megapixels/);
@@ -213,7 +213,7 @@ test('over a limit: 400 (cached), nothing written (pixel bomb; and a file over m
   assert.equal(await get(key), null);
 
   const small = await loadHandler({ limits: { maxInputBytes: 100_000 } });
-  const key2 = `_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp`.replace('w640', 'w384');
+  const key2 = `_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp`.replace('w640', 'w384');
   const [result2, logs] = await capturingLogs(() => small(originResponse(uriOf(key2), 403)));
   assert.equal(result2.status, '400');
   assert.match(bodyOf(result2).toString(), /the limit is 100000 bytes/);
@@ -229,13 +229,13 @@ test('forged variant key: 400, and no S3 traffic at all', async () => {
   try {
     const counted = await loadHandler({ s3Endpoint: `http://127.0.0.1:${server.address().port}` });
     const forged = [
-      `_sf/photos/ladybird.jpg/${G}/w9999-h0-inside-q75.webp`, // width not in the spec
-      `_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q76.webp`, // quality not in the spec
-      `_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp`, // non-canonical fit for a free side
-      `_sf/photos/ladybird.jpg/${G}/w0640-h0-inside-q75.webp`, // leading zero
-      `_sf/_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp/${G}/w640-h0-inside-q75.webp`, // variant of a variant
-      `_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.gif`, // format not enabled
-      `_sf/photos/../secret.jpg/${G}/w640-h0-inside-q75.webp`, // dot segment
+      `_sf/photos/ladybird.jpg/${G}/w9999-h0-cover-q75.webp`, // width not in the spec
+      `_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q76.webp`, // quality not in the spec
+      `_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp`, // non-canonical fit for a free side
+      `_sf/photos/ladybird.jpg/${G}/w0640-h0-cover-q75.webp`, // leading zero
+      `_sf/_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp/${G}/w640-h0-cover-q75.webp`, // variant of a variant
+      `_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.gif`, // format not enabled
+      `_sf/photos/../secret.jpg/${G}/w640-h0-cover-q75.webp`, // dot segment
     ];
     for (const key of forged) {
       const [result, logs] = await capturingLogs(() => counted(originResponse(uriOf(key), 403)));
@@ -252,7 +252,7 @@ test('forged variant key: 400, and no S3 traffic at all', async () => {
 test('large output: stored, then a redirect to the variant with no-store', async () => {
   const source = png(1200, 800, noise(7));
   await put('photos/noise.png', source, 'image/png');
-  const key = `_sf/photos/noise.png/${G}/w1200-h0-inside-q75.png`;
+  const key = `_sf/photos/noise.png/${G}/w1200-h0-cover-q75.png`;
   const { result, log } = await invoke(uriOf(key), 403);
   assert.equal(result.status, '302');
   assert.equal(header(result, 'location'), uriOf(key));
@@ -271,21 +271,21 @@ test('S3 down: 502 with the cause in the log, never the original 4xx', async () 
   const port = probe.address().port;
   await new Promise((r) => probe.close(r)); // nothing listens there now
   const down = await loadHandler({ s3Endpoint: `http://127.0.0.1:${port}` });
-  const uri = uriOf(`_sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp`);
+  const uri = uriOf(`_sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp`);
   const [result, logs] = await capturingLogs(() => down(originResponse(uri, 403)));
   assert.equal(result.status, '502');
   assert.equal(header(result, 'cache-control'), 'no-store');
   assert.equal(logs.length, 1);
   assert.equal(logs[0].outcome, 'failed');
   assert.equal(logs[0].kind, 'read-failed');
-  assert.ok(logs[0].error.startsWith(`S3 GetObject _sf/photos/ladybird.jpg/${G}/w640-h0-inside-q75.webp: `), logs[0].error);
+  assert.ok(logs[0].error.startsWith(`S3 GetObject _sf/photos/ladybird.jpg/${G}/w640-h0-cover-q75.webp: `), logs[0].error);
   assert.match(logs[0].error, /ECONNREFUSED/);
 });
 
 test('a key with spaces and unicode', async () => {
   const source = 'photos/Café del Mar 2026 – ü.jpg';
   await put(source, photo('storm-1920x1280.jpg'), 'image/jpeg');
-  const key = `_sf/${source}/${G}/w640-h0-inside-q75.avif`;
+  const key = `_sf/${source}/${G}/w640-h0-cover-q75.avif`;
   const { result, log } = await invoke(uriOf(key), 403);
   assert.equal(result.status, '200', JSON.stringify(log));
   assert.deepEqual(imageInfo(bodyOf(result)), { format: 'avif', width: 640, height: 427 });
@@ -298,7 +298,7 @@ test('a key with spaces and unicode', async () => {
 
 test('50 concurrent invocations for one missing variant: all 200, identical bytes, one correct object', async () => {
   await put('photos/concurrent.jpg', photo('raindrops-1920x1200.jpg'), 'image/jpeg');
-  const key = `_sf/photos/concurrent.jpg/${G}/w384-h0-inside-q75.jpeg`;
+  const key = `_sf/photos/concurrent.jpg/${G}/w384-h0-cover-q75.jpeg`;
   const [results] = await capturingLogs(() =>
     Promise.all(Array.from({ length: 50 }, () => handler(originResponse(uriOf(key), 403)))));
   const bodies = results.map((r) => {

@@ -60,8 +60,8 @@ function event(uri) {
 
 test('the packaged bootstrap serves function URL events against S3', async () => {
   await put('photos/bootstrap.jpg', photo('ladybird-2560x1600.jpg'), 'image/jpeg');
-  const key = `_sf/photos/bootstrap.jpg/${G}/w384-h0-inside-q75.webp`;
-  const forged = `_sf/photos/bootstrap.jpg/${G}/w385-h0-inside-q75.webp`;
+  const key = `_sf/photos/bootstrap.jpg/${G}/w384-h0-cover-q75.webp`;
+  const forged = `_sf/photos/bootstrap.jpg/${G}/w385-h0-cover-q75.webp`;
   const { server, replies } = runtimeApi([event(uriOf(key)), event(uriOf(forged))]);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const child = spawn(join(dir, 'bootstrap'), [], {

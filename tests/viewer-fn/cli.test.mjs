@@ -37,19 +37,44 @@ test('viewer-fn --config FILE -o FILE writes the function for that spec', () => 
   assert.match(r.stderr, /bytes of 10240 allowed/);
 });
 
-test('spec prints the worst case of one original: the default is 13,130 variants, ~15 gigapixels', () => {
+test('spec prints the worst case of one original: the default is 388 variants, under a gigapixel', () => {
   const r = run(['spec']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^rule spec: the built-in defaults$/m);
-  assert.match(r.stdout, /^variants per original: 13,130 \(1,313 sizes and fits × 10 format\/quality pairs\)/m);
-  assert.match(r.stdout, /^ {2}total +15\.1 gigapixels/m);
+  assert.match(r.stdout, /^variants per original: 388 \(97 sizes and fits × 4 format\/quality pairs\)/m);
+  assert.match(r.stdout, /^ {2}total +0\.8 gigapixels/m);
   // A narrower spec: fewer of everything.
   const narrow = path.join(tmp, 'narrow.toml');
-  writeFileSync(narrow, 'widths = [640, 1280]\nheights = [640]\nqualities = [75]\n');
+  writeFileSync(narrow, 'widths = [640, 1280]\nheights = [640]\nratios = ["1:1"]\n');
   const n = run(['spec', '--config', narrow]);
   assert.equal(n.status, 0, n.stderr);
-  // (1 + 2 + 1 + 2 × 1 × 5) geometries × 4 format/quality pairs
-  assert.match(n.stdout, /^variants per original: 56 \(14 sizes and fits × 4/m);
+  // (1 + 2 widths + 1 height + 2 widths × 1 shape) geometries × 4 format/quality pairs
+  assert.match(n.stdout, /^variants per original: 24 \(6 sizes and fits × 4/m);
+});
+
+test('sign: a signed spec refuses unsigned URLs and passes signed ones; --new-keys never overwrites', () => {
+  const spec = path.join(tmp, 'signed.toml');
+  const keys = path.join(tmp, 'keys.json');
+  writeFileSync(spec, 'signed = true\n');
+  const k = run(['sign', '--new-keys', keys]);
+  assert.equal(k.status, 0, k.stderr);
+  assert.match(readFileSync(keys, 'utf8'), /"scalefront-a"[\s\S]*"scalefront-o"/);
+  assert.notEqual(run(['sign', '--new-keys', keys]).status, 0, 'an existing key file is kept');
+  const s = run(['sign', '--config', spec, '--keys', keys, '/photos/a.jpg?w=600', `/_sf/photos/a.jpg/${G}/w640-h0-cover-q75.webp`]);
+  assert.equal(s.status, 0, s.stderr);
+  const [transform, direct] = s.stdout.trim().split('\n');
+  assert.match(transform, /^\/photos\/a\.jpg\?w=600&s=a[0-9a-f]{31}$/);
+  for (const url of [transform, direct]) {
+    const ok = JSON.parse(run(['rewrite', url, '--config', spec, '--keys', keys]).stdout);
+    assert.equal(ok.statusCode, undefined, `${url} passes`);
+    const refused = JSON.parse(run(['rewrite', url.replace(/s=a/, 's=b'), '--config', spec, '--keys', keys]).stdout);
+    assert.equal(refused.statusCode, 403);
+  }
+  const unsigned = JSON.parse(run(['rewrite', '/photos/a.jpg?w=600', '--config', spec, '--keys', keys]).stdout);
+  assert.equal(unsigned.statusCode, 403);
+  const original = run(['sign', '--config', spec, '--keys', keys, '/photos/a.jpg']);
+  assert.notEqual(original.status, 0);
+  assert.match(original.stderr, /not a transform/);
 });
 
 test('a bad scalefront.toml is reported with file, line and key, non-zero exit', () => {
@@ -68,7 +93,7 @@ test('rewrite prints the rewritten request as one line of JSON', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.split('\n').length, 2);
   const out = JSON.parse(r.stdout);
-  assert.equal(out.uri, `/_sf/photos/Further.jpg/${G}/w640-h0-inside-q75.avif`);
+  assert.equal(out.uri, `/_sf/photos/Further.jpg/${G}/w640-h0-cover-q75.avif`);
   assert.deepEqual(out.querystring, {});
   assert.equal(out.headers.accept.value, 'image/avif,image/webp,*/*');
 });

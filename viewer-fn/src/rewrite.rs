@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{Request, Response, ViewerRequestEvent, ViewerResult};
 use crate::key::{check_source, decode_path, encode_key, path_refusal, Variant};
-use crate::sign::{is_signature, Keys};
+use crate::sign::{is_signature, variant_message, Keys};
 use crate::spec::{Fit, Format, Role, Snap, Spec};
 
 /// Longest `uri` in UTF-16 code units (what JavaScript's `length` counts): three times S3's
@@ -151,8 +151,7 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
         // The variant namespace: only a canonical variant URI, canonically spelled, passes.
         return match Variant::parse(spec, &key) {
             Ok(v) if encode_key(&key) == raw => {
-                let name = key.rsplit('/').next().unwrap_or("");
-                *message = Some(format!("{}/{name}", encode_key(&v.source_key)));
+                *message = Some(variant_message(&v));
                 Outcome::Canonical(v)
             }
             _ => reject(400, "not a canonical variant key"),
@@ -332,23 +331,21 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
     if format.ignores_quality() {
         quality = spec.default_quality();
     }
-    let (mq, mf) = if negotiated {
-        (requested_quality, "auto")
-    } else {
-        (quality, format.as_str())
-    };
-    *message = Some(format!(
-        "{}/w{width}-h{height}-{fit}-q{mq}.{mf}",
-        encode_key(&key)
-    ));
-    Outcome::Transform(Variant {
+    let v = Variant {
         width,
         height,
         fit,
         quality,
         format,
         source_key: key,
-    })
+    };
+    *message = Some(if negotiated {
+        let k = encode_key(&v.source_key);
+        format!("{k}/w{width}-h{height}-{fit}-q{requested_quality}.auto")
+    } else {
+        variant_message(&v)
+    });
+    Outcome::Transform(v)
 }
 
 /// An explicit format (which must be enabled), or the negotiated one (`true`).

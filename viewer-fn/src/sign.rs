@@ -135,6 +135,50 @@ impl Keys {
     }
 }
 
+/// What a signature for this variant's own URI signs: its key without prefix and generation.
+/// (A transform with a negotiated format signs the same with `auto` for the format.)
+pub fn variant_message(v: &crate::Variant) -> String {
+    format!(
+        "{}/w{}-h{}-{}-q{}.{}",
+        crate::encode_key(&v.source_key),
+        v.width,
+        v.height,
+        v.fit,
+        v.quality,
+        v.format
+    )
+}
+
+/// `url` (`/photos/a.jpg?w=640`, or a variant URI, or a full `https://…` URL) with its
+/// signature appended, made with the key of `slot`. `Err` if the URL is not a variant request
+/// this spec accepts (an original needs no signature; a refused request cannot be signed).
+pub fn sign_url(spec: &crate::Spec, keys: &Keys, slot: char, url: &str) -> Result<String, String> {
+    let event = crate::ViewerRequestEvent::from_http(url, &[]);
+    let name = spec.params().primary(crate::Role::Signature);
+    if event.request.querystring.iter().flatten().any(|(n, _)| {
+        spec.params().role_of(&n.to_ascii_lowercase()) == Some(crate::Role::Signature)
+    }) {
+        return Err(format!("{url}: already carries {name}="));
+    }
+    let message = match crate::resolve(spec, &event.request) {
+        crate::Outcome::Reject { status, message } => {
+            return Err(format!("{url}: refused by the spec ({status} {message})"))
+        }
+        crate::Outcome::Original(_) => {
+            return Err(format!(
+                "{url}: not a transform (an original is served unsigned)"
+            ))
+        }
+        _ => crate::signing_message(spec, &event.request).expect("a variant request"),
+    };
+    let sig = keys
+        .sign(slot, &message)
+        .ok_or_else(|| format!("the keys have no secret for slot {slot}"))?;
+    let url = url.split('#').next().unwrap_or(url);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}{name}={sig}"))
+}
+
 /// HMAC-SHA256 in lower-case hex (`crypto.createHmac('sha256', k).update(m).digest('hex')`).
 pub fn hmac_hex(secret: &str, message: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
@@ -166,6 +210,36 @@ mod tests {
             hmac_hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn signed_urls_pass_the_rewrite_and_tampered_ones_do_not() {
+        let spec = crate::Spec::from_toml("signed = true\n").unwrap();
+        let mut k = Keys::new();
+        k.set('a', "0123456789abcdef0123").unwrap();
+        let pass = |url: &str| {
+            let e = crate::ViewerRequestEvent::from_http(
+                url,
+                &[("Accept".into(), "image/webp".into())],
+            );
+            matches!(
+                crate::rewrite_with(&spec, &k, &e),
+                crate::ViewerResult::Request(_)
+            )
+        };
+        let url = sign_url(&spec, &k, 'a', "/photos/a b.jpg?w=600").unwrap();
+        assert!(url.starts_with("/photos/a b.jpg?w=600&s=a"), "{url}");
+        assert!(pass(&url));
+        assert!(!pass(&url.replace("w=600", "w=1200")));
+        assert!(!pass("/photos/a b.jpg?w=600"));
+        let direct = format!(
+            "/_sf/photos/a.jpg/{}/w640-h0-cover-q75.webp",
+            crate::GENERATION
+        );
+        assert!(pass(&sign_url(&spec, &k, 'a', &direct).unwrap()));
+        assert!(sign_url(&spec, &k, 'a', "/photos/a.jpg").is_err());
+        assert!(sign_url(&spec, &k, 'a', "/photos/a.jpg?w=x").is_err());
+        assert!(sign_url(&spec, &k, 'b', "/photos/a.jpg?w=600").is_err());
     }
 
     #[test]

@@ -266,7 +266,7 @@ fn dims_webp(b: &[u8]) -> (u32, u32) {
 async fn generates_stores_answers_and_then_s3_serves_it() {
     let s3 = S3::start("regional-generate").await;
     let etag = s3.put("photos/city.png", photo()).await;
-    let key = &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp");
+    let key = &format!("_sf/photos/city.png/{G}/w640-h0-cover-q75.webp");
     let app = s3.app();
 
     let r = app.handle(&request("GET", &uri(key))).await;
@@ -288,7 +288,7 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
     assert_eq!(
         s3.keys("").await,
         [
-            &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp"),
+            &format!("_sf/photos/city.png/{G}/w640-h0-cover-q75.webp"),
             "photos/city.png"
         ]
     );
@@ -308,7 +308,7 @@ async fn generates_stores_answers_and_then_s3_serves_it() {
     let done = app
         .run(
             "GET",
-            &uri(&format!("_sf/photos/city.png/{G}/w256-h0-inside-q75.jpeg")),
+            &uri(&format!("_sf/photos/city.png/{G}/w256-h0-cover-q75.jpeg")),
         )
         .await;
     assert_eq!(done.log.outcome, "generated");
@@ -352,7 +352,7 @@ async fn a_missing_original_is_404_for_variants_and_originals_alike() {
     let app = s3.app();
     for path in [
         "/photos/nope.jpg",
-        &uri(&format!("_sf/photos/nope.jpg/{G}/w640-h0-inside-q75.webp")),
+        &uri(&format!("_sf/photos/nope.jpg/{G}/w640-h0-cover-q75.webp")),
     ] {
         let r = app.handle(&request("GET", path)).await;
         assert_eq!(r.status_code, 404, "{path}");
@@ -385,7 +385,7 @@ async fn corrupt_unsupported_and_oversized_originals_write_nothing() {
         .await;
     let app = s3.app();
     for (name, status) in [("truncated.png", 415), ("text.jpg", 415), ("bomb.png", 400)] {
-        let key = format!("_sf/photos/{name}/{G}/w640-h0-inside-q75.webp");
+        let key = format!("_sf/photos/{name}/{G}/w640-h0-cover-q75.webp");
         let r = app.handle(&request("GET", &uri(&key))).await;
         assert_eq!(r.status_code, status, "{name}: {:?}", r.body);
         assert_eq!(
@@ -406,11 +406,11 @@ async fn forged_keys_get_400_without_any_s3_traffic() {
     let connections = Arc::new(AtomicUsize::new(0));
     let app = s3.app_at(&format!("http://127.0.0.1:{port}"));
     for key in [
-        &format!("_sf/photos/city.png/{G}/w9999-h0-inside-q75.webp"),
-        &format!("_sf/photos/city.png/{G}/w640-h0-inside-q80.webp"),
+        &format!("_sf/photos/city.png/{G}/w9999-h0-cover-q75.webp"),
+        &format!("_sf/photos/city.png/{G}/w640-h0-cover-q80.webp"),
         &format!("_sf/photos/city.png/{G}/w640-h0-fill-q75.webp"),
-        &format!("_sf/_sf/photos/city.png/{G}/w640-h0-inside-q75.webp/{G}/w640-h0-inside-q75.webp"),
-        &format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.tiff"),
+        &format!("_sf/_sf/photos/city.png/{G}/w640-h0-cover-q75.webp/{G}/w640-h0-cover-q75.webp"),
+        &format!("_sf/photos/city.png/{G}/w640-h0-cover-q75.tiff"),
     ] {
         let r = app.handle(&request("GET", &uri(key))).await;
         assert_eq!(r.status_code, 400, "{key}");
@@ -429,7 +429,7 @@ async fn forged_keys_get_400_without_any_s3_traffic() {
 async fn output_over_6_mb_is_stored_then_redirected() {
     let s3 = S3::start("regional-large").await;
     s3.put("photos/noise.png", noise(1920, 1280)).await;
-    let key = &format!("_sf/photos/noise.png/{G}/w1920-h0-inside-q75.png");
+    let key = &format!("_sf/photos/noise.png/{G}/w1920-h0-cover-q75.png");
     let r = s3.app().handle(&request("GET", &uri(key))).await;
     assert_eq!(r.status_code, 302);
     assert_eq!(header(&r, "location"), Some(uri(key).as_str()));
@@ -452,7 +452,7 @@ async fn s3_down_is_502_with_the_cause_in_the_log() {
     let done = app
         .run(
             "GET",
-            &uri(&format!("_sf/photos/city.png/{G}/w640-h0-inside-q75.webp")),
+            &uri(&format!("_sf/photos/city.png/{G}/w640-h0-cover-q75.webp")),
         )
         .await;
     let resize_lambda::Answer::Respond(r) = &done.answer else {
@@ -463,7 +463,7 @@ async fn s3_down_is_502_with_the_cause_in_the_log() {
     let error = done.log.error.as_deref().unwrap();
     assert!(
         error.starts_with(&format!(
-            "S3 GetObject _sf/photos/city.png/{G}/w640-h0-inside-q75.webp: "
+            "S3 GetObject _sf/photos/city.png/{G}/w640-h0-cover-q75.webp: "
         )),
         "{error}"
     );
@@ -476,16 +476,16 @@ async fn keys_with_spaces_and_unicode() {
     let s3 = S3::start("regional-unicode").await;
     let source = "photos/Café del Mar 2026 – ü.png";
     s3.put(source, photo()).await;
-    let key = format!("_sf/{source}/{G}/w384-h0-inside-q75.jpeg");
+    let key = format!("_sf/{source}/{G}/w384-h0-cover-q75.jpeg");
     let r = s3.app().handle(&request("GET", &uri(&key))).await;
     assert_eq!(r.status_code, 200, "{:?}", r.body);
     assert_eq!(s3.get(&key).await.unwrap().0, body(&r));
     // Also when the path reaches the function decoded.
-    let decoded = format!("/_sf/{source}/{G}/w256-h0-inside-q75.jpeg");
+    let decoded = format!("/_sf/{source}/{G}/w256-h0-cover-q75.jpeg");
     let r = s3.app().handle(&request("GET", &decoded)).await;
     assert_eq!(r.status_code, 200);
     assert!(s3
-        .get(&format!("_sf/{source}/{G}/w256-h0-inside-q75.jpeg"))
+        .get(&format!("_sf/{source}/{G}/w256-h0-cover-q75.jpeg"))
         .await
         .is_some());
 }
@@ -494,7 +494,7 @@ async fn keys_with_spaces_and_unicode() {
 async fn fifty_concurrent_invocations_one_correct_object() {
     let s3 = S3::start("regional-concurrent").await;
     s3.put("photos/busy.png", photo()).await;
-    let key = format!("_sf/photos/busy.png/{G}/w384-h0-inside-q75.webp");
+    let key = format!("_sf/photos/busy.png/{G}/w384-h0-cover-q75.webp");
     let app = Arc::new(s3.app());
     let tasks: Vec<_> = (0..50)
         .map(|_| {
