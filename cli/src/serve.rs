@@ -43,9 +43,16 @@ pub struct Args {
     /// other `Host` headers get 403, so a web page cannot reach the edge by DNS rebinding
     #[arg(long, value_name = "NAME")]
     allow_host: Vec<String>,
+    /// Signing keys (KeyValueStore import format, `scalefront sign --new-keys`) for a spec with
+    /// `signed = true` [default: fresh random keys for this run]
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.keys.is_some() && !Spec::load(args.config.as_deref())?.signed() {
+        anyhow::bail!("--keys is for a spec with `signed = true`");
+    }
     let spec = Spec::load(args.config.as_deref())?;
     let source = match args.s3 {
         Some(url) => {
@@ -69,6 +76,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         watch: !args.no_watch,
         allow_hosts: args.allow_host,
         limits: Default::default(),
+        keys: match &args.keys {
+            Some(p) => Some(
+                viewer_fn::sign::Keys::from_kvs_json(&std::fs::read_to_string(p)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            ),
+            None => None,
+        },
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,6 +20,10 @@ pub struct Args {
     /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Signing keys (KeyValueStore import format) for a spec with `signed = true`: every URL is
+    /// signed with slot a
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -38,9 +42,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    let keys = match &args.keys {
+        Some(p) => Some(
+            viewer_fn::sign::Keys::from_kvs_json(&std::fs::read_to_string(p)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        ),
+        None if spec.signed() => anyhow::bail!(
+            "the rule spec sets `signed = true`: give --keys FILE (scalefront sign --new-keys FILE makes one)"
+        ),
+        None => None,
+    };
     println!(
         "{}",
-        local_edge::srcset::snippet(&spec, key, Some(&args.sizes), &args.alt)
+        local_edge::srcset::snippet(&spec, keys.as_ref(), key, Some(&args.sizes), &args.alt)
     );
     Ok(())
 }

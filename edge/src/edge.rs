@@ -21,6 +21,7 @@ use bytes::Bytes;
 use resize_lambda::{Answer, Body, Flow, Input, ReadResult, Settings, Step, NATIVE_CLOCK};
 use tokio::sync::Semaphore;
 use viewer_fn::purge::{self, Invalidation, Purge, Report, Target};
+use viewer_fn::sign::Keys;
 use viewer_fn::Spec;
 
 use crate::cache::{CacheStatus, EdgeCache};
@@ -84,6 +85,7 @@ pub struct Edge {
     pub log_flows: bool,
     /// Host names served besides IP addresses and `localhost` (`serve --allow-host`).
     pub allowed_hosts: Vec<String>,
+    keys: Keys,
 }
 
 impl Edge {
@@ -115,12 +117,28 @@ impl Edge {
             flow_errors: AtomicU64::new(0),
             log_flows: true,
             allowed_hosts: Vec::new(),
+            keys: Keys::new(),
         })
     }
 
     /// The generated viewer function, as it runs in QuickJS.
     pub fn viewer(&self) -> &ViewerFn {
         &self.viewer
+    }
+
+    /// Signing keys for a spec with `signed = true`: the viewer function's local KeyValueStore,
+    /// and slot `o` for the origin's redirects (as a deployed package has it in its config).
+    pub fn set_keys(&mut self, keys: Keys) -> anyhow::Result<()> {
+        self.viewer = ViewerFn::with_keys(viewer_fn::generate(&self.spec), keys.clone())?;
+        self.settings.origin_key = keys.get(viewer_fn::sign::ORIGIN_SLOT).map(str::to_string);
+        self.keys = keys;
+        Ok(())
+    }
+
+    /// The signing keys (empty unless [`Edge::set_keys`]): pages served by `serve` (the preview,
+    /// its srcset) are signed with slot `a` on the server; the keys never reach the page.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     pub fn stats(&self) -> EdgeStats {

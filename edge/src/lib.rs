@@ -52,6 +52,9 @@ pub struct Config {
     pub allow_hosts: Vec<String>,
     /// Connections, header size, timeouts, origin reads, resizes ([`limits`]).
     pub limits: limits::Limits,
+    /// Signing keys for a spec with `signed = true` (`serve --keys`); `None`: fresh random keys
+    /// for this run (the pages `serve` shows are signed on the server either way).
+    pub keys: Option<viewer_fn::sign::Keys>,
 }
 
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
@@ -87,6 +90,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let mut edge = Edge::with_limits(config.spec, origin, config.cache_bytes, config.limits)?;
     edge.allowed_hosts = config.allow_hosts;
+    if edge.spec.signed() {
+        let keys = match config.keys {
+            Some(k) => k,
+            None => {
+                eprintln!("scalefront serve: signed spec without --keys: signing with fresh keys for this run");
+                ephemeral_keys()?
+            }
+        };
+        edge.set_keys(keys)?;
+    }
     let edge = Arc::new(edge);
     if let Some(root) = watched {
         tokio::spawn(watch::watch_folder(edge.clone(), root));
@@ -95,6 +108,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     http::serve(listener, edge, shutdown_signal()).await?;
     eprintln!("scalefront serve: stopped");
     Ok(())
+}
+
+/// Random secrets for slots a and o, from the OS.
+fn ephemeral_keys() -> anyhow::Result<viewer_fn::sign::Keys> {
+    use std::io::Read;
+    let mut urandom = std::fs::File::open("/dev/urandom")?;
+    let mut keys = viewer_fn::sign::Keys::new();
+    for slot in ['a', 'o'] {
+        let mut b = [0u8; 24];
+        urandom.read_exact(&mut b)?;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        keys.set(slot, &hex).map_err(anyhow::Error::msg)?;
+    }
+    Ok(keys)
 }
 
 async fn print_banner(edge: &Edge, addr: SocketAddr, sample: bool) {

@@ -151,7 +151,7 @@ pub async fn handle(edge: &Edge, path: &str, query: &str) -> Reply {
             let sizes = param(query, "sizes");
             let mut r = text(
                 StatusCode::OK,
-                &srcset::snippet(&edge.spec, &key, sizes.as_deref(), ""),
+                &srcset::snippet(&edge.spec, Some(edge.keys()), &key, sizes.as_deref(), ""),
             );
             r.headers_mut().insert(
                 "content-type",
@@ -185,7 +185,7 @@ async fn site(edge: &Edge) -> Reply {
                 "key": p.key,
                 "bytes": p.bytes,
                 "path": srcset::path_of(&p.key),
-                "srcset": srcset::snippet(&edge.spec, &p.key, None, ""),
+                "srcset": srcset::snippet(&edge.spec, Some(edge.keys()), &p.key, None, ""),
             })
         })
         .collect();
@@ -214,6 +214,8 @@ fn variant(edge: &Edge, query: &str) -> Reply {
     let url = param(query, "url").unwrap_or_default();
     let accept =
         param(query, "accept").unwrap_or_else(|| "image/avif,image/webp,image/*,*/*;q=0.8".into());
+    // A signed spec's URL is signed here, on the server: the page never holds a key.
+    let url = srcset::signed(&edge.spec, Some(edge.keys()), url);
     let (path, q) = url.split_once('?').unwrap_or((&url, ""));
     if !path.starts_with('/') {
         return text(
@@ -236,7 +238,10 @@ fn variant(edge: &Edge, query: &str) -> Reply {
                     "format": v.format.as_str(), "sourceKey": v.source_key, "key": v.key(&edge.spec),
                 })
             });
-            json_reply(StatusCode::OK, &json!({ "uri": uri, "variant": variant }))
+            json_reply(
+                StatusCode::OK,
+                &json!({ "uri": uri, "variant": variant, "url": url }),
+            )
         }
         Ok(ViewerOutcome::Respond { status, body, .. }) => json_reply(
             StatusCode::OK,

@@ -1,6 +1,7 @@
 //! The `<img srcset sizes>` snippet a page uses for one photo: one candidate per allowed width,
 //! so every URL a browser picks is a variant the spec produces (and the edge caches).
 
+use viewer_fn::sign::{sign_url, Keys};
 use viewer_fn::Spec;
 
 /// `sizes` when the caller gives none: full viewport width up to the largest candidate.
@@ -18,14 +19,30 @@ fn html_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A page's URL for a spec with `signed = true`: signed on the server with slot `a` (the keys
+/// never reach the page); unchanged without keys or for another spec.
+pub fn signed(spec: &Spec, keys: Option<&Keys>, url: String) -> String {
+    match keys {
+        Some(k) if spec.signed() => sign_url(spec, k, 'a', &url).unwrap_or(url),
+        _ => url,
+    }
+}
+
 /// The snippet, e.g. for `photos/a.jpg`:
 /// `<img src="/photos/a.jpg?w=1080" srcset="/photos/a.jpg?w=640 640w, …" sizes="100vw" alt="" loading="lazy" decoding="async">`
-pub fn snippet(spec: &Spec, key: &str, sizes: Option<&str>, alt: &str) -> String {
+/// With a signed spec and its keys, every URL carries its signature.
+pub fn snippet(
+    spec: &Spec,
+    keys: Option<&Keys>,
+    key: &str,
+    sizes: Option<&str>,
+    alt: &str,
+) -> String {
     let path = path_of(key);
     let widths = spec.widths();
     let candidates: Vec<String> = widths
         .iter()
-        .map(|w| format!("{path}?w={w} {w}w"))
+        .map(|w| format!("{} {w}w", signed(spec, keys, format!("{path}?w={w}"))))
         .collect();
     // The fallback `src` for browsers without srcset: a middling width, not the largest.
     let fallback = widths
@@ -35,7 +52,7 @@ pub fn snippet(spec: &Spec, key: &str, sizes: Option<&str>, alt: &str) -> String
         .max()
         .or_else(|| widths.first().copied());
     let src = match fallback {
-        Some(w) => format!("{path}?w={w}"),
+        Some(w) => signed(spec, keys, format!("{path}?w={w}")),
         None => path.clone(),
     };
     format!(
@@ -66,6 +83,7 @@ mod tests {
         let spec = Spec::default();
         let s = snippet(
             &spec,
+            None,
             "photos/a b.jpg",
             Some("(max-width: 600px) 100vw, 50vw"),
             "A \"quoted\" <alt>",
@@ -76,5 +94,25 @@ mod tests {
         assert!(s.contains("sizes=\"(max-width: 600px) 100vw, 50vw\""));
         assert!(s.contains("alt=\"A &quot;quoted&quot; &lt;alt&gt;\""));
         assert!(s.starts_with("<img src=\"/photos/a%20b.jpg?w="));
+    }
+
+    #[test]
+    fn a_signed_spec_signs_every_candidate_on_the_server() {
+        let spec = Spec::from_toml("signed = true\n").unwrap();
+        let mut keys = Keys::new();
+        keys.set('a', "0123456789abcdef0123").unwrap();
+        let s = snippet(&spec, Some(&keys), "a.jpg", None, "");
+        for w in spec.widths() {
+            let url = format!("/a.jpg?w={w}");
+            let sig = sign_url(&spec, &keys, 'a', &url).unwrap();
+            assert!(
+                s.contains(&format!("{} {w}w", sig.replace('&', "&amp;"))),
+                "{s}"
+            );
+        }
+        assert!(
+            !s.contains("0123456789abcdef0123"),
+            "the key never reaches the page"
+        );
     }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rquickjs::{Context, Function, Persistent, Runtime};
 use serde_json::{json, Map, Value};
+use viewer_fn::sign::Keys;
 
 /// CloudFront Functions get 2 MB; QuickJS's own bookkeeping needs some on top of that.
 const MEMORY_LIMIT: usize = 4 << 20;
@@ -73,11 +74,14 @@ impl std::fmt::Display for ViewerError {
 }
 impl std::error::Error for ViewerError {}
 
-/// The generated function; cheap to clone and share across threads.
+/// The generated function; cheap to clone and share across threads. A signed function (an ES
+/// module) runs as a script (`viewer_fn::as_script`) with CloudFront's `crypto` and `cloudfront`
+/// modules shimmed (`viewer_fn::LOCAL_MODULES`): HMAC natively, the KeyValueStore from `keys`.
 #[derive(Clone, Debug)]
 pub struct ViewerFn {
     id: u64,
     source: Arc<str>,
+    keys: Arc<Keys>,
 }
 
 // Field order is drop order: the saved functions must go before the context and runtime.
@@ -99,11 +103,17 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl ViewerFn {
     /// Compiles the source once here so a broken function is reported at start-up, not per request.
     pub fn new(source: String) -> Result<ViewerFn, ViewerError> {
+        ViewerFn::with_keys(source, Keys::new())
+    }
+
+    /// The function with a local KeyValueStore holding these signing keys.
+    pub fn with_keys(source: String, keys: Keys) -> Result<ViewerFn, ViewerError> {
         let f = ViewerFn {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             source: source.into(),
+            keys: Arc::new(keys),
         };
-        Engine::new(f.id, &f.source)?;
+        Engine::new(f.id, &f.source, &f.keys)?;
         Ok(f)
     }
 
@@ -117,7 +127,7 @@ impl ViewerFn {
         let out = ENGINE.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.as_ref().map(|e| e.id) != Some(self.id) {
-                *slot = Some(Engine::new(self.id, &self.source)?);
+                *slot = Some(Engine::new(self.id, &self.source, &self.keys)?);
             }
             slot.as_ref().expect("engine just set").call(&event)
         })?;
@@ -126,7 +136,7 @@ impl ViewerFn {
 }
 
 impl Engine {
-    fn new(id: u64, source: &str) -> Result<Engine, ViewerError> {
+    fn new(id: u64, source: &str, keys: &Keys) -> Result<Engine, ViewerError> {
         let rt = Runtime::new().map_err(js_err)?;
         rt.set_memory_limit(MEMORY_LIMIT);
         rt.set_max_stack_size(256 << 10);
@@ -136,12 +146,26 @@ impl Engine {
             d.get().is_some_and(|t| Instant::now() > t)
         })));
         let ctx = Context::full(&rt).map_err(js_err)?;
+        let store: std::collections::BTreeMap<String, String> = viewer_fn::sign::SLOTS
+            .iter()
+            .filter_map(|&s| Some((viewer_fn::sign::kvs_key(s), keys.get(s)?.to_string())))
+            .collect();
         let (run, settled) = ctx.with(|ctx| -> Result<_, ViewerError> {
-            ctx.eval::<(), _>(source)
+            let g = ctx.globals();
+            let hmac = Function::new(ctx.clone(), |k: String, m: String| {
+                viewer_fn::sign::hmac_hex(&k, &m)
+            })
+            .map_err(js_err)?;
+            g.set("__sf_hmac", hmac).map_err(js_err)?;
+            let get = Function::new(ctx.clone(), move |k: String| store.get(&k).cloned())
+                .map_err(js_err)?;
+            g.set("__sf_kvs_get", get).map_err(js_err)?;
+            ctx.eval::<(), _>(viewer_fn::LOCAL_MODULES)
+                .map_err(|e| caught(&ctx, e, "loading the local modules"))?;
+            ctx.eval::<(), _>(viewer_fn::as_script(source))
                 .map_err(|e| caught(&ctx, e, "loading the function"))?;
             ctx.eval::<(), _>(GLUE)
                 .map_err(|e| caught(&ctx, e, "loading the glue"))?;
-            let g = ctx.globals();
             let handler: rquickjs::Value = g.get("handler").map_err(js_err)?;
             if !handler.is_function() {
                 return Err(ViewerError(
@@ -368,6 +392,37 @@ mod tests {
         );
         assert_eq!(e["request"]["querystring"]["x"]["value"], "");
         assert_eq!(e["context"]["eventType"], "viewer-request");
+    }
+
+    #[test]
+    fn the_signed_function_runs_as_a_module_against_the_local_store() {
+        let spec = viewer_fn::Spec::from_toml("signed = true\n").unwrap();
+        let mut keys = Keys::new();
+        keys.set('a', "0123456789abcdef0123").unwrap();
+        let f = ViewerFn::with_keys(viewer_fn::generate(&spec), keys.clone()).unwrap();
+        let signed = viewer_fn::sign::sign_url(&spec, &keys, 'a', "/a.jpg?w=600").unwrap();
+        let (path, query) = signed.split_once('?').unwrap();
+        match f.run(&req(path, query)).unwrap() {
+            ViewerOutcome::Forward { uri, .. } => {
+                assert!(uri.contains("/w640-h0-cover-q75."), "{uri}")
+            }
+            other => panic!("{other:?}"),
+        }
+        for (path, query) in [
+            ("/a.jpg", "w=600"),
+            (path, &query.replace("s=a", "s=b")[..]),
+        ] {
+            match f.run(&req(path, query)).unwrap() {
+                ViewerOutcome::Respond { status, .. } => assert_eq!(status, 403, "{path}?{query}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Without keys (an empty store), nothing signed passes.
+        let empty = ViewerFn::new(viewer_fn::generate(&spec)).unwrap();
+        assert!(matches!(
+            empty.run(&req(path, query)).unwrap(),
+            ViewerOutcome::Respond { status: 403, .. }
+        ));
     }
 
     #[test]

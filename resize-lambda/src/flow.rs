@@ -534,7 +534,7 @@ fn plan(settings: &Settings, variant: &Variant) -> Plan {
     Plan {
         variant_key: variant.key(&settings.spec),
         source_key: variant.source_key.clone(),
-        location: location(settings, &variant),
+        location: location(settings, variant),
         transform: crate::transform_for(variant),
         limits: settings.limits,
         vary_accept: settings.spec.negotiates_format(),

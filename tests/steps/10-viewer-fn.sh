@@ -18,6 +18,6 @@ cargo build -q -p scalefront
 bin="$ROOT/target/debug/scalefront"
 wide="$ROOT/target/viewer-fn-tests/wide-viewer-request.js"
 "$bin" viewer-fn --config viewer-fn/tests/specs/wide.toml -o "$wide"
-SCALEFRONT_BIN="$bin" SCALEFRONT_VIEWER_FNS="$ROOT/viewer-fn/generated/viewer-request.js:$wide" \
+SCALEFRONT_BIN="$bin" SCALEFRONT_VIEWER_FNS="$ROOT/viewer-fn/generated/viewer-request.js:$ROOT/viewer-fn/generated/viewer-request-signed.js:$wide" \
   node --test tests/viewer-fn/syntax.test.mjs tests/viewer-fn/cli.test.mjs 2>&1 | grep -vE '^ *(---|\.\.\.|duration_ms|type:)'
 test "${PIPESTATUS[0]}" = 0
