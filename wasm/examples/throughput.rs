@@ -34,7 +34,10 @@ fn time<T>(f: impl FnOnce() -> T) -> (f64, T) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--estimates`: only the first table (estimate vs a native run).
+    let only_estimates = args.iter().any(|a| a == "--estimates");
+    args.retain(|a| a != "--estimates");
     let path = args
         .first()
         .expect("usage: throughput PHOTO [avif-widths…]");
@@ -67,7 +70,13 @@ fn main() {
             ..Transform::default()
         };
         let c = image_core::check(&input, &t, &Limits::default());
-        let (ms, out) = time(|| process(&input, &t, &limits).unwrap());
+        // The default output caps, no budgets: the run the estimate is about.
+        let capped = Limits {
+            max_work_ms: u64::MAX,
+            max_memory_bytes: u64::MAX,
+            ..Limits::default()
+        };
+        let (ms, out) = time(|| process(&input, &t, &capped).unwrap());
         match c {
             Ok(c) => println!(
                 "estimate {:>5}×{:<5} {format} q{q}: {:>6} ms wasm, {:>4} MB ({}); native run {ms:.0} ms",
@@ -75,6 +84,9 @@ fn main() {
             ),
             Err(e) => println!("estimate {w:?} {format} q{q}: {e}"),
         }
+    }
+    if only_estimates {
+        return;
     }
     // Warm the lazy tables (sRGB curves) once.
     let _ = quality::decode_rgb(&input, &limits).unwrap();
