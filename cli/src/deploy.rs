@@ -58,6 +58,11 @@ pub struct Args {
     /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Signing keys for a spec with `signed = true` (KeyValueStore import format, `scalefront
+    /// sign --new-keys FILE`): the stack's KeyValueStore is created from them, the origin's key
+    /// goes into the package.
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -114,6 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         s3_endpoint: None,
         out: out.clone(),
         artifacts: args.artifacts.clone().unwrap_or_else(default_artifacts),
+        keys: args.keys.clone(),
     })?;
     let test_key = match &survey {
         Some((_, _, true, _)) => {
@@ -155,6 +161,10 @@ pub fn run(args: Args) -> Result<()> {
         package_file,
         template: std::fs::read_to_string(&template_file)?,
         template_file,
+        signing_keys: match (&packaged.signing_keys, &params.signing_keys_object) {
+            (Some(file), Some(key)) => Some((file.clone(), key.clone())),
+            _ => None,
+        },
     };
     if args.dry_run {
         print!("{}", plan.template);
@@ -192,6 +202,14 @@ pub fn params_for(
     let code = std::fs::read_to_string(&p.viewer_fn)?;
     let edge = std::fs::read(&p.origin_response)?;
     let regional = std::fs::read(&p.regional)?;
+    // Content-addressed, like the packages: new keys make a new object (and a new store).
+    let signing_keys_object = match &p.signing_keys {
+        Some(f) => {
+            let sha = Artifact::of("signing-keys", &std::fs::read(f)?).sha256;
+            Some(format!("keys/{}.json", &template::hex(&sha)[..16]))
+        }
+        None => None,
+    };
     Ok(Params {
         stack_name: stack.to_owned(),
         bucket: p.config.bucket.clone(),
@@ -207,6 +225,7 @@ pub fn params_for(
         test_key,
         negotiates_format: p.spec.negotiates_format(),
         origin_shield,
+        signing_keys_object,
     })
 }
 

@@ -39,6 +39,11 @@ pub struct Args {
     /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
     #[arg(long, value_name = "DIR", default_value_os_t = default_artifacts())]
     pub artifacts: PathBuf,
+    /// Signing keys (KeyValueStore import format, `scalefront sign --new-keys`), required with
+    /// `signed = true`: the origin's key (scalefront-o) goes into config.json, the file into --out
+    /// as signing-keys.json (what the stack's KeyValueStore is created from).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
 }
 
 /// The files `run` wrote, for callers that add more (templates) or report sizes.
@@ -49,6 +54,8 @@ pub struct Packaged {
     pub regional: PathBuf,
     pub spec: Spec,
     pub config: PackageConfig,
+    /// With `signed = true`: the keys file for the KeyValueStore import (in --out).
+    pub signing_keys: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -91,13 +98,16 @@ pub fn package(args: &Args) -> Result<Packaged> {
         );
     }
     let (spec, spec_toml) = load_spec(args.config.as_deref())?;
+    let keys = signing_keys(&spec, args.keys.as_deref())?;
     let config = PackageConfig {
         bucket: args.bucket.clone(),
         region: args.region.clone(),
         s3_endpoint: args.s3_endpoint.clone(),
         spec: spec_toml,
         limits: None,
-        signing_key: None,
+        signing_key: keys
+            .as_ref()
+            .and_then(|k| k.get(viewer_fn::sign::ORIGIN_SLOT).map(str::to_string)),
         shim: Some(resize_lambda::ShimConfig::new(&spec)),
     };
     let config_json = serde_json::to_string_pretty(&config)? + "\n";
@@ -117,6 +127,14 @@ pub fn package(args: &Args) -> Result<Packaged> {
         .with_context(|| format!("creating {}", args.out.display()))?;
     let viewer_fn = args.out.join("viewer-fn.js");
     std::fs::write(&viewer_fn, viewer_fn::generate(&spec))?;
+    let signing_keys = match &keys {
+        Some(k) => {
+            let path = args.out.join("signing-keys.json");
+            write_private(&path, k.to_kvs_json().as_bytes())?;
+            Some(path)
+        }
+        None => None,
+    };
 
     let origin_response = args.out.join("origin-response.zip");
     let mut entries = vec![Entry::new(
@@ -148,6 +166,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
         regional,
         spec,
         config,
+        signing_keys,
     })
 }
 
@@ -281,4 +300,40 @@ mod tests {
             assert!(check_region(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// The keys a signed spec needs (`None` for an unsigned one): the origin's, and one of the site's.
+fn signing_keys(spec: &Spec, path: Option<&Path>) -> Result<Option<viewer_fn::sign::Keys>> {
+    match (spec.signed(), path) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => bail!("--keys is for a rule spec with `signed = true`"),
+        (true, None) => bail!(
+            "the rule spec sets `signed = true`: give --keys FILE (scalefront sign --new-keys FILE makes one)"
+        ),
+        (true, Some(p)) => {
+            let src = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let keys = viewer_fn::sign::Keys::from_kvs_json(&src)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            ensure!(
+                keys.get('o').is_some() && (keys.get('a').is_some() || keys.get('b').is_some()),
+                "{}: needs scalefront-o (the origin's key) and scalefront-a or scalefront-b (the site's)",
+                p.display()
+            );
+            Ok(Some(keys))
+        }
+    }
+}
+
+/// A file only its owner may read (the signing keys).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
 }

@@ -36,6 +36,9 @@ pub struct Plan {
     /// The rendered template (with `artifact_bucket` as the parameter default when known).
     pub template: String,
     pub template_file: PathBuf,
+    /// With `signed = true`: the keys file and its key in the artifacts bucket (the stack's
+    /// KeyValueStore is imported from it).
+    pub signing_keys: Option<(PathBuf, String)>,
 }
 
 /// The name of the per-account artifacts bucket (us-east-1).
@@ -74,6 +77,9 @@ impl Plan {
             .clone()
             .unwrap_or_else(|| artifact_bucket_name("<account id>"));
         steps.push(format!("upload {} ({mb:.1} MB) to s3://{artifacts}/{} in {STACK_REGION} (bucket created if missing; skipped if already there)", self.package_file.display(), self.package.key));
+        if let Some((file, key)) = &self.signing_keys {
+            steps.push(format!("upload the signing keys {} to s3://{artifacts}/{key} (private; the stack's KeyValueStore is created from it; skipped if already there)", file.display()));
+        }
         let verb = match &self.stack_status {
             Some(None) => "create",
             Some(Some(_)) => "update",
@@ -326,6 +332,40 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
                 &body,
             ],
         )?;
+    }
+    // 2b. The signing keys, for the KeyValueStore import (a new file, a new key: a new store).
+    if let Some((file, key)) = &plan.signing_keys {
+        let there = aws
+            .call_opt(
+                STACK_REGION,
+                &["s3api", "head-object", "--bucket", artifacts, "--key", key],
+            )?
+            .is_some();
+        if there {
+            say(&format!(
+                "signing keys already uploaded: s3://{artifacts}/{key}"
+            ));
+        } else {
+            say(&format!(
+                "uploading the signing keys to s3://{artifacts}/{key}"
+            ));
+            let body = file.to_string_lossy();
+            aws.call(
+                STACK_REGION,
+                &[
+                    "s3api",
+                    "put-object",
+                    "--bucket",
+                    artifacts,
+                    "--key",
+                    key,
+                    "--body",
+                    &body,
+                    "--server-side-encryption",
+                    "AES256",
+                ],
+            )?;
+        }
     }
     // 3. The stack, through a change set (create and update alike; "no changes" is fine).
     let create = matches!(
@@ -701,6 +741,7 @@ mod tests {
             package_size: 1_800_000,
             template: String::new(),
             template_file: "/tmp/p/template-edge.yaml".into(),
+            signing_keys: None,
         };
         let text = plan.describe();
         assert!(text.contains("create bucket photos in eu-west-1"), "{text}");

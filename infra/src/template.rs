@@ -104,6 +104,9 @@ pub struct Params {
     pub negotiates_format: bool,
     /// Origin Shield's region (see [`origin_shield_region`]); `None`: off.
     pub origin_shield: Option<String>,
+    /// With `signed = true`: the signing keys file's key in the artifacts bucket, from which the
+    /// stack creates the viewer function's KeyValueStore.
+    pub signing_keys_object: Option<String>,
 }
 
 /// The Origin Shield region for a bucket's region: the same region where Origin Shield is offered,
@@ -254,6 +257,15 @@ impl Params {
         check_region(&self.bucket_region)?;
         check_prefix(&self.prefix)?;
         check_code(&self.viewer_function_code)?;
+        // A signed function imports the KeyValueStore: it cannot be published without one.
+        let imports = self.viewer_function_code.contains("import cf from");
+        if imports != self.signing_keys_object.is_some() {
+            return Err(bad(
+                "signing keys",
+                if imports { "none" } else { "given" },
+                "a signed viewer function (signed = true) needs its keys file, and only it",
+            ));
+        }
         if let Some(b) = &self.artifact_bucket {
             check_bucket(b)?;
         }
@@ -387,6 +399,11 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
         ),
     );
     v.insert("test_path", p.test_path());
+    v.insert(
+        "signing_keys_object",
+        p.signing_keys_object.clone().unwrap_or_default(),
+    );
+    v.insert("kvs_name", format!("{}-keys", p.stack_name));
     for (name, value) in &v {
         // Every inline value sits in a quoted scalar or a comment: keep it to a safe alphabet.
         let safe = value.chars().all(|c| c.is_ascii_graphic() || c == ' ')

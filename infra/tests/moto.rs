@@ -251,11 +251,17 @@ fn collects_a_setup_from_moto() {
         .as_str()
         .unwrap()
         .contains(&dist_arn));
-    // moto has no cache policies: a policy that is not there is no fact, and no error.
+    // moto has no cache policies: a policy that is not there is no fact. moto 5.2 answers
+    // GetCachePolicy with 500 "not implemented" (older versions with 404, no error): that call is
+    // moto's gap, checked on recorded responses by the doctor fixtures; any other error counts.
+    let errors: Vec<&String> = facts
+        .errors
+        .iter()
+        .filter(|e| !e.contains("get-cache-policy"))
+        .collect();
     assert!(
-        facts.cache_policies.is_empty() && facts.errors.is_empty(),
-        "{:?}",
-        facts.errors
+        facts.cache_policies.is_empty() && errors.is_empty(),
+        "{errors:?}"
     );
 
     // The association moto dropped: collect the function as an association names it.
@@ -403,6 +409,7 @@ fn deploys_the_rendered_template_to_moto() {
                 test_key: "photos/a.jpg".into(),
                 negotiates_format: true,
                 origin_shield: None,
+                signing_keys_object: None,
             };
             let template = infra::render(infra::Mode::Edge, &params).unwrap();
             let template_file = dir.join("template-edge.yaml");
@@ -420,6 +427,7 @@ fn deploys_the_rendered_template_to_moto() {
                 package_size: package.len() as u64,
                 template,
                 template_file,
+                signing_keys: None,
             };
             let mut lines = Vec::new();
             let r = infra::deploy::execute(&aws, &plan, &mut |l| lines.push(l.to_owned()))

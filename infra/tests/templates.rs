@@ -27,6 +27,7 @@ fn params() -> Params {
         test_key: "photos/Further 1.jpg".into(),
         negotiates_format: true,
         origin_shield: Some("eu-west-1".into()),
+        signing_keys_object: None,
     }
 }
 
@@ -584,5 +585,47 @@ fn fits_the_template_body_limit_with_the_largest_viewer_function() {
     for mode in [Mode::Edge, Mode::Regional] {
         let len = render(mode, &p).unwrap().len();
         assert!(len < 51_200, "{mode:?}: {len} bytes");
+    }
+}
+
+#[test]
+fn a_signed_function_gets_a_key_value_store_imported_from_its_keys_and_only_it() {
+    let signed_code = "import cf from \"cloudfront\";\nvar kvs = cf.kvs();\nasync function handler(event) {\n  return event.request;\n}\n";
+    for mode in [Mode::Edge, Mode::Regional] {
+        let p = Params {
+            viewer_function_code: signed_code.into(),
+            signing_keys_object: Some("keys/0123456789abcdef.json".into()),
+            ..params()
+        };
+        let t = parse(&render(mode, &p).unwrap());
+        assert_eq!(
+            t["Parameters"]["SigningKeysObject"]["Default"],
+            "keys/0123456789abcdef.json"
+        );
+        let kvs = &t["Resources"]["SigningKeys"];
+        assert_eq!(kvs["Type"], "AWS::CloudFront::KeyValueStore");
+        assert_eq!(kvs["Condition"], "SignedUrls");
+        assert_eq!(kvs["Properties"]["ImportSource"]["SourceType"], "S3");
+        let assoc = &t["Resources"]["ViewerRequestFunction"]["Properties"]["FunctionConfig"]
+            ["KeyValueStoreAssociations"]["Fn::If"];
+        assert_eq!(assoc[0], "SignedUrls");
+        assert_eq!(
+            assoc[1][0]["KeyValueStoreARN"]["Fn::GetAtt"][0],
+            "SigningKeys"
+        );
+        // Unsigned: the parameter is empty, so the condition drops the store and the association.
+        let plain = parse(&render(mode, &params()).unwrap());
+        assert_eq!(plain["Parameters"]["SigningKeysObject"]["Default"], "");
+        // A signed function without keys (or keys without one) cannot be rendered.
+        let no_keys = Params {
+            viewer_function_code: signed_code.into(),
+            ..params()
+        };
+        assert!(render(mode, &no_keys).is_err());
+        let stray = Params {
+            signing_keys_object: Some("keys/x.json".into()),
+            ..params()
+        };
+        assert!(render(mode, &stray).is_err());
     }
 }
