@@ -269,39 +269,6 @@ fn write_zip(path: &Path, entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_names_follow_s3_rules() {
-        for ok in ["my-photos", "a.b.c", "abc", "photos2026"] {
-            assert!(check_bucket(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "ab",
-            "My-Photos",
-            "-photos",
-            "photos-",
-            "a..b",
-            "photos_1",
-            &"a".repeat(64),
-        ] {
-            assert!(check_bucket(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn region_names_are_checked() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1"] {
-            assert!(check_region(ok).is_ok(), "{ok}");
-        }
-        for bad in ["useast1", "us-east", "US-EAST-1", "us-east-x", ""] {
-            assert!(check_region(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// The keys a signed spec needs (`None` for an unsigned one): the origin's, and one of the site's.
 fn signing_keys(spec: &Spec, path: Option<&Path>) -> Result<Option<viewer_fn::sign::Keys>> {
     match (spec.signed(), path) {
@@ -336,4 +303,37 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for ok in ["my-photos", "a.b.c", "abc", "photos2026"] {
+            assert!(check_bucket(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "My-Photos",
+            "-photos",
+            "photos-",
+            "a..b",
+            "photos_1",
+            &"a".repeat(64),
+        ] {
+            assert!(check_bucket(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1"] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        for bad in ["useast1", "us-east", "US-EAST-1", "us-east-x", ""] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
 }
