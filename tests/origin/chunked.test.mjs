@@ -61,7 +61,7 @@ test('a body without Content-Length over maxInputBytes is refused as it streams:
   });
   try {
     const handler = await loadHandler({ s3Endpoint: s3.endpoint, limits: { maxInputBytes: cap } });
-    const key = `_sf/photos/endless.jpg/${G}/w640-h0-inside-q75.webp`;
+    const key = `_sf/photos/endless.jpg/${G}/w640-h0-cover-q75.webp`;
     const [result, logs] = await capturingLogs(() => handler(originResponse(uriOf(key), 403)));
     assert.equal(result.status, '400', bodyOf(result).toString());
     assert.match(bodyOf(result).toString(), new RegExp(`the limit is ${cap} bytes`));
@@ -81,7 +81,7 @@ test('a body without Content-Length under the cap is read whole and resized', as
   });
   try {
     const handler = await loadHandler({ s3Endpoint: s3.endpoint });
-    const key = `_sf/photos/chunked.jpg/${G}/w640-h0-inside-q75.webp`;
+    const key = `_sf/photos/chunked.jpg/${G}/w640-h0-cover-q75.webp`;
     const [result, logs] = await capturingLogs(() => handler(originResponse(uriOf(key), 403)));
     assert.equal(result.status, '200', bodyOf(result).toString());
     assert.deepEqual(imageInfo(bodyOf(result)), { format: 'webp', width: 640, height: 400 });
