@@ -2,7 +2,7 @@
 import crypto from "crypto";
 import cf from "cloudfront";
 var kvs = cf.kvs(), SG;
-var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true};
+var C = {"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true,"v":1200};
 var FITS = ["cover", "contain", "fill", "inside", "outside"];
 var FMT = {auto: "auto", jpg: "jpeg", jpeg: "jpeg", png: "png", webp: "webp", avif: "avif"};
 var MIME = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"};
@@ -141,7 +141,7 @@ else if (f !== undefined && f !== "auto") {
 if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
 F = f;
 } else {
-F = pick(r.headers, src);
+F = pick(r.headers, src, W > H ? W : H);
 n = true;
 }
 if (F === "png") Q = C.q;
@@ -203,7 +203,7 @@ return w ? C.W.indexOf(w) >= 0 && (!h || C.R.some(r => rh(r, w) === h)) : !h || 
 function rh(r, w) {
 return Math.max(1, Math.floor((2 * w * r[1] + r[0]) / (2 * r[0])));
 }
-function pick(hs, src) {
+function pick(hs, src, L) {
 var h = hs && own(hs, "accept") ? hs.accept : null, a = "", seen = {}, best = src, bq = 0, i, j;
 if (h) a = h.multiValue && h.multiValue.length ? h.multiValue.map(x => x.value).join(",") : h.value;
 if (a.length > 4096) return src;
@@ -218,6 +218,7 @@ if (lc(p.slice(0, 2)) === "q=") q = qv(p.slice(2));
 if (!own(seen, MIME[t]) || q < seen[MIME[t]]) seen[MIME[t]] = q;
 }
 for (i = 0; i < C.A.length; i++) {
+if (C.A[i] === "avif" && !(L && L <= C.v)) continue;
 if (own(seen, C.A[i]) && seen[C.A[i]] > bq) {
 best = C.A[i];
 bq = seen[C.A[i]];

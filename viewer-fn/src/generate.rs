@@ -59,6 +59,7 @@ pub fn generate(spec: &Spec) -> String {
         "R": spec.ratios().iter().map(|r| [r.w, r.h]).collect::<Vec<_>>(),
         "S": presets,
         "o": spec.presets_only(),
+        "v": spec.avif_max_side(),
     });
     let body = TEMPLATE.replacen("/*SPEC*/", &c.to_string(), 1);
     // Lines marked for the other signing mode go; indentation and comment lines cost bytes

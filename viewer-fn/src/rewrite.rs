@@ -263,7 +263,7 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
                     format!("preset {pname} takes no {}", name(Role::Format)),
                 )
             }
-            (None, _) => match pick_format(spec, req, source, f) {
+            (None, _) => match pick_format(spec, req, source, f, (p.width, p.height)) {
                 Ok(f) => f,
                 Err(o) => return o,
             },
@@ -321,7 +321,7 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
             Snap::Up,
         )
         .unwrap_or(0) as u8;
-        let format = match pick_format(spec, req, source, f) {
+        let format = match pick_format(spec, req, source, f, (width, height)) {
             Ok(f) => f,
             Err(o) => return o,
         };
@@ -354,13 +354,14 @@ fn pick_format(
     req: &Request,
     source: Format,
     f: Option<Option<Format>>,
+    size: (u32, u32),
 ) -> Result<(Format, bool), Outcome> {
     match f {
         Some(Some(f)) if !spec.formats().contains(&f) => {
             Err(reject(400, format!("format {f} is not enabled")))
         }
         Some(Some(f)) => Ok((f, false)),
-        _ => Ok((negotiate(spec, req, source), true)),
+        _ => Ok((negotiate(spec, req, source, size), true)),
     }
 }
 
@@ -451,7 +452,7 @@ fn parse_dpr(s: &str, max: u32) -> Option<u32> {
 /// `f=auto`: the `auto` format with the highest q-value in `Accept` (ties: spec order), or the
 /// source's own format. Only explicit types count (`image/*`, `*/*` do not); a type listed more
 /// than once takes its lowest q; a malformed q-value counts as 0.
-fn negotiate(spec: &Spec, req: &Request, source: Format) -> Format {
+fn negotiate(spec: &Spec, req: &Request, source: Format, (w, h): (u32, u32)) -> Format {
     let accept = match req.headers.as_ref().and_then(|h| h.get("accept")) {
         Some(f) => f.values().join(","),
         None => String::new(),
@@ -477,7 +478,12 @@ fn negotiate(spec: &Spec, req: &Request, source: Format) -> Format {
         *e = (*e).min(q);
     }
     let mut best = (source, 0);
+    // AVIF only for outputs whose sides are known and within `avif_max_side` (slow to encode).
+    let avif_ok = w.max(h) > 0 && w.max(h) <= spec.avif_max_side();
     for &f in spec.auto_formats() {
+        if f == Format::Avif && !avif_ok {
+            continue;
+        }
         if let Some(&q) = seen.get(&f) {
             if q > best.1 {
                 best = (f, q);

@@ -353,6 +353,7 @@ pub struct Spec {
     max_dpr: u8,
     formats: Vec<Format>,
     auto: Vec<Format>,
+    avif_max_side: u32,
     extensions: BTreeMap<String, Format>,
     presets: BTreeMap<String, Preset>,
     presets_only: bool,
@@ -368,6 +369,12 @@ pub struct Spec {
 const DEFAULT_SIZES: [u32; 16] = [
     16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840,
 ];
+
+/// The longest output side `f=auto` makes AVIF for. AVIF is the slow encoder (rav1e, one core in
+/// the edge's wasm): 1200 px a side is about 1.4 megapixels at most, within image-core's
+/// `max_avif_pixels` (3 MiP) for any box and for free heights up to a 9:16 portrait, and seconds,
+/// not tens of seconds, of encoding. Larger outputs get WebP. (Issue 14 calibrates it.)
+const DEFAULT_AVIF_MAX_SIDE: u32 = 1200;
 
 /// The shapes of photos and of the boxes pages crop them to: square, the 4:3 of phone cameras,
 /// the 3:2 of other cameras, 16:9 video frames, and phone portraits (3:4).
@@ -390,6 +397,7 @@ impl Default for Spec {
             max_dpr: 4,
             formats: vec![Format::Avif, Format::Webp, Format::Jpeg, Format::Png],
             auto: vec![Format::Avif, Format::Webp],
+            avif_max_side: DEFAULT_AVIF_MAX_SIDE,
             extensions: [
                 ("avif", Format::Avif),
                 ("jpeg", Format::Jpeg),
@@ -514,6 +522,11 @@ impl Spec {
     /// Formats `f=auto` may choose from `Accept`, best first.
     pub fn auto_formats(&self) -> &[Format] {
         &self.auto
+    }
+    /// The longest output side `f=auto` picks AVIF for (0: never); a larger or unknown output
+    /// (no size given) gets the next `auto` format. An explicit `f=avif` is not limited by it.
+    pub fn avif_max_side(&self) -> u32 {
+        self.avif_max_side
     }
     /// Transformable source extensions (lower case) and the format each source is in.
     pub fn extensions(&self) -> &BTreeMap<String, Format> {
@@ -724,6 +737,7 @@ struct Raw {
     max_dpr: Option<S<u8>>,
     formats: Option<S<Vec<S<Format>>>>,
     auto: Option<S<Vec<S<Format>>>>,
+    avif_max_side: Option<S<u32>>,
     extensions: Option<S<BTreeMap<String, S<Format>>>>,
     presets: Option<S<BTreeMap<String, S<RawPreset>>>>,
     presets_only: Option<S<bool>>,
@@ -940,6 +954,16 @@ impl Raw {
         if let Some(f) = auto.iter().find(|f| !formats.contains(f)) {
             return refuse("auto", None, format!("{f} is not one of `formats`"));
         }
+        let avif_max_side = match self.avif_max_side {
+            None => d.avif_max_side,
+            Some(v) => {
+                let (span, v) = (v.span(), v.into_inner());
+                if let Err(m) = range(0, MAX_DIMENSION)(v) {
+                    return refuse("avif_max_side", Some(span), format!("{v}: {m}"));
+                }
+                v
+            }
+        };
         let extensions = match self.extensions {
             None => d.extensions.clone(),
             Some(e) => {
@@ -1122,6 +1146,7 @@ impl Raw {
             max_dpr,
             formats,
             auto,
+            avif_max_side,
             extensions,
             presets,
             presets_only,
@@ -1244,6 +1269,7 @@ mod tests {
             ),
             ("widths = [0]\n", "widths", 1, "outside"),
             ("widths = []\n", "widths", 1, "must not be empty"),
+            ("avif_max_side = 9000\n", "avif_max_side", 1, "outside 0..=8192"),
             ("ratios = [\"4/3\"]\n", "ratios", 1, "expected W:H"),
             ("ratios = [\"0:1\"]\n", "ratios", 1, "expected W:H"),
             ("ratios = [\"9:1\"]\n", "ratios", 1, "wider than 8:1"),

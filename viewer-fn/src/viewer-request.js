@@ -158,7 +158,7 @@ function rewrite(r) {
     if (C.F.indexOf(f) < 0) return fail(400, "format " + f + " is not enabled");
     F = f;
   } else {
-    F = pick(r.headers, src);
+    F = pick(r.headers, src, W > H ? W : H);
     n = true;
   }
   if (F === "png") Q = C.q;
@@ -237,7 +237,7 @@ function rh(r, w) {
 }
 
 // f=auto: the auto format with the highest q in Accept (ties: spec order), else the source's own.
-function pick(hs, src) {
+function pick(hs, src, L) {
   var h = hs && own(hs, "accept") ? hs.accept : null, a = "", seen = {}, best = src, bq = 0, i, j;
   if (h) a = h.multiValue && h.multiValue.length ? h.multiValue.map(x => x.value).join(",") : h.value;
   if (a.length > 4096) return src;
@@ -252,6 +252,7 @@ function pick(hs, src) {
     if (!own(seen, MIME[t]) || q < seen[MIME[t]]) seen[MIME[t]] = q;
   }
   for (i = 0; i < C.A.length; i++) {
+    if (C.A[i] === "avif" && !(L && L <= C.v)) continue;
     if (own(seen, C.A[i]) && seen[C.A[i]] > bq) {
       best = C.A[i];
       bq = seen[C.A[i]];

@@ -76,6 +76,7 @@ fn root_scalefront_toml_is_the_default_spec() {
         "max_dpr",
         "formats",
         "auto",
+        "avif_max_side",
         "[extensions]",
         "[params]",
         "width",
