@@ -84,7 +84,7 @@ fn writes_the_three_packages_with_the_config_baked_in() {
     }
     std::fs::write(artifacts.join("regional/bootstrap"), "stand-in bootstrap").unwrap();
     let spec = dir.join("scalefront.toml");
-    std::fs::write(&spec, "quality = 90\n").unwrap();
+    std::fs::write(&spec, "qualities = [90]\nquality = 90\n").unwrap();
     let out = dir.join("dist");
     let args = [
         "--config",
@@ -121,7 +121,7 @@ fn writes_the_three_packages_with_the_config_baked_in() {
     assert_eq!(config["bucket"], "my-photos");
     assert_eq!(config["region"], "eu-west-1");
     assert_eq!(config["s3Endpoint"], "http://127.0.0.1:9000");
-    assert_eq!(config["spec"], "quality = 90\n");
+    assert_eq!(config["spec"], "qualities = [90]\nquality = 90\n");
 
     let mut regional =
         zip::ZipArchive::new(std::fs::File::open(out.join("regional.zip")).unwrap()).unwrap();
