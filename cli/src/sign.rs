@@ -26,6 +26,16 @@ pub struct Args {
     /// Write a new keys file with fresh random secrets for slots a and o (refuses to overwrite)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["keys", "urls"])]
     new_keys: Option<PathBuf>,
+    /// Rotate a site key (a or b) of a deployed stack: a new secret into its KeyValueStore (live
+    /// at once, no deploy), then into --keys. Pages signed with the other slot stay valid.
+    #[arg(long, value_name = "SLOT", requires_all = ["stack", "keys"], conflicts_with = "urls")]
+    rotate: Option<char>,
+    /// The stack whose KeyValueStore --rotate writes
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// With --rotate: print the steps, call nothing
+    #[arg(long)]
+    dry_run: bool,
     /// The rule spec [default: ./scalefront.toml if present, else the built-in defaults]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -34,6 +44,17 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = args.new_keys {
         return new_keys(&path);
+    }
+    if let Some(slot) = args.rotate {
+        let stack = args.stack.expect("clap requires --stack");
+        let path = args.keys.expect("clap requires --keys");
+        return rotate(
+            &infra::aws::Aws::default(),
+            slot,
+            &stack,
+            &path,
+            args.dry_run,
+        );
     }
     let spec = Spec::load(args.config.as_deref())?;
     if !spec.signed() {
@@ -75,15 +96,81 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 32 random bytes per slot (from the OS), as 64 hex digits.
+/// 32 random bytes (from the OS), as 64 hex digits.
+fn secret() -> anyhow::Result<String> {
+    let mut urandom = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
+    let mut b = [0u8; 32];
+    urandom.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The rotation's steps: one list for --dry-run and for the run.
+fn rotate_steps(slot: char, stack: &str, path: &std::path::Path) -> [String; 3] {
+    let key = viewer_fn::sign::kvs_key(slot);
+    [
+        format!("read the KeyValueStore of stack {stack} (output {})", infra::keys::OUTPUT),
+        format!("write a new secret as {key} into it, against its current ETag (live within seconds, no deploy)"),
+        format!("save the new secret as {key} in {}: sign new pages with --slot {slot}", path.display()),
+    ]
+}
+
+/// Rotates one site key: the store first (if that fails, the file is unchanged), then the file.
+pub fn rotate(
+    aws: &infra::aws::Aws,
+    slot: char,
+    stack: &str,
+    path: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    if slot != 'a' && slot != 'b' {
+        anyhow::bail!("--rotate takes a or b (o, the origin's key, changes with a deploy: it is in the package)");
+    }
+    let src =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut keys =
+        Keys::from_kvs_json(&src).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let steps = rotate_steps(slot, stack, path);
+    for (i, s) in steps.iter().enumerate() {
+        eprintln!("  {}. {s}", i + 1);
+    }
+    if dry_run {
+        eprintln!("(dry run: nothing was called or changed)");
+        return Ok(());
+    }
+    let store = infra::keys::store_of(aws, stack)?;
+    eprintln!("scalefront sign: store {store}");
+    let new = secret()?;
+    let scratch = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let etag = infra::keys::put(aws, &store, &viewer_fn::sign::kvs_key(slot), &new, scratch)?;
+    eprintln!(
+        "scalefront sign: wrote {} (store ETag {etag})",
+        viewer_fn::sign::kvs_key(slot)
+    );
+    keys.set(slot, &new).map_err(anyhow::Error::msg)?;
+    let tmp = path.with_extension("json.new");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        std::io::Write::write_all(&mut f, keys.to_kvs_json().as_bytes())?;
+    }
+    std::fs::rename(&tmp, path)?;
+    eprintln!("scalefront sign: saved slot {slot} in {}; pages signed with the other slot stay valid until you rotate it", path.display());
+    Ok(())
+}
+
+/// Fresh secrets for slots a (the site) and o (the origin).
 fn new_keys(path: &std::path::Path) -> anyhow::Result<()> {
     let mut keys = Keys::new();
-    let mut urandom = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
     for slot in ['a', 'o'] {
-        let mut b = [0u8; 32];
-        urandom.read_exact(&mut b)?;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        keys.set(slot, &hex).map_err(anyhow::Error::msg)?;
+        keys.set(slot, &secret()?).map_err(anyhow::Error::msg)?;
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)

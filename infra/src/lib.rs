@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod deploy;
 pub mod doctor;
+pub mod keys;
 pub mod policy;
 pub mod purge;
 pub mod template;
