@@ -261,6 +261,42 @@ pub struct Outputs {
 }
 
 /// Carries out the plan. `say` gets one progress line at a time.
+/// Puts `file` at `key` in the artifacts bucket unless it is there (keys are content-addressed),
+/// encrypted at rest (SSE-S3).
+fn upload_once(
+    aws: &Aws,
+    bucket: &str,
+    key: &str,
+    file: &std::path::Path,
+    what: &str,
+    say: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let head = ["s3api", "head-object", "--bucket", bucket, "--key", key];
+    if aws.call_opt(STACK_REGION, &head)?.is_some() {
+        say(&format!("{what} already uploaded: s3://{bucket}/{key}"));
+        return Ok(());
+    }
+    say(&format!(
+        "uploading {} to s3://{bucket}/{key}",
+        file.display()
+    ));
+    let body = file.to_string_lossy();
+    let put = [
+        "s3api",
+        "put-object",
+        "--bucket",
+        bucket,
+        "--key",
+        key,
+        "--body",
+        &body,
+        "--server-side-encryption",
+        "AES256",
+    ];
+    aws.call(STACK_REGION, &put)?;
+    Ok(())
+}
+
 pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outputs> {
     let artifacts = plan
         .artifact_bucket
@@ -294,78 +330,17 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         ));
         create_private_bucket(aws, artifacts, STACK_REGION)?;
     }
-    if aws
-        .call_opt(
-            STACK_REGION,
-            &[
-                "s3api",
-                "head-object",
-                "--bucket",
-                artifacts,
-                "--key",
-                &plan.package.key,
-            ],
-        )?
-        .is_some()
-    {
-        say(&format!(
-            "package already uploaded: s3://{artifacts}/{}",
-            plan.package.key
-        ));
-    } else {
-        say(&format!(
-            "uploading {} to s3://{artifacts}/{}",
-            plan.package_file.display(),
-            plan.package.key
-        ));
-        let body = plan.package_file.to_string_lossy();
-        aws.call(
-            STACK_REGION,
-            &[
-                "s3api",
-                "put-object",
-                "--bucket",
-                artifacts,
-                "--key",
-                &plan.package.key,
-                "--body",
-                &body,
-            ],
-        )?;
-    }
+    upload_once(
+        aws,
+        artifacts,
+        &plan.package.key,
+        &plan.package_file,
+        "package",
+        say,
+    )?;
     // 2b. The signing keys, for the KeyValueStore import (a new file, a new key: a new store).
     if let Some((file, key)) = &plan.signing_keys {
-        let there = aws
-            .call_opt(
-                STACK_REGION,
-                &["s3api", "head-object", "--bucket", artifacts, "--key", key],
-            )?
-            .is_some();
-        if there {
-            say(&format!(
-                "signing keys already uploaded: s3://{artifacts}/{key}"
-            ));
-        } else {
-            say(&format!(
-                "uploading the signing keys to s3://{artifacts}/{key}"
-            ));
-            let body = file.to_string_lossy();
-            aws.call(
-                STACK_REGION,
-                &[
-                    "s3api",
-                    "put-object",
-                    "--bucket",
-                    artifacts,
-                    "--key",
-                    key,
-                    "--body",
-                    &body,
-                    "--server-side-encryption",
-                    "AES256",
-                ],
-            )?;
-        }
+        upload_once(aws, artifacts, key, file, "signing keys", say)?;
     }
     // 3. The stack, through a change set (create and update alike; "no changes" is fine).
     let create = matches!(
