@@ -39,11 +39,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => "the built-in defaults".into(),
     };
     println!("rule spec: {source}");
+    let pairs = b.variants / b.geometries.max(1);
+    let shape = if pairs * b.geometries == b.variants {
+        format!(
+            "{} sizes and fits × {pairs} format/quality pairs",
+            group(b.geometries)
+        )
+    } else {
+        // Presets fix their own quality or format: no one product.
+        format!("{} sizes and fits, presets included", group(b.geometries))
+    };
     println!(
-        "variants per original: {} ({} sizes and fits × {} format/quality pairs) — every one a key the origin accepts",
-        group(b.variants),
-        group(b.geometries),
-        b.variants / b.geometries.max(1)
+        "variants per original: {} ({shape}) — every one a key the origin accepts",
+        group(b.variants)
     );
     println!(
         "worst case for one original ({WORST_SOURCE_SIDE}×{WORST_SOURCE_SIDE}, 50 MP, every variant asked for once):"

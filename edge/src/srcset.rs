@@ -39,10 +39,34 @@ pub fn snippet(
     alt: &str,
 ) -> String {
     let path = path_of(key);
-    let widths = spec.widths();
-    let candidates: Vec<String> = widths
+    // A presets-only spec takes no `w`: its candidates are the presets of a known width.
+    let p = spec.params().primary(viewer_fn::Role::Preset);
+    let by_width: Vec<(u32, String)> = if spec.presets_only() {
+        let mut v: Vec<(u32, String)> = spec
+            .presets()
+            .iter()
+            .filter(|(_, pr)| pr.width > 0)
+            .map(|(n, pr)| (pr.width, format!("{path}?{p}={n}")))
+            .collect();
+        v.sort();
+        v.dedup_by_key(|(w, _)| *w);
+        v
+    } else {
+        spec.widths()
+            .iter()
+            .map(|&w| (w, format!("{path}?w={w}")))
+            .collect()
+    };
+    let widths: Vec<u32> = by_width.iter().map(|(w, _)| *w).collect();
+    let url_of = |w: u32| {
+        by_width
+            .iter()
+            .find(|(x, _)| *x == w)
+            .map(|(_, u)| u.clone())
+    };
+    let candidates: Vec<String> = by_width
         .iter()
-        .map(|w| format!("{} {w}w", signed(spec, keys, format!("{path}?w={w}"))))
+        .map(|(w, u)| format!("{} {w}w", signed(spec, keys, u.clone())))
         .collect();
     // The fallback `src` for browsers without srcset: a middling width, not the largest.
     let fallback = widths
@@ -51,8 +75,8 @@ pub fn snippet(
         .filter(|&w| w <= 1080)
         .max()
         .or_else(|| widths.first().copied());
-    let src = match fallback {
-        Some(w) => signed(spec, keys, format!("{path}?w={w}")),
+    let src = match fallback.and_then(url_of) {
+        Some(u) => signed(spec, keys, u),
         None => path.clone(),
     };
     format!(
@@ -94,6 +118,20 @@ mod tests {
         assert!(s.contains("sizes=\"(max-width: 600px) 100vw, 50vw\""));
         assert!(s.contains("alt=\"A &quot;quoted&quot; &lt;alt&gt;\""));
         assert!(s.starts_with("<img src=\"/photos/a%20b.jpg?w="));
+    }
+
+    #[test]
+    fn a_presets_only_spec_lists_its_presets_by_width() {
+        let spec = Spec::from_toml(
+            "presets_only = true\n[presets.small]\nwidth = 320\n[presets.large]\nwidth = 1280\n[presets.icon]\nheight = 64\n",
+        )
+        .unwrap();
+        let s = snippet(&spec, None, "a.jpg", None, "");
+        assert!(
+            s.contains("srcset=\"/a.jpg?p=small 320w, /a.jpg?p=large 1280w\""),
+            "{s}"
+        );
+        assert!(s.starts_with("<img src=\"/a.jpg?p=small\""), "{s}");
     }
 
     #[test]
