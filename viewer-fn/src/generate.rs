@@ -78,8 +78,107 @@ pub fn generate(spec: &Spec) -> String {
         if line.is_empty() || (i > 0 && line.starts_with("//")) {
             continue;
         }
+        let squeezed;
+        // Import lines stay as written: hosts without a module loader rewrite them by shape.
+        let line = if i > 0 && !line.starts_with("import ") {
+            squeezed = squeeze(line);
+            &squeezed
+        } else {
+            line
+        };
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+/// One line of the template without the spaces JavaScript does not need: those next to a
+/// punctuator, outside string and regex literals (the template's strings use `"`; a regex starts
+/// where a value cannot end). `a + +b` and `a - -b` keep theirs. The tests run the squeezed
+/// function in Node and QuickJS against the native rules, so a wrong cut shows.
+fn squeeze(line: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    // The last significant character written, and the last word (for `return /re/`).
+    let mut word = String::new();
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            // A string: copied whole, escapes included.
+            out.push(c);
+            i += 1;
+            while i < chars.len() {
+                out.push(chars[i]);
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    out.push(chars[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                i += 1;
+                if chars[i - 1] == '"' {
+                    break;
+                }
+            }
+            word.clear();
+            continue;
+        }
+        let prev = out.chars().last();
+        if c == '/' {
+            let regex = match prev {
+                None => true,
+                Some(p) => {
+                    "(,=:[!&|?{};+-*%<>~^".contains(p)
+                        || matches!(word.as_str(), "return" | "typeof")
+                }
+            };
+            if regex && chars.get(i + 1) != Some(&'/') {
+                // A regex literal: copied whole, classes and escapes included.
+                let mut class = false;
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    let d = chars[i];
+                    out.push(d);
+                    i += 1;
+                    match d {
+                        '\\' if i < chars.len() => {
+                            out.push(chars[i]);
+                            i += 1;
+                        }
+                        '[' => class = true,
+                        ']' => class = false,
+                        '/' if !class => break,
+                        _ => {}
+                    }
+                }
+                word.clear();
+                continue;
+            }
+        }
+        if c == ' ' {
+            let next = chars.get(i + 1).copied();
+            let keep = match (prev, next) {
+                (Some(p), Some(n)) => (ident(p) && ident(n)) || (p == n && (p == '+' || p == '-')),
+                _ => false,
+            };
+            if keep {
+                out.push(' ');
+            }
+            i += 1;
+            continue;
+        }
+        if ident(c) {
+            if !prev.is_some_and(ident) {
+                word.clear();
+            }
+            word.push(c);
+        } else {
+            word.clear();
+        }
+        out.push(c);
+        i += 1;
     }
     out
 }
@@ -123,3 +222,38 @@ function __sf_import(m) {
   throw new Error("no module " + m);
 }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::squeeze;
+
+    #[test]
+    fn squeeze_keeps_what_javascript_needs() {
+        for (line, want) in [
+            ("var a = b + 1, c = [1, 2];", "var a=b+1,c=[1,2];"),
+            (
+                "if (x === \"a b , c\") return y;",
+                "if(x===\"a b , c\")return y;",
+            ),
+            (
+                "var t = /^[ \\t]|[ \\t]$/.test(s) ? s : \"\\\" x\";",
+                "var t=/^[ \\t]|[ \\t]$/.test(s)?s:\"\\\" x\";",
+            ),
+            (
+                "return / a/.test(s) && n / 2 > 1;",
+                "return/ a/.test(s)&&n/2>1;",
+            ),
+            ("x = a + +b - -c;", "x=a+ +b- -c;"),
+            (
+                "for (k in qs) typeof k !== \"x\";",
+                "for(k in qs)typeof k!==\"x\";",
+            ),
+            (
+                "var r = (w * d + 99) / 100, q = x.split(\"/\");",
+                "var r=(w*d+99)/100,q=x.split(\"/\");",
+            ),
+        ] {
+            assert_eq!(squeeze(line), want, "{line}");
+        }
+    }
+}
