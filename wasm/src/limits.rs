@@ -231,8 +231,8 @@ impl Limits {
     }
 
     /// The geometry of `t` on this image, within [`Limits::max_pixels_for`] its format: a
-    /// transform without a size is scaled down to fit (one output per key still: the cap is part
-    /// of the recipe), a sized one over it is refused.
+    /// transform without a size (or, for AVIF, with a free side) is scaled down to fit (one
+    /// output per key still: the cap is part of the recipe), a sized one over it is refused.
     pub(crate) fn plan(&self, info: &Info, t: &Transform) -> Result<Plan> {
         let plan = Plan::new(info.stored_width, info.stored_height, info.orientation, t);
         let pixels = |p: &Plan| u64::from(p.output.0) * u64::from(p.output.1);
@@ -255,7 +255,12 @@ impl Limits {
         )
         .output
             == plan.output;
-        if (t.width.is_some() || t.height.is_some()) && !unconstrained {
+        // AVIF's own cap on a request with a free side: the photo's shape, not the page, made the
+        // pixels (a 9:20 screenshot at w=1200 is 3.2 MP), and f=auto picks AVIF by the one side it
+        // knows — scaled down like an unsized one. A box over it is refused.
+        let avif_free_side =
+            cap < self.max_output_pixels && (t.width.is_none() || t.height.is_none());
+        if (t.width.is_some() || t.height.is_some()) && !unconstrained && !avif_free_side {
             let which = if cap < self.max_output_pixels {
                 " for AVIF output"
             } else {

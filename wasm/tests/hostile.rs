@@ -119,15 +119,29 @@ fn an_unsized_avif_is_scaled_to_max_avif_pixels_and_a_sized_one_over_it_refused(
     let webp = image_core::check(&photo, &at(None, Format::Webp, 75), &limits).unwrap();
     let (ww, wh) = webp.plan.output;
     assert!(u64::from(ww) * u64::from(wh) > 8 * pixels);
-    // A sized request over the AVIF cap is refused, naming it; 2048 × 1365 is within it.
-    let e = image_core::check(&photo, &at(Some(2560), Format::Avif, 75), &limits).unwrap_err();
+    // A width alone over the AVIF cap (the height follows the photo) is scaled down like an
+    // unsized one; 2048 × 1365 is within it as asked.
+    let c = image_core::check(&photo, &at(Some(2560), Format::Avif, 75), &limits).unwrap();
+    let (w, h) = c.plan.output;
+    assert!(
+        u64::from(w) * u64::from(h) <= limits.max_avif_pixels && w < 2560,
+        "{w}×{h}"
+    );
+    let c = image_core::check(&photo, &at(Some(2048), Format::Avif, 75), &limits).unwrap();
+    assert_eq!(c.plan.output.0, 2048);
+    // A box over it is refused, naming the limit.
+    let boxed = Transform {
+        height: Some(2000),
+        fit: image_core::Fit::Cover,
+        ..at(Some(2560), Format::Avif, 75)
+    };
+    let e = image_core::check(&photo, &boxed, &limits).unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
     assert!(
         e.message
             .contains("the limit for AVIF output is 3.1 megapixels"),
         "{e}"
     );
-    assert!(image_core::check(&photo, &at(Some(2048), Format::Avif, 75), &limits).is_ok());
 
     // Through the whole pipeline, on a real image and a small cap.
     let small = Limits {
@@ -137,7 +151,18 @@ fn an_unsized_avif_is_scaled_to_max_avif_pixels_and_a_sized_one_over_it_refused(
     let png = hostile::png(200, 100, &[]);
     let out = process(&png, &at(None, Format::Avif, 60), &small).unwrap();
     assert_eq!((out.width, out.height), (140, 70));
-    let e = process(&png, &at(Some(150), Format::Avif, 60), &small).unwrap_err();
+    let out = process(&png, &at(Some(150), Format::Avif, 60), &small).unwrap();
+    assert_eq!(
+        (out.width, out.height),
+        (140, 70),
+        "a width alone: scaled like no size"
+    );
+    let boxed = Transform {
+        height: Some(75),
+        fit: image_core::Fit::Fill,
+        ..at(Some(150), Format::Avif, 60)
+    };
+    let e = process(&png, &boxed, &small).unwrap_err();
     assert!(e.message.contains("for AVIF output"), "{e}");
     assert_eq!(
         process(&png, &at(Some(150), Format::Png, 60), &small)
