@@ -202,14 +202,12 @@ pub fn params_for(
     let code = std::fs::read_to_string(&p.viewer_fn)?;
     let edge = std::fs::read(&p.origin_response)?;
     let regional = std::fs::read(&p.regional)?;
-    // Content-addressed, like the packages: new keys make a new object (and a new store).
-    let signing_keys_object = match &p.signing_keys {
-        Some(f) => {
-            let sha = Artifact::of("signing-keys", &std::fs::read(f)?).sha256;
-            Some(format!("keys/{}.json", &template::hex(&sha)[..16]))
-        }
-        None => None,
-    };
+    // One object per stack, uploaded once: the store is imported from it at creation only
+    // (CloudFormation cannot update an ImportSource); later keys go in with `sign --rotate`.
+    let signing_keys_object = p
+        .signing_keys
+        .as_ref()
+        .map(|_| format!("keys/{stack}.json"));
     Ok(Params {
         stack_name: stack.to_owned(),
         bucket: p.config.bucket.clone(),

@@ -60,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !spec.signed() {
         anyhow::bail!("the rule spec does not set `signed = true`: its URLs need no signature");
     }
-    if !SLOTS.contains(&args.slot) {
+    if !matches!(args.slot, 'a' | 'b') {
         anyhow::bail!("--slot must be a or b (o is the origin's)");
     }
     let path = args.keys.expect("clap requires --keys");
@@ -110,7 +110,11 @@ fn rotate_steps(slot: char, stack: &str, path: &std::path::Path) -> [String; 3] 
     [
         format!("read the KeyValueStore of stack {stack} (output {})", infra::keys::OUTPUT),
         format!("write a new secret as {key} into it, against its current ETag (live within seconds, no deploy)"),
-        format!("save the new secret as {key} in {}: sign new pages with --slot {slot}", path.display()),
+        if slot == 'o' {
+            format!("save the new secret as {key} in {}: then deploy --keys puts it into the package", path.display())
+        } else {
+            format!("save the new secret as {key} in {}: sign new pages with --slot {slot}", path.display())
+        },
     ]
 }
 
@@ -122,13 +126,12 @@ pub fn rotate(
     path: &std::path::Path,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    if slot != 'a' && slot != 'b' {
-        anyhow::bail!("--rotate takes a or b (o, the origin's key, changes with a deploy: it is in the package)");
+    if !SLOTS.contains(&slot) {
+        anyhow::bail!("--rotate takes a, b or o");
     }
     let src =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut keys =
-        Keys::from_kvs_json(&src).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Keys::from_kvs_json(&src).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let steps = rotate_steps(slot, stack, path);
     for (i, s) in steps.iter().enumerate() {
         eprintln!("  {}. {s}", i + 1);
@@ -149,20 +152,22 @@ pub fn rotate(
         "scalefront sign: wrote {} (store ETag {etag})",
         viewer_fn::sign::kvs_key(slot)
     );
-    keys.set(slot, &new).map_err(anyhow::Error::msg)?;
-    let tmp = path.with_extension("json.new");
-    let _ = std::fs::remove_file(&tmp);
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        std::io::Write::write_all(&mut f, keys.to_kvs_json().as_bytes())?;
+    // The file's other entries (the store may hold the site's other data) stay as they are.
+    let mut doc: serde_json::Value = serde_json::from_str(&src)?;
+    let data = doc["data"]
+        .as_array_mut()
+        .context("the keys file has no data list")?;
+    let key = viewer_fn::sign::kvs_key(slot);
+    match data.iter_mut().find(|e| e["key"] == key.as_str()) {
+        Some(e) => e["value"] = new.clone().into(),
+        None => data.push(serde_json::json!({"key": key, "value": new})),
     }
-    std::fs::rename(&tmp, path)?;
-    eprintln!("scalefront sign: saved slot {slot} in {}; pages signed with the other slot stay valid until you rotate it", path.display());
+    write_private(path, &serde_json::to_string_pretty(&doc)?, true)?;
+    if slot == 'o' {
+        eprintln!("scalefront sign: saved slot o in {}; now run deploy --keys {} to put it into the package (until then the origin's redirects, only for variants over 1 MB, are refused)", path.display(), path.display());
+    } else {
+        eprintln!("scalefront sign: saved slot {slot} in {}; pages signed with the other slot stay valid until you rotate it", path.display());
+    }
     Ok(())
 }
 
@@ -172,20 +177,40 @@ fn new_keys(path: &std::path::Path) -> anyhow::Result<()> {
     for slot in ['a', 'o'] {
         keys.set(slot, &secret()?).map_err(anyhow::Error::msg)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "creating {} (an existing key file is never overwritten)",
-                path.display()
-            )
-        })?;
-    std::io::Write::write_all(&mut f, keys.to_kvs_json().as_bytes())?;
+    write_private(path, &keys.to_kvs_json(), false).with_context(|| {
+        format!(
+            "an existing key file is never overwritten: {}",
+            path.display()
+        )
+    })?;
     eprintln!(
         "scalefront sign: wrote {} (slots a and o); keep it secret, out of the site's files",
         path.display()
     );
+    Ok(())
+}
+
+/// Writes `text` readable by its owner only (0600); `replace`: through a temporary file renamed
+/// over `path`, else only if `path` does not exist yet.
+fn write_private(path: &std::path::Path, text: &str, replace: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let target = if replace {
+        path.with_extension("json.new")
+    } else {
+        path.to_path_buf()
+    };
+    if replace {
+        let _ = std::fs::remove_file(&target);
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&target)
+        .with_context(|| format!("creating {}", target.display()))?;
+    std::io::Write::write_all(&mut f, text.as_bytes())?;
+    if replace {
+        std::fs::rename(&target, path)?;
+    }
     Ok(())
 }

@@ -19,11 +19,15 @@ fn html_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A page's URL for a spec with `signed = true`: signed on the server with slot `a` (the keys
-/// never reach the page); unchanged without keys or for another spec.
+/// A page's URL for a spec with `signed = true`: signed on the server with the site's key
+/// (slot `a`, else `b`; the keys never reach the page); unchanged without keys, for another spec,
+/// or for a URL the spec refuses (the page then shows the function's own answer).
 pub fn signed(spec: &Spec, keys: Option<&Keys>, url: String) -> String {
     match keys {
-        Some(k) if spec.signed() => sign_url(spec, k, 'a', &url).unwrap_or(url),
+        Some(k) if spec.signed() => {
+            let slot = if k.get('a').is_some() { 'a' } else { 'b' };
+            sign_url(spec, k, slot, &url).unwrap_or(url)
+        }
         _ => url,
     }
 }
@@ -45,7 +49,7 @@ pub fn snippet(
         let mut v: Vec<(u32, String)> = spec
             .presets()
             .iter()
-            .filter(|(_, pr)| pr.width > 0)
+            .filter(|(_, pr)| pr.width > 0 && pr.height == 0)
             .map(|(n, pr)| (pr.width, format!("{path}?{p}={n}")))
             .collect();
         v.sort();
@@ -123,7 +127,7 @@ mod tests {
     #[test]
     fn a_presets_only_spec_lists_its_presets_by_width() {
         let spec = Spec::from_toml(
-            "presets_only = true\n[presets.small]\nwidth = 320\n[presets.large]\nwidth = 1280\n[presets.icon]\nheight = 64\n",
+            "presets_only = true\n[presets.small]\nwidth = 320\n[presets.large]\nwidth = 1280\n[presets.icon]\nheight = 64\n[presets.square]\nwidth = 300\nheight = 300\n",
         )
         .unwrap();
         let s = snippet(&spec, None, "a.jpg", None, "");

@@ -78,7 +78,7 @@ impl Plan {
             .unwrap_or_else(|| artifact_bucket_name("<account id>"));
         steps.push(format!("upload {} ({mb:.1} MB) to s3://{artifacts}/{} in {STACK_REGION} (bucket created if missing; skipped if already there)", self.package_file.display(), self.package.key));
         if let Some((file, key)) = &self.signing_keys {
-            steps.push(format!("upload the signing keys {} to s3://{artifacts}/{key} (private; the stack's KeyValueStore is created from it; skipped if already there)", file.display()));
+            steps.push(format!("upload the signing keys {} to s3://{artifacts}/{key} (private; the stack's KeyValueStore is created from it, once: later keys go in with scalefront sign --rotate; skipped if already there)", file.display()));
         }
         let verb = match &self.stack_status {
             Some(None) => "create",
@@ -261,8 +261,8 @@ pub struct Outputs {
 }
 
 /// Carries out the plan. `say` gets one progress line at a time.
-/// Puts `file` at `key` in the artifacts bucket unless it is there (keys are content-addressed),
-/// encrypted at rest (SSE-S3).
+/// Puts `file` at `key` in the artifacts bucket unless it is there (package keys are
+/// content-addressed; the signing keys' object is the stack's), encrypted at rest (SSE-S3).
 fn upload_once(
     aws: &Aws,
     bucket: &str,
@@ -338,7 +338,7 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         "package",
         say,
     )?;
-    // 2b. The signing keys, for the KeyValueStore import (a new file, a new key: a new store).
+    // 2b. The signing keys, for the KeyValueStore's import at creation (once per stack).
     if let Some((file, key)) = &plan.signing_keys {
         upload_once(aws, artifacts, key, file, "signing keys", say)?;
     }

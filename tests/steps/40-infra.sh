@@ -50,7 +50,7 @@ SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-we
   --keys "$tmp/keys.json" --artifacts "$tmp/artifacts" --out "$tmp/c" > "$tmp/dry-c.txt"
 grep -q 'Type: AWS::CloudFront::KeyValueStore' "$tmp/dry-c.txt"
 grep -q 'KeyValueStoreAssociations' "$tmp/dry-c.txt"
-grep -q 'Default: "keys/[0-9a-f]\{16\}.json"' "$tmp/dry-c.txt"
+grep -q 'Default: "keys/scalefront-example-photos.json"' "$tmp/dry-c.txt"
 grep -q 'upload the signing keys' "$tmp/dry-c.txt"
 grep -q '"signingKey"' <(unzip -p "$tmp/c/origin-response.zip" config.json)
 [ "$(stat -c %a "$tmp/c/signing-keys.json")" = 600 ] || { echo "signing-keys.json is readable by others"; exit 1; }

@@ -889,6 +889,15 @@ impl Raw {
                     if let Some(o) = out.iter().find(|o| o.w * ratio.h == o.h * ratio.w) {
                         return refuse("ratios", Some(s), format!("{r:?} is the shape of {o}"));
                     }
+                    // I4: no box side over MAX_DIMENSION, whatever the widest width.
+                    let widest = widths.last().copied().unwrap_or(0);
+                    if ratio.height(widest) > MAX_DIMENSION {
+                        return refuse(
+                            "ratios",
+                            Some(s),
+                            format!("{r:?}: a {widest} px wide box would be {} px high, over {MAX_DIMENSION}", ratio.height(widest)),
+                        );
+                    }
                     out.push(ratio);
                 }
                 out
@@ -1185,11 +1194,12 @@ impl RawParams {
             };
             let mut out = Vec::new();
             for (s, n) in names {
-                if !is_name(&n, 32, b"_-.") {
+                // Starting with a letter or digit keeps `__proto__` out of the function's objects.
+                if !is_name(&n, 32, b"_-.") || !n.as_bytes()[0].is_ascii_alphanumeric() {
                     return refuse(
                         &key,
                         s,
-                        format!("{n:?}: a parameter name is 1-32 characters from a-z 0-9 _ - ."),
+                        format!("{n:?}: a parameter name is 1-32 characters from a-z 0-9 _ - ., starting with a letter or digit"),
                     );
                 }
                 if let Some(other) = seen.insert(n.clone(), role.key()) {
@@ -1274,6 +1284,8 @@ mod tests {
             ("ratios = [\"0:1\"]\n", "ratios", 1, "expected W:H"),
             ("ratios = [\"9:1\"]\n", "ratios", 1, "wider than 8:1"),
             ("ratios = [\"1:1\", \"2:2\"]\n", "ratios", 1, "the shape of 1:1"),
+            ("ratios = [\"1:3\"]\n", "ratios", 1, "over 8192"),
+            ("[params]\nwidth = [\"__proto__\"]\n", "params.width", 2, "starting with a letter"),
             ("[presets.Thumb]\nwidth = 1\n", "presets.Thumb", 1, "a preset name is"),
             ("[presets.__proto__]\nwidth = 1\n", "presets.__proto__", 1, "a preset name is"),
             ("[presets.t]\nwidth = 9000\n", "presets.t.width", 2, "outside 1..=8192"),

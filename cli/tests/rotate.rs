@@ -1,0 +1,123 @@
+//! `scalefront sign --rotate` through a stand-in `aws` answering from recorded responses
+//! (infra/tests/kvs): the store is written first, then the keys file, whose other entries stay.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn stand_in(dir: &Path) -> PathBuf {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tests/kvs");
+    let script = dir.join("aws");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1 $2\" >> {log}\ncase \"$1 $2\" in\n  \"cloudformation describe-stacks\") cat {f}/describe-stacks.json ;;\n  \"cloudfront-keyvaluestore describe-key-value-store\") cat {f}/describe-key-value-store.json ;;\n  \"cloudfront-keyvaluestore put-key\") cat {f}/put-key.json ;;\n  *) exit 254 ;;\nesac\n",
+            log = dir.join("calls.log").display(),
+            f = fixtures.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn rotate_writes_the_store_then_the_file_keeping_its_other_entries() {
+    let dir = std::env::temp_dir().join(format!("sf-rotate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("keys.json");
+    let before = r#"{"data":[{"key":"scalefront-a","value":"aaaaaaaaaaaaaaaaaaaa"},{"key":"scalefront-o","value":"oooooooooooooooooooo"},{"key":"site-banner","value":"hello"}]}"#;
+    std::fs::write(&keys, before).unwrap();
+    let bin = env!("CARGO_BIN_EXE_scalefront");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .env("SCALEFRONT_AWS", stand_in(&dir))
+            .output()
+            .unwrap()
+    };
+    let k = keys.to_str().unwrap();
+    let dry = run(&[
+        "sign",
+        "--rotate",
+        "b",
+        "--stack",
+        "scalefront-example-photos",
+        "--keys",
+        k,
+        "--dry-run",
+    ]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(!dir.join("calls.log").exists(), "a dry run calls nothing");
+    assert_eq!(std::fs::read_to_string(&keys).unwrap(), before);
+
+    let out = run(&[
+        "sign",
+        "--rotate",
+        "b",
+        "--stack",
+        "scalefront-example-photos",
+        "--keys",
+        k,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
+    assert_eq!(
+        calls.lines().collect::<Vec<_>>(),
+        [
+            "cloudformation describe-stacks",
+            "cloudfront-keyvaluestore describe-key-value-store",
+            "cloudfront-keyvaluestore put-key"
+        ]
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let entries = after["data"].as_array().unwrap();
+    let value = |k: &str| {
+        entries
+            .iter()
+            .find(|e| e["key"] == k)
+            .map(|e| e["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        value("scalefront-a").as_deref(),
+        Some("aaaaaaaaaaaaaaaaaaaa")
+    );
+    assert_eq!(
+        value("site-banner").as_deref(),
+        Some("hello"),
+        "other entries stay"
+    );
+    assert_eq!(
+        value("scalefront-b").map(|v| v.len()),
+        Some(64),
+        "a new 32-byte secret"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // New keys are private too, and never overwrite.
+    let fresh = dir.join("fresh.json");
+    assert!(run(&["sign", "--new-keys", fresh.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(
+        std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!run(&["sign", "--new-keys", fresh.to_str().unwrap()])
+        .status
+        .success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
