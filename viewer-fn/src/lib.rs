@@ -23,8 +23,8 @@
 //! 6. The variant namespace (first decoded segment = `prefix`): the request passes **unchanged** if
 //!    its URI is exactly the canonical URI of a variant the spec produces ([`Variant::parse`]);
 //!    anything else there → 400. Its query string is ignored.
-//! 7. No transform parameter (width, height, box, quality, format — `fit` and `dpr` alone only
-//!    modify) → the request is for the original: its URI becomes the canonical encoding (rule 15)
+//! 7. No transform parameter (width, height, box, quality, format, preset — `fit` and `dpr` alone
+//!    only modify) → the request is for the original: its URI becomes the canonical encoding (rule 15)
 //!    of the decoded path, query and headers untouched. `/%70hotos/a.jpg` and `/photos/a.jpg`
 //!    name one S3 key, so they share one cache entry and one origin trip.
 //!
@@ -43,19 +43,29 @@
 //!    dependence on order (CloudFront's object order is not the URL's order).
 //! 11. Size: `ceil(size × dpr)` in integer hundredths, then snapped: `snap = "up"` takes the next
 //!    allowed size (the largest above them all), `snap = "reject"` answers 400 unless it is one.
-//!    A side not given is 0 (free).
+//!    A side not given is 0 (free); a height alone snaps in `heights` (empty by default: 400).
+//!    Both sides (or `d=`): the request's shape must be within 1 % of one of `ratios` (else 400
+//!    "…is not an allowed shape; use a preset"); the width snaps, the height is the width × the
+//!    shape, rounded half up; a fit other than the default → 400 "fit X needs a preset".
+//!    A preset (`p=NAME`, an unknown name → 400) is the whole transform: with it any of d, w, h,
+//!    q, fit, dpr → 400 "preset X takes no …", and f only if the preset fixes no format.
+//!    `presets_only = true`: any other transform → 400 "only presets are enabled".
 //! 12. Quality (default `quality`) snaps up to the next allowed quality (the largest above them all).
 //! 13. Format: an explicit format must be in `formats` (else 400). `f=auto` or none: the `auto`
 //!    format with the highest q-value in `Accept` (ties in spec order); only explicit types count
 //!    (`*/*` and `image/*` do not: browsers send them without decoding AVIF); `;q=0` refuses a
 //!    type; a type listed twice takes its lowest q; a malformed q-value counts as 0; several
 //!    `Accept` headers are joined with `,`; an `Accept` longer than 4096 units is ignored. No
-//!    acceptable `auto` format → the source's own format (by extension).
+//!    acceptable `auto` format → the source's own format (by extension). AVIF only when the
+//!    output's longest known side is at most `avif_max_side` (no size given: never).
 //! 14. Canonical form (I1): the fit is the default when a side is free (it cannot change the
 //!    output); lossless PNG gets the default quality. One output ⇔ one key.
 //! 15. The URI becomes `/` + the canonical %-encoding ([`encode_key`]: UTF-8 bytes outside
 //!    `A-Z a-z 0-9 - _ . ! ~ * ' ( ) /` as upper-case `%XX`) of the variant key; the query
 //!    string is cleared; headers are left as they are.
+//! 16. `signed = true` ([`sign`]): a variant request (a transform, or a canonical variant URI)
+//!    must carry `s=` (one value, any alias agreeing): malformed → 400, missing or not made with
+//!    a key of the KeyValueStore → 403, checked last, after every rule above.
 //!
 //! Unicode is not normalised: S3 keys are byte strings, so NFC and NFD spellings are two
 //! originals, each with its own variants. Spaces arrive as `%20` (or raw, in hand-made events)

@@ -70,6 +70,7 @@ fn root_scalefront_toml_is_the_default_spec() {
         "heights",
         "ratios",
         "presets_only",
+        "signed",
         "qualities",
         "quality",
         "fit",
@@ -85,6 +86,7 @@ fn root_scalefront_toml_is_the_default_spec() {
         "format",
         "dpr",
         "preset",
+        "signature",
     ] {
         assert!(
             src.lines().any(|l| l.trim_start().starts_with(key)),
