@@ -18,6 +18,15 @@ const REGIONAL: &str = include_str!("../templates/regional.yaml");
 /// and the input at 40 MB, so the worst case stays under ~600 MB. `--memory` trades speed for cost.
 pub const DEFAULT_MEMORY_MB: u32 = 1769;
 
+/// The origin-response function's runtime (edge mode): Node.js, as Lambda@Edge requires.
+pub const EDGE_RUNTIME: &str = "nodejs22.x";
+/// The regional function's runtime: the native bootstrap on Amazon Linux 2023.
+pub const REGIONAL_RUNTIME: &str = "provided.al2023";
+/// Both functions' architecture (Lambda@Edge supports x86_64 only) and timeout in seconds
+/// (Lambda@Edge's origin-response maximum).
+pub const ARCHITECTURE: &str = "x86_64";
+pub const TIMEOUT_S: u32 = 30;
+
 /// Which stack shape to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -390,12 +399,24 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
     v.insert("edge_code_key", p.edge_package.key.clone());
     v.insert("edge_code_sha256", p.edge_package.code_sha256());
     v.insert("regional_code_key", p.regional_package.key.clone());
+    let runtime = match mode {
+        Mode::Edge => EDGE_RUNTIME,
+        Mode::Regional => REGIONAL_RUNTIME,
+    };
+    v.insert("runtime", runtime.to_string());
+    v.insert("architecture", ARCHITECTURE.to_string());
+    v.insert("timeout", TIMEOUT_S.to_string());
+    // Everything that shapes the function is in the published version's identity: a published
+    // version freezes its configuration, so a new memory size (or runtime, timeout,
+    // architecture) must publish a new version, as a new package or spec does — and the
+    // distribution then switches to it.
     v.insert(
         "version_description",
         format!(
-            "scalefront package {} spec {}",
+            "scalefront package {} spec {} {} MB {TIMEOUT_S} s {runtime} {ARCHITECTURE}",
             &hex(&code.sha256)[..12],
-            &spec_hash[..12]
+            &spec_hash[..12],
+            p.memory_mb,
         ),
     );
     v.insert("test_path", p.test_path());

@@ -413,6 +413,14 @@ fn a_spec_or_package_change_publishes_a_new_version() {
     });
     assert_ne!(before["CodeSha256"], code_changed["CodeSha256"]);
     assert_ne!(before["Description"], code_changed["Description"]);
+    // A published version freezes its configuration: a new memory size publishes a new one.
+    let memory_changed = version(&Params {
+        memory_mb: 3008,
+        ..p.clone()
+    });
+    assert_eq!(before["CodeSha256"], memory_changed["CodeSha256"]);
+    assert_ne!(before["Description"], memory_changed["Description"]);
+    assert!(memory_changed["Description"].as_str().unwrap().contains("3008 MB"));
 }
 
 #[test]

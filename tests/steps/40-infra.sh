@@ -39,6 +39,13 @@ va=$(grep 'Description: "scalefront package' "$tmp/a/template-edge.yaml")
 vb=$(grep 'Description: "scalefront package' "$tmp/b/template-edge.yaml")
 [ "$va" != "$vb" ] || { echo "spec change did not change the Lambda version: $va"; exit 1; }
 echo "version on spec change: $va -> $vb"
+# So does a new memory size: a published version freezes its configuration.
+SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --memory 3008 \
+  --artifacts "$tmp/artifacts" --out "$tmp/m" > "$tmp/dry-m.txt"
+vm=$(grep 'Description: "scalefront package' "$tmp/m/template-edge.yaml")
+[ "$va" != "$vm" ] || { echo "memory change did not change the Lambda version: $va"; exit 1; }
+grep -q 'Description: "scalefront package .* 3008 MB' "$tmp/dry-m.txt"
+echo "version on memory change: $va -> $vm"
 # Signed URLs: the stack creates a KeyValueStore from the uploaded keys and associates it with the
 # function; the plan uploads the keys; a signed spec without --keys is refused.
 printf 'signed = true\n' > "$tmp/signed.toml"
@@ -58,7 +65,7 @@ echo "signed spec: KeyValueStore imported from the uploaded keys, origin key in 
 sections=$((sections + 1))
 
 # 3. cfn-lint on every rendered template (committed examples + the CLI's renders).
-templates=(infra/examples/template-*.yaml "$tmp"/a/template-*.yaml "$tmp"/b/template-*.yaml "$tmp"/c/template-*.yaml)
+templates=(infra/examples/template-*.yaml "$tmp"/a/template-*.yaml "$tmp"/b/template-*.yaml "$tmp"/c/template-*.yaml "$tmp"/m/template-*.yaml)
 cfn-lint "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} templates clean"
 sections=$((sections + 1))
