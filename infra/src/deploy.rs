@@ -41,6 +41,14 @@ pub struct Plan {
     pub signing_keys: Option<(PathBuf, String)>,
 }
 
+/// The account that must own an artifacts bucket: the one its name ends with.
+pub fn artifacts_owner(bucket: &str) -> Result<&str> {
+    bucket
+        .strip_prefix("scalefront-artifacts-")
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .with_context(|| format!("{bucket} is not scalefront-artifacts-<12-digit account id>"))
+}
+
 /// The name of the per-account artifacts bucket (us-east-1).
 pub fn artifact_bucket_name(account: &str) -> String {
     format!("scalefront-artifacts-{account}")
@@ -266,12 +274,22 @@ pub struct Outputs {
 fn upload_once(
     aws: &Aws,
     bucket: &str,
+    owner: &str,
     key: &str,
     file: &std::path::Path,
     what: &str,
     say: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    let head = ["s3api", "head-object", "--bucket", bucket, "--key", key];
+    let head = [
+        "s3api",
+        "head-object",
+        "--bucket",
+        bucket,
+        "--key",
+        key,
+        "--expected-bucket-owner",
+        owner,
+    ];
     if aws.call_opt(STACK_REGION, &head)?.is_some() {
         say(&format!("{what} already uploaded: s3://{bucket}/{key}"));
         return Ok(());
@@ -292,6 +310,8 @@ fn upload_once(
         &body,
         "--server-side-encryption",
         "AES256",
+        "--expected-bucket-owner",
+        owner,
     ];
     aws.call(STACK_REGION, &put)?;
     Ok(())
@@ -317,14 +337,25 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
         ));
         create_private_bucket(aws, &plan.bucket, &plan.bucket_region)?;
     }
-    // 2. The package.
-    if aws
-        .call_opt(
-            STACK_REGION,
-            &["s3api", "head-bucket", "--bucket", artifacts],
-        )?
-        .is_none()
-    {
+    // 2. The package. The artifacts bucket's name is predictable, so every call on it names the
+    // account that must own it: a bucket someone else created first is refused (403), never used.
+    let owner = artifacts_owner(artifacts)?;
+    let head = [
+        "s3api",
+        "head-bucket",
+        "--bucket",
+        artifacts,
+        "--expected-bucket-owner",
+        owner,
+    ];
+    let exists = match aws.call_opt(STACK_REGION, &head) {
+        Ok(v) => v.is_some(),
+        Err(e) if matches!(e.kind, ErrorKind::AccessDenied { .. }) => bail!(
+            "the artifacts bucket {artifacts} exists but is not this account's ({owner}): someone else created it; deploy refuses to upload there ({e})"
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    if !exists {
         say(&format!(
             "creating the artifacts bucket {artifacts} in {STACK_REGION}"
         ));
@@ -333,6 +364,7 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
     upload_once(
         aws,
         artifacts,
+        owner,
         &plan.package.key,
         &plan.package_file,
         "package",
@@ -340,7 +372,7 @@ pub fn execute(aws: &Aws, plan: &Plan, say: &mut dyn FnMut(&str)) -> Result<Outp
     )?;
     // 2b. The signing keys, for the KeyValueStore's import at creation (once per stack).
     if let Some((file, key)) = &plan.signing_keys {
-        upload_once(aws, artifacts, key, file, "signing keys", say)?;
+        upload_once(aws, artifacts, owner, key, file, "signing keys", say)?;
     }
     // 3. The stack, through a change set (create and update alike; "no changes" is fine).
     let create = matches!(

@@ -420,7 +420,10 @@ fn a_spec_or_package_change_publishes_a_new_version() {
     });
     assert_eq!(before["CodeSha256"], memory_changed["CodeSha256"]);
     assert_ne!(before["Description"], memory_changed["Description"]);
-    assert!(memory_changed["Description"].as_str().unwrap().contains("3008 MB"));
+    assert!(memory_changed["Description"]
+        .as_str()
+        .unwrap()
+        .contains("3008 MB"));
 }
 
 #[test]
