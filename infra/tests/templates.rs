@@ -268,7 +268,7 @@ fn edge_template_obeys_lambda_edge_rules() {
     );
     assert_eq!(f["Architectures"], json!(["x86_64"]));
     assert!(EDGE_RUNTIMES.contains(&f["Runtime"].as_str().unwrap()));
-    assert_eq!(f["Runtime"], "nodejs22.x");
+    assert_eq!(f["Runtime"], infra::template::EDGE_RUNTIME);
     assert!(f.get("Layers").is_none() && f.get("PackageType").is_none());
     assert!(
         f["Timeout"].as_u64().unwrap() <= 30,

@@ -294,7 +294,7 @@ fn edge_function(f: &Facts, behaviour: &str, a: &LambdaAssociation) -> Vec<Line>
     out.push(if EDGE_RUNTIMES.contains(&runtime.as_str()) && c.package_type.as_deref().unwrap_or("Zip") == "Zip" {
         pass("edge-runtime", format!("{short} runs {runtime}"))
     } else {
-        fail("edge-runtime", format!("{short} runs {runtime}, which Lambda@Edge refuses (Node.js or Python zip packages only; no custom runtimes, containers or layers)"), "use nodejs22.x with scalefront's origin-response.zip, or regional mode for the native binary")
+        fail("edge-runtime", format!("{short} runs {runtime}, which Lambda@Edge refuses (Node.js or Python zip packages only; no custom runtimes, containers or layers)"), format!("use {} with scalefront's origin-response.zip, or regional mode for the native binary", crate::template::EDGE_RUNTIME))
     });
     let arch = if c.architectures.is_empty() {
         vec!["x86_64".to_owned()]
