@@ -1,5 +1,5 @@
 // scalefront viewer-request function, generated from scalefront.toml (viewer-fn/src/lib.rs)
-var C={"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true,"v":1200};
+var C={"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"avif":"avif","jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g529162a","img":"not an image; transformable: .avif .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true,"v":1200,"x":false};
 var FITS=["cover","contain","fill","inside","outside"];
 var FMT={auto:"auto",jpg:"jpeg",jpeg:"jpeg",png:"png",webp:"webp",avif:"avif"};
 var MIME={"image/jpeg":"jpeg","image/png":"png","image/webp":"webp","image/avif":"avif"};
@@ -63,7 +63,11 @@ if(segs[0]===C.p){
 if(!variant(segs)||enc(key)!==raw)return fail(400,"not a canonical variant key");
 return signed(r,enc(segs.slice(1,-2).join("/"))+"/"+segs[segs.length-1],B.s);
 }
-if(!(B.w.length||B.h.length||B.d.length||B.q.length||B.f.length||B.p.length)){r.uri="/"+enc(key);return r;}
+if(!(B.w.length||B.h.length||B.d.length||B.q.length||B.f.length||B.p.length)){
+if(C.x)return fail(403,"originals are not served (originals = \"deny\")");
+r.uri="/"+enc(key);
+return r;
+}
 var u=enc(key),src=source(segs,u);
 if(typeof src!=="string")return fail(src[0],src[1]);
 var D=each(B.d,pBox),Ws=each(B.w,pInt),Hs=each(B.h,pInt),Qs=each(B.q,pQ),

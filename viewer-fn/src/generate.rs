@@ -60,6 +60,7 @@ pub fn generate(spec: &Spec) -> String {
         "S": presets,
         "o": spec.presets_only(),
         "v": spec.avif_max_side(),
+        "x": !spec.serves_originals(),
     });
     let body = TEMPLATE.replacen("/*SPEC*/", &c.to_string(), 1);
     // Lines marked for the other signing mode go; indentation and comment lines cost bytes

@@ -25,7 +25,8 @@
 //!    anything else there → 400. Its query string is ignored.
 //! 7. No transform parameter (width, height, box, quality, format, preset — `fit` and `dpr` alone
 //!    only modify) → the request is for the original: its URI becomes the canonical encoding (rule 15)
-//!    of the decoded path, query and headers untouched. `/%70hotos/a.jpg` and `/photos/a.jpg`
+//!    of the decoded path, query and headers untouched (`originals = "deny"`: 403 instead, so only
+//!    variants are public). `/%70hotos/a.jpg` and `/photos/a.jpg`
 //!    name one S3 key, so they share one cache entry and one origin trip.
 //!
 //! A transform:
@@ -107,6 +108,6 @@ pub use rewrite::{
     MAX_URI_LEN, MAX_VALUE_LEN,
 };
 pub use spec::{
-    Fit, Format, Params, Preset, Ratio, Role, Snap, Spec, SpecError, MAX_DIMENSION, MAX_DPR,
-    MAX_PREFIX_LEN,
+    Fit, Format, Originals, Params, Preset, Ratio, Role, Snap, Spec, SpecError, MAX_DIMENSION,
+    MAX_DPR, MAX_PREFIX_LEN,
 };

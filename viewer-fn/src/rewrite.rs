@@ -168,6 +168,9 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
     .iter()
     .any(|r| by_role.contains_key(r));
     if !transform {
+        if !spec.serves_originals() {
+            return reject(403, "originals are not served (originals = \"deny\")");
+        }
         return Outcome::Original(format!("/{}", encode_key(&key)));
     }
     let source = match check_source(spec, &key) {

@@ -122,6 +122,15 @@ impl fmt::Display for Format {
     }
 }
 
+/// What a request without a transform gets: the original (`serve`), or 403 (`deny`: only
+/// variants are public, so backups, PDFs and originals with GPS EXIF are not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Originals {
+    Serve,
+    Deny,
+}
+
 /// What a requested size that is not in the allowed list becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -358,6 +367,7 @@ pub struct Spec {
     presets: BTreeMap<String, Preset>,
     presets_only: bool,
     signed: bool,
+    originals: Originals,
     params: Params,
     error_max_age: u32,
     missing_max_age: u32,
@@ -411,6 +421,7 @@ impl Default for Spec {
             presets: BTreeMap::new(),
             presets_only: false,
             signed: false,
+            originals: Originals::Serve,
             params: Params::default(),
             error_max_age: 300,
             missing_max_age: 30,
@@ -487,6 +498,10 @@ impl Spec {
     /// Named transforms, by name.
     pub fn presets(&self) -> &BTreeMap<String, Preset> {
         &self.presets
+    }
+    /// Whether a request without a transform reaches the original (`originals = "serve"`).
+    pub fn serves_originals(&self) -> bool {
+        self.originals == Originals::Serve
     }
     /// Whether transforms and variant URIs must carry a signature ([`crate::sign`]).
     pub fn signed(&self) -> bool {
@@ -742,6 +757,7 @@ struct Raw {
     presets: Option<S<BTreeMap<String, S<RawPreset>>>>,
     presets_only: Option<S<bool>>,
     signed: Option<S<bool>>,
+    originals: Option<S<Originals>>,
     params: Option<S<RawParams>>,
     error_max_age: Option<S<u32>>,
     missing_max_age: Option<S<u32>>,
@@ -1105,6 +1121,7 @@ impl Raw {
             }
         };
         let signed = self.signed.is_some_and(|b| b.into_inner());
+        let originals = self.originals.map_or(d.originals, |o| o.into_inner());
         let params = match self.params {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
@@ -1160,6 +1177,7 @@ impl Raw {
             presets,
             presets_only,
             signed,
+            originals,
             params,
             error_max_age,
             missing_max_age,
@@ -1294,6 +1312,7 @@ mod tests {
             ("formats = [\"webp\", \"jpeg\"]\n[extensions]\njpg = \"jpeg\"\n[presets.t]\nformat = \"avif\"\n", "presets.t.format", 5, "not one of `formats`"),
             ("[presets.t]\nwidht = 1\n", "presets.t.widht", 2, "unknown field"),
             ("presets_only = true\n", "presets_only", 1, "no [presets]"),
+            ("originals = \"hide\"\n", "originals", 1, "unknown variant"),
             ("qualities = [50,\n 50]\n", "qualities", 2, "listed twice"),
             ("qualities = [101]\n", "qualities", 1, "outside 1..=100"),
             ("quality = 80\n", "quality", 1, "not one of `qualities`"),

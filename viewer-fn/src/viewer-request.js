@@ -98,7 +98,11 @@ function rewrite(r) {
     if (!variant(segs) || enc(key) !== raw) return fail(400, "not a canonical variant key");
     return signed(r, enc(segs.slice(1, -2).join("/")) + "/" + segs[segs.length - 1], B.s);
   }
-  if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) { r.uri = "/" + enc(key); return r; }
+  if (!(B.w.length || B.h.length || B.d.length || B.q.length || B.f.length || B.p.length)) {
+    if (C.x) return fail(403, "originals are not served (originals = \"deny\")");
+    r.uri = "/" + enc(key);
+    return r;
+  }
   var u = enc(key), src = source(segs, u);
   if (typeof src !== "string") return fail(src[0], src[1]);
 

@@ -43,6 +43,7 @@ const RULES: &[&str] = &[
     "ratio",
     "preset",
     "presets-only",
+    "originals-deny",
 ];
 
 #[derive(Deserialize)]

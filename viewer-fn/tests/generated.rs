@@ -71,6 +71,7 @@ fn root_scalefront_toml_is_the_default_spec() {
         "ratios",
         "presets_only",
         "signed",
+        "originals",
         "qualities",
         "quality",
         "fit",
