@@ -83,6 +83,11 @@ async function update() {
   try {
     const v = await getJson('/_scalefront/api/variant?url=' + encodeURIComponent(url) + '&accept=' + encodeURIComponent(IMG_ACCEPT));
     if (seq !== state.seq) return;
+    // A signed spec: the edge signed the URL on the server (the page never holds a key).
+    if (v.url) {
+      $('url').textContent = v.url;
+      $('url-open').href = v.url;
+    }
     if (v.response) throw new Error(`the viewer function answers ${v.response.status}: ${v.response.body.trim()}`);
     $('rewritten').textContent = v.uri;
     if (!v.variant) throw new Error('that URL asks for the original');
