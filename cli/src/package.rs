@@ -130,7 +130,11 @@ pub fn package(args: &Args) -> Result<Packaged> {
     let signing_keys = match &keys {
         Some(k) => {
             let path = args.out.join("signing-keys.json");
-            write_private(&path, k.to_kvs_json().as_bytes())?;
+            infra::keys::write_private(
+                &path,
+                k.to_kvs_json().as_bytes(),
+                infra::keys::Replace::Yes,
+            )?;
             Some(path)
         }
         None => None,
@@ -289,20 +293,6 @@ fn signing_keys(spec: &Spec, path: Option<&Path>) -> Result<Option<viewer_fn::si
             Ok(Some(keys))
         }
     }
-}
-
-/// A file only its owner may read (the signing keys).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use infra::keys::{write_private, Replace};
 use viewer_fn::sign::{sign_url, Keys, SLOTS};
 use viewer_fn::Spec;
 
@@ -162,7 +163,11 @@ pub fn rotate(
         Some(e) => e["value"] = new.clone().into(),
         None => data.push(serde_json::json!({"key": key, "value": new})),
     }
-    write_private(path, &serde_json::to_string_pretty(&doc)?, true)?;
+    write_private(
+        path,
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+        Replace::Yes,
+    )?;
     if slot == 'o' {
         eprintln!("scalefront sign: saved slot o in {}; now run deploy --keys {} to put it into the package (until then the origin's redirects, only for variants over 1 MB, are refused)", path.display(), path.display());
     } else {
@@ -177,7 +182,7 @@ fn new_keys(path: &std::path::Path) -> anyhow::Result<()> {
     for slot in ['a', 'o'] {
         keys.set(slot, &secret()?).map_err(anyhow::Error::msg)?;
     }
-    write_private(path, &keys.to_kvs_json(), false).with_context(|| {
+    write_private(path, keys.to_kvs_json().as_bytes(), Replace::No).with_context(|| {
         format!(
             "an existing key file is never overwritten: {}",
             path.display()
@@ -187,30 +192,5 @@ fn new_keys(path: &std::path::Path) -> anyhow::Result<()> {
         "scalefront sign: wrote {} (slots a and o); keep it secret, out of the site's files",
         path.display()
     );
-    Ok(())
-}
-
-/// Writes `text` readable by its owner only (0600); `replace`: through a temporary file renamed
-/// over `path`, else only if `path` does not exist yet.
-fn write_private(path: &std::path::Path, text: &str, replace: bool) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let target = if replace {
-        path.with_extension("json.new")
-    } else {
-        path.to_path_buf()
-    };
-    if replace {
-        let _ = std::fs::remove_file(&target);
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&target)
-        .with_context(|| format!("creating {}", target.display()))?;
-    std::io::Write::write_all(&mut f, text.as_bytes())?;
-    if replace {
-        std::fs::rename(&target, path)?;
-    }
     Ok(())
 }

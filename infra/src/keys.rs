@@ -55,18 +55,7 @@ pub fn put(aws: &Aws, store: &str, key: &str, value: &str, scratch: &Path) -> Re
         .context("describe-key-value-store gave no ETag")?;
     let input = serde_json::json!({"KvsARN": store, "Key": key, "Value": value, "IfMatch": etag});
     let file = scratch.join(format!("put-key-{}.json", std::process::id()));
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::remove_file(&file);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&file)
-            .with_context(|| format!("creating {}", file.display()))?;
-        f.write_all(input.to_string().as_bytes())?;
-    }
+    write_private(&file, input.to_string().as_bytes(), Replace::Yes)?;
     let arg = format!("file://{}", file.display());
     let r = aws.call(
         STACK_REGION,
@@ -79,4 +68,37 @@ pub fn put(aws: &Aws, store: &str, key: &str, value: &str, scratch: &Path) -> Re
     );
     let _ = std::fs::remove_file(&file);
     Ok(r?["ETag"].as_str().unwrap_or_default().to_string())
+}
+
+/// What [`write_private`] does with a file already at the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// Write a temporary file and rename it over the old one (never a half-written secret).
+    Yes,
+    /// Refuse: an existing key file is never overwritten.
+    No,
+}
+
+/// Writes a file only its owner may read (0600): signing keys, and the inputs that carry them.
+pub fn write_private(path: &Path, bytes: &[u8], replace: Replace) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let target = match replace {
+        Replace::Yes => path.with_extension("new"),
+        Replace::No => path.to_path_buf(),
+    };
+    if replace == Replace::Yes {
+        let _ = std::fs::remove_file(&target);
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&target)
+        .with_context(|| format!("creating {}", target.display()))?;
+    f.write_all(bytes)?;
+    if replace == Replace::Yes {
+        std::fs::rename(&target, path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    Ok(())
 }
