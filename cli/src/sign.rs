@@ -97,12 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 32 random bytes (from the OS), as 64 hex digits.
-fn secret() -> anyhow::Result<String> {
+/// Fresh secrets for `slots`, from the OS.
+fn random_keys(slots: &[char]) -> anyhow::Result<Keys> {
     let mut urandom = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
-    let mut b = [0u8; 32];
-    urandom.read_exact(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(Keys::random(slots, &mut urandom)?)
 }
 
 /// The rotation's steps: one list for --dry-run and for the run.
@@ -143,7 +141,10 @@ pub fn rotate(
     }
     let store = infra::keys::store_of(aws, stack)?;
     eprintln!("scalefront sign: store {store}");
-    let new = secret()?;
+    let new = random_keys(&[slot])?
+        .get(slot)
+        .expect("just made")
+        .to_string();
     let scratch = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -178,10 +179,7 @@ pub fn rotate(
 
 /// Fresh secrets for slots a (the site) and o (the origin).
 fn new_keys(path: &std::path::Path) -> anyhow::Result<()> {
-    let mut keys = Keys::new();
-    for slot in ['a', 'o'] {
-        keys.set(slot, &secret()?).map_err(anyhow::Error::msg)?;
-    }
+    let keys = random_keys(&['a', 'o'])?;
     write_private(path, keys.to_kvs_json().as_bytes(), Replace::No).with_context(|| {
         format!(
             "an existing key file is never overwritten: {}",

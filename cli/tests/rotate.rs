@@ -1,30 +1,13 @@
 //! `scalefront sign --rotate` through a stand-in `aws` answering from recorded responses
 //! (infra/tests/kvs): the store is written first, then the keys file, whose other entries stay.
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "../../infra/tests/common/mod.rs"]
+mod common;
 
-fn stand_in(dir: &Path) -> PathBuf {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/tests/kvs");
-    let script = dir.join("aws");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$1 $2\" >> {log}\ncase \"$1 $2\" in\n  \"cloudformation describe-stacks\") cat {f}/describe-stacks.json ;;\n  \"cloudfront-keyvaluestore describe-key-value-store\") cat {f}/describe-key-value-store.json ;;\n  \"cloudfront-keyvaluestore put-key\") cat {f}/put-key.json ;;\n  *) exit 254 ;;\nesac\n",
-            log = dir.join("calls.log").display(),
-            f = fixtures.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
+use std::process::Command;
 
 #[test]
 fn rotate_writes_the_store_then_the_file_keeping_its_other_entries() {
-    let dir = std::env::temp_dir().join(format!("sf-rotate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("rotate");
     let keys = dir.join("keys.json");
     let before = r#"{"data":[{"key":"scalefront-a","value":"aaaaaaaaaaaaaaaaaaaa"},{"key":"scalefront-o","value":"oooooooooooooooooooo"},{"key":"site-banner","value":"hello"}]}"#;
     std::fs::write(&keys, before).unwrap();
@@ -32,7 +15,7 @@ fn rotate_writes_the_store_then_the_file_keeping_its_other_entries() {
     let run = |args: &[&str]| {
         Command::new(bin)
             .args(args)
-            .env("SCALEFRONT_AWS", stand_in(&dir))
+            .env("SCALEFRONT_AWS", common::stand_in(&dir, common::KVS))
             .output()
             .unwrap()
     };
@@ -70,14 +53,17 @@ fn rotate_writes_the_store_then_the_file_keeping_its_other_entries() {
         String::from_utf8_lossy(&out.stderr)
     );
     let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
-    assert_eq!(
-        calls.lines().collect::<Vec<_>>(),
-        [
-            "cloudformation describe-stacks",
-            "cloudfront-keyvaluestore describe-key-value-store",
-            "cloudfront-keyvaluestore put-key"
-        ]
-    );
+    let lines: Vec<&str> = calls.lines().collect();
+    for (line, call) in lines.iter().zip([
+        "cloudformation describe-stacks",
+        "cloudfront-keyvaluestore describe-key-value-store",
+        "cloudfront-keyvaluestore put-key",
+    ]) {
+        assert!(line.starts_with(call), "{calls}");
+    }
+    // The store got the secret the file now holds (put-key's input, copied by the stand-in).
+    let put: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
+    assert_eq!(put["Key"], "scalefront-b");
     let after: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
     let entries = after["data"].as_array().unwrap();

@@ -85,7 +85,6 @@ pub struct Edge {
     pub log_flows: bool,
     /// Host names served besides IP addresses and `localhost` (`serve --allow-host`).
     pub allowed_hosts: Vec<String>,
-    keys: Keys,
 }
 
 impl Edge {
@@ -117,7 +116,6 @@ impl Edge {
             flow_errors: AtomicU64::new(0),
             log_flows: true,
             allowed_hosts: Vec::new(),
-            keys: Keys::new(),
         })
     }
 
@@ -130,15 +128,15 @@ impl Edge {
     /// and slot `o` for the origin's redirects (as a deployed package has it in its config).
     pub fn set_keys(&mut self, keys: Keys) -> anyhow::Result<()> {
         self.viewer = ViewerFn::with_keys(viewer_fn::generate(&self.spec), keys.clone())?;
-        self.settings.origin_key = keys.get(viewer_fn::sign::ORIGIN_SLOT).map(str::to_string);
-        self.keys = keys;
+        // One set of keys: the origin side signs with its slot `o`, pages with `a` or `b`.
+        self.settings.signing = keys;
         Ok(())
     }
 
     /// The signing keys (empty unless [`Edge::set_keys`]): pages served by `serve` (the preview,
     /// its srcset) are signed with slot `a` on the server; the keys never reach the page.
     pub fn keys(&self) -> &Keys {
-        &self.keys
+        &self.settings.signing
     }
 
     pub fn stats(&self) -> EdgeStats {

@@ -95,7 +95,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Some(k) => k,
             None => {
                 eprintln!("scalefront serve: signed spec without --keys: signing with fresh keys for this run");
-                ephemeral_keys()?
+                viewer_fn::sign::Keys::random(
+                    &['a', 'o'],
+                    &mut std::fs::File::open("/dev/urandom")?,
+                )?
             }
         };
         edge.set_keys(keys)?;
@@ -108,20 +111,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     http::serve(listener, edge, shutdown_signal()).await?;
     eprintln!("scalefront serve: stopped");
     Ok(())
-}
-
-/// Random secrets for slots a and o, from the OS.
-fn ephemeral_keys() -> anyhow::Result<viewer_fn::sign::Keys> {
-    use std::io::Read;
-    let mut urandom = std::fs::File::open("/dev/urandom")?;
-    let mut keys = viewer_fn::sign::Keys::new();
-    for slot in ['a', 'o'] {
-        let mut b = [0u8; 24];
-        urandom.read_exact(&mut b)?;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        keys.set(slot, &hex).map_err(anyhow::Error::msg)?;
-    }
-    Ok(keys)
 }
 
 async fn print_banner(edge: &Edge, addr: SocketAddr, sample: bool) {

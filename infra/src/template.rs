@@ -511,6 +511,4 @@ pub fn percent_encode_path(key: &str) -> String {
     out
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use viewer_fn::sign::hex;

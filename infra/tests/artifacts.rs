@@ -1,25 +1,21 @@
 //! The artifacts bucket has a predictable name (`scalefront-artifacts-<account>`): every call on
 //! it names the account that must own it, and a bucket someone else created first is refused.
 //! A stand-in `aws` answers as S3 does for a bucket of another account (HeadBucket: 403).
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use infra::aws::Aws;
 use infra::deploy::{execute, Plan};
 use infra::{Artifact, Mode};
 
-fn stand_in(dir: &Path, head_bucket: &str) -> PathBuf {
-    let script = dir.join("aws");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$1 $2\" in\n  \"s3api head-bucket\") {head_bucket} ;;\n  \"s3api head-object\") echo 'An error occurred (404) when calling the HeadObject operation: Not Found' >&2; exit 254 ;;\n  cloudformation*) echo 'An error occurred (ValidationError) when calling the CreateChangeSet operation: stand-in stops here' >&2; exit 254 ;;\n  *) echo '{{}}' ;;\nesac\n",
-            log = dir.join("calls.log").display(),
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
+/// S3 as it answers for the artifacts bucket (`head_bucket`: the HeadBucket arm), a package not
+/// there yet; CloudFormation stops the run (the uploads before it are the point).
+fn stand_in(dir: &Path, head_bucket: &str) -> std::path::PathBuf {
+    let cases = format!(
+        "  \"s3api head-bucket\") {head_bucket} ;;\n  \"s3api head-object\") echo 'An error occurred (404) when calling the HeadObject operation: Not Found' >&2; exit 254 ;;\n  \"s3api put-object\") echo '{{}}' ;;"
+    );
+    common::stand_in(dir, &cases)
 }
 
 fn plan(dir: &Path) -> Plan {
@@ -44,9 +40,7 @@ fn plan(dir: &Path) -> Plan {
 
 #[test]
 fn a_bucket_of_another_account_is_refused_before_any_upload() {
-    let dir = std::env::temp_dir().join(format!("sf-artifacts-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("artifacts");
     let forbidden = "echo 'An error occurred (403) when calling the HeadBucket operation: Forbidden' >&2; exit 254";
     let aws = Aws::with_program(stand_in(&dir, forbidden));
     let e = execute(&aws, &plan(&dir), &mut |_| {})
@@ -61,11 +55,8 @@ fn a_bucket_of_another_account_is_refused_before_any_upload() {
 
 #[test]
 fn every_call_on_the_artifacts_bucket_names_its_owner() {
-    let dir = std::env::temp_dir().join(format!("sf-artifacts-ok-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("artifacts-ok");
     let aws = Aws::with_program(stand_in(&dir, "echo '{}'"));
-    // The stack step fails on the stand-in's empty answers; the uploads before it are the point.
     let _ = execute(&aws, &plan(&dir), &mut |_| {});
     let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
     let on_artifacts: Vec<&str> = calls

@@ -1,43 +1,14 @@
 //! Key rotation against a deployed stack's KeyValueStore, on recorded responses shaped like the
 //! documented ones (moto has no KeyValueStore): a stand-in `aws` answers each call from
 //! `tests/kvs/*.json` and records what it was asked.
-use std::path::{Path, PathBuf};
+mod common;
 
 use infra::aws::Aws;
 
-fn fake_aws(dir: &Path) -> PathBuf {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kvs");
-    let script = dir.join("aws");
-    let log = dir.join("calls.log");
-    std::fs::write(
-        &script,
-        format!(
-            r#"#!/bin/sh
-echo "$*" >> {log}
-case "$1 $2" in
-  "cloudformation describe-stacks") cat {f}/describe-stacks.json ;;
-  "cloudfront-keyvaluestore describe-key-value-store") cat {f}/describe-key-value-store.json ;;
-  "cloudfront-keyvaluestore put-key")
-    input=$(echo "$4" | sed 's|^file://||'); cat "$input" >> {log}; echo >> {log}
-    cat {f}/put-key.json ;;
-  *) echo "An error occurred (InvalidAction) when calling the $1 operation: unexpected" >&2; exit 254 ;;
-esac
-"#,
-            log = log.display(),
-            f = fixtures.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
-}
-
 #[test]
 fn a_key_is_written_against_the_stores_etag_and_never_on_the_command_line() {
-    let dir = std::env::temp_dir().join(format!("sf-kvs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let aws = Aws::with_program(fake_aws(&dir));
+    let dir = common::scratch("kvs");
+    let aws = Aws::with_program(common::stand_in(&dir, common::KVS));
     let store = infra::keys::store_of(&aws, "scalefront-example-photos").unwrap();
     assert!(store.ends_with("key-value-store/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"));
     let etag = infra::keys::put(
@@ -84,12 +55,11 @@ fn a_key_is_written_against_the_stores_etag_and_never_on_the_command_line() {
 
 #[test]
 fn a_stack_without_signed_urls_says_so() {
-    let dir = std::env::temp_dir().join(format!("sf-kvs-none-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("aws");
-    std::fs::write(&script, "#!/bin/sh\necho '{\"Stacks\":[{\"StackName\":\"s\",\"Outputs\":[{\"OutputKey\":\"DistributionId\",\"OutputValue\":\"E1\"}]}]}'\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = common::scratch("kvs-none");
+    let script = common::stand_in(
+        &dir,
+        r#"  "cloudformation describe-stacks") echo '{"Stacks":[{"StackName":"s","Outputs":[{"OutputKey":"DistributionId","OutputValue":"E1"}]}]}' ;;"#,
+    );
     let e = infra::keys::store_of(&Aws::with_program(&script), "s")
         .unwrap_err()
         .to_string();

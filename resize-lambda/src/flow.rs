@@ -546,19 +546,17 @@ fn plan(settings: &Settings, variant: &Variant) -> Plan {
 /// Where a too-large variant is fetched from: its own URI, signed with the origin's key when the
 /// spec signs (without the key every signed request would be refused: the 403 says so).
 fn location(settings: &Settings, variant: &viewer_fn::Variant) -> String {
+    use viewer_fn::sign::{message, ORIGIN_SLOT};
     let uri = variant.uri(&settings.spec);
-    let mut keys = viewer_fn::sign::Keys::new();
     let signature = settings
-        .origin_key
-        .as_deref()
-        .filter(|_| settings.spec.signed())
-        .and_then(|k| keys.set(viewer_fn::sign::ORIGIN_SLOT, k).ok())
-        .and_then(|()| {
-            keys.sign(
-                viewer_fn::sign::ORIGIN_SLOT,
-                &viewer_fn::sign::variant_message(variant),
-            )
-        });
+        .spec
+        .signed()
+        .then(|| {
+            settings
+                .signing
+                .sign(ORIGIN_SLOT, &message(variant, variant.format.as_str()))
+        })
+        .flatten();
     match signature {
         Some(s) => format!(
             "{uri}?{}={s}",

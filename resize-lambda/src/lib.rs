@@ -49,7 +49,8 @@ pub struct Settings {
     pub max_response_bytes: usize,
     /// With `signed = true`: the origin's signing key (slot `o`), so the redirect it answers is
     /// a signed URI the viewer function lets through (the origin never sees the page's query).
-    pub origin_key: Option<String>,
+    /// Checked when the settings are made, not on each redirect.
+    pub signing: viewer_fn::sign::Keys,
 }
 
 impl Settings {
@@ -58,7 +59,7 @@ impl Settings {
             spec,
             limits: image_core::Limits::default(),
             max_response_bytes,
-            origin_key: None,
+            signing: viewer_fn::sign::Keys::new(),
         }
     }
 }
@@ -156,7 +157,13 @@ impl PackageConfig {
     pub fn settings(&self, max_response_bytes: usize) -> Result<Settings, String> {
         let spec = Spec::from_toml(&self.spec).map_err(|e| format!("config.json spec: {e}"))?;
         let mut settings = Settings::new(spec, max_response_bytes);
-        settings.origin_key = self.signing_key.clone();
+        if let Some(k) = &self.signing_key {
+            let origin = viewer_fn::sign::ORIGIN_SLOT;
+            settings
+                .signing
+                .set(origin, k)
+                .map_err(|e| format!("config.json signingKey: {e}"))?;
+        }
         if let Some(o) = self.limits {
             let l = &mut settings.limits;
             l.max_input_bytes = o.max_input_bytes.unwrap_or(l.max_input_bytes);
@@ -232,6 +239,25 @@ pub fn unix_ms(t: std::time::SystemTime) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signing_key_is_checked_when_the_settings_are_made() {
+        let with = |key: &str| {
+            PackageConfig::from_json(&format!(
+                r#"{{"bucket": "b", "region": "eu-west-1", "spec": "signed = true", "signingKey": "{key}"}}"#
+            ))
+            .unwrap()
+            .settings(EDGE_MAX_RESPONSE_BYTES)
+        };
+        let ok = with("origin-key-o-0123456789").unwrap();
+        assert!(ok.signing.sign('o', "m").is_some());
+        assert!(
+            ok.signing.sign('a', "m").is_none(),
+            "the package holds the origin's key only"
+        );
+        let e = with("short").unwrap_err();
+        assert!(e.contains("signingKey"), "{e}");
+    }
 
     #[test]
     fn package_config_bakes_spec_and_limits() {

@@ -258,7 +258,11 @@ fn a_signed_spec_redirects_to_a_uri_signed_with_the_origin_key() {
     let mut b = bucket_with_photo();
     let signed = Settings {
         max_response_bytes: 300,
-        origin_key: Some("origin-key-o-0123456789".into()),
+        signing: {
+            let mut k = viewer_fn::sign::Keys::new();
+            k.set('o', "origin-key-o-0123456789").unwrap();
+            k
+        },
         ..Settings::new(
             Spec::from_toml("signed = true\n").unwrap(),
             EDGE_MAX_RESPONSE_BYTES,

@@ -104,8 +104,8 @@ pub use key::{
     GENERATION, MAX_SOURCE_KEY_BYTES,
 };
 pub use rewrite::{
-    resolve, rewrite, rewrite_with, signing_message, Outcome, MAX_ACCEPT_LEN, MAX_QUERY_VALUES,
-    MAX_URI_LEN, MAX_VALUE_LEN,
+    resolve, resolve_for_signing, rewrite, rewrite_with, signing_message, Outcome, MAX_ACCEPT_LEN,
+    MAX_QUERY_VALUES, MAX_URI_LEN, MAX_VALUE_LEN,
 };
 pub use spec::{
     Fit, Format, Originals, Params, Preset, Ratio, Role, Snap, Spec, SpecError, MAX_DIMENSION,

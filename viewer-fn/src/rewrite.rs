@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{Request, Response, ViewerRequestEvent, ViewerResult};
 use crate::key::{check_source, decode_path, encode_key, path_refusal, Variant};
-use crate::sign::{is_signature, variant_message, Keys};
+use crate::sign::{self, is_signature, Keys};
 use crate::spec::{Fit, Format, Role, Snap, Spec};
 
 /// Longest `uri` in UTF-16 code units (what JavaScript's `length` counts): three times S3's
@@ -49,11 +49,12 @@ pub fn rewrite(spec: &Spec, event: &ViewerRequestEvent) -> ViewerResult {
 /// The function's result for an event, with the signing keys of the KeyValueStore.
 pub fn rewrite_with(spec: &Spec, keys: &Keys, event: &ViewerRequestEvent) -> ViewerResult {
     let req = &event.request;
-    let mut message = None;
-    let mut outcome = resolve_into(spec, req, &mut message);
-    if let (true, Some(m)) = (spec.signed(), message) {
-        if let Err(refusal) = check_signature(spec, keys, req, &m) {
-            outcome = refusal;
+    let mut signed = None;
+    let mut outcome = resolve_into(spec, req, &mut signed);
+    // The one rule that needs the keys (the JS reads them from the store): checked last.
+    if let (true, Some(s)) = (spec.signed(), signed) {
+        if !s.given.is_some_and(|g| keys.verify(&s.message, &g)) {
+            outcome = reject(403, "missing or wrong signature");
         }
     }
     match outcome {
@@ -79,42 +80,50 @@ fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// The decision for one request, in rule order (signatures aside: [`rewrite_with`] checks them).
+/// The decision for one request, in rule order (a signature is read, not checked against the
+/// keys: [`rewrite_with`] does that).
 pub fn resolve(spec: &Spec, req: &Request) -> Outcome {
     resolve_into(spec, req, &mut None)
 }
 
-/// What a signed URL for this request signs ([`crate::sign`]): its canonical transform without
-/// prefix and generation, a negotiated format written `auto`. `None` unless the request is for
-/// a variant (an original, a refusal).
-pub fn signing_message(spec: &Spec, req: &Request) -> Option<String> {
-    let mut message = None;
-    match resolve_into(spec, req, &mut message) {
-        Outcome::Canonical(_) | Outcome::Transform(_) => message,
-        _ => None,
-    }
+/// The decision, and what a signed URL for this request signs ([`crate::sign`]): its canonical
+/// transform without prefix and generation, a negotiated format written `auto`; `None` unless
+/// the request is for a variant (an original, a refusal).
+pub fn resolve_for_signing(spec: &Spec, req: &Request) -> (Outcome, Option<String>) {
+    let mut signed = None;
+    let outcome = resolve_into(spec, req, &mut signed);
+    (outcome, signed.map(|s| s.message))
 }
 
-/// A variant request's signature: malformed or conflicting → 400 (as any parameter), missing or
-/// not made with a key of the store → 403.
-fn check_signature(spec: &Spec, keys: &Keys, req: &Request, message: &str) -> Result<(), Outcome> {
-    let mut values = Vec::new();
-    for (name, field) in req.querystring.iter().flatten() {
-        if spec.params().role_of(&name.to_ascii_lowercase()) == Some(Role::Signature) {
-            values.extend(field.values());
-        }
+/// [`resolve_for_signing`]'s message alone.
+pub fn signing_message(spec: &Spec, req: &Request) -> Option<String> {
+    resolve_for_signing(spec, req).1
+}
+
+/// What a variant request's signature must sign, and the signature it carries (read only with
+/// `signed = true`).
+struct Signed {
+    message: String,
+    given: Option<String>,
+}
+
+/// A variant request's `s=` values (grouped by role with the others): malformed or
+/// conflicting → 400, as any parameter; `Ok(None)`: none given, or the spec signs nothing.
+fn signature_of(spec: &Spec, values: &[&str]) -> Result<Option<String>, Outcome> {
+    if !spec.signed() {
+        return Ok(None);
     }
     let name = spec.params().primary(Role::Signature);
-    let parsed = parse_each(&values, |v| is_signature(v).then(|| v.to_string()))
+    let parsed = parse_each(values, |v| is_signature(v).then(|| v.to_string()))
         .ok_or_else(|| reject(400, format!("invalid {name}: expected a signature")))?;
-    match same(parsed) {
-        Err(()) => Err(reject(400, format!("conflicting values for {name}"))),
-        Ok(Some(s)) if keys.verify(message, &s) => Ok(()),
-        Ok(_) => Err(reject(403, "missing or wrong signature")),
-    }
+    same(parsed).map_err(|()| reject(400, format!("conflicting values for {name}")))
 }
 
-fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Outcome {
+fn values_of<'a>(by_role: &'a BTreeMap<Role, Vec<&'a str>>, r: Role) -> &'a [&'a str] {
+    by_role.get(&r).map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn resolve_into(spec: &Spec, req: &Request, signed: &mut Option<Signed>) -> Outcome {
     let uri = req.uri.as_str();
     if utf16_len(uri) > MAX_URI_LEN {
         return reject(414, format!("URI longer than {MAX_URI_LEN} characters"));
@@ -151,7 +160,12 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
         // The variant namespace: only a canonical variant URI, canonically spelled, passes.
         return match Variant::parse(spec, &key) {
             Ok(v) if encode_key(&key) == raw => {
-                *message = Some(variant_message(&v));
+                let given = match signature_of(spec, values_of(&by_role, Role::Signature)) {
+                    Ok(g) => g,
+                    Err(o) => return o,
+                };
+                let message = sign::message(&v, v.format.as_str());
+                *signed = Some(Signed { message, given });
                 Outcome::Canonical(v)
             }
             _ => reject(400, "not a canonical variant key"),
@@ -178,7 +192,7 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
         Err((status, why)) => return reject(status, why),
     };
 
-    let values = |r: Role| by_role.get(&r).map(Vec::as_slice).unwrap_or(&[]);
+    let values = |r: Role| values_of(&by_role, r);
     let name = |r: Role| spec.params().primary(r);
     macro_rules! parse_all {
         ($role:expr, $parse:expr, $hint:expr) => {
@@ -342,12 +356,22 @@ fn resolve_into(spec: &Spec, req: &Request, message: &mut Option<String>) -> Out
         format,
         source_key: key,
     };
-    *message = Some(if negotiated {
-        let k = encode_key(&v.source_key);
-        format!("{k}/w{width}-h{height}-{fit}-q{requested_quality}.auto")
+    let given = match signature_of(spec, values(Role::Signature)) {
+        Ok(g) => g,
+        Err(o) => return o,
+    };
+    // A negotiated format is signed as `auto`, at the quality asked (a PNG's key carries the
+    // default one, and whether it is a PNG depends on `Accept`).
+    let message = if negotiated {
+        let asked = Variant {
+            quality: requested_quality,
+            ..v.clone()
+        };
+        sign::message(&asked, "auto")
     } else {
-        variant_message(&v)
-    });
+        sign::message(&v, v.format.as_str())
+    };
+    *signed = Some(Signed { message, given });
     Outcome::Transform(v)
 }
 

@@ -72,6 +72,19 @@ impl Keys {
         Ok(())
     }
 
+    /// Fresh secrets for `slots`: 32 bytes each from `entropy` (the OS's: `/dev/urandom`), as
+    /// 64 hex digits.
+    pub fn random(slots: &[char], entropy: &mut impl std::io::Read) -> std::io::Result<Keys> {
+        let mut keys = Keys::new();
+        for &slot in slots {
+            let mut b = [0u8; 32];
+            entropy.read_exact(&mut b)?;
+            keys.set(slot, &hex(&b))
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
+        Ok(keys)
+    }
+
     pub fn get(&self, slot: char) -> Option<&str> {
         self.0.get(&slot).map(String::as_str)
     }
@@ -135,17 +148,17 @@ impl Keys {
     }
 }
 
-/// What a signature for this variant's own URI signs: its key without prefix and generation.
-/// (A transform with a negotiated format signs the same with `auto` for the format.)
-pub fn variant_message(v: &crate::Variant) -> String {
+/// What a signature signs: a variant's key without prefix and generation, `format` for its
+/// extension — the variant's own format for its URI, `auto` for a transform whose format
+/// `Accept` decides.
+pub fn message(v: &crate::Variant, format: &str) -> String {
     format!(
-        "{}/w{}-h{}-{}-q{}.{}",
+        "{}/w{}-h{}-{}-q{}.{format}",
         crate::encode_key(&v.source_key),
         v.width,
         v.height,
         v.fit,
         v.quality,
-        v.format
     )
 }
 
@@ -160,16 +173,16 @@ pub fn sign_url(spec: &crate::Spec, keys: &Keys, slot: char, url: &str) -> Resul
     }) {
         return Err(format!("{url}: already carries {name}="));
     }
-    let message = match crate::resolve(spec, &event.request) {
-        crate::Outcome::Reject { status, message } => {
+    let message = match crate::resolve_for_signing(spec, &event.request) {
+        (crate::Outcome::Reject { status, message }, _) => {
             return Err(format!("{url}: refused by the spec ({status} {message})"))
         }
-        crate::Outcome::Original(_) => {
+        (crate::Outcome::Original(_), _) => {
             return Err(format!(
                 "{url}: not a transform (an original is served unsigned)"
             ))
         }
-        _ => crate::signing_message(spec, &event.request).expect("a variant request"),
+        (_, m) => m.expect("a variant request has a message"),
     };
     let sig = keys
         .sign(slot, &message)
@@ -183,11 +196,12 @@ pub fn sign_url(spec: &crate::Spec, keys: &Keys, slot: char, url: &str) -> Resul
 pub fn hmac_hex(secret: &str, message: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(message.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Lower-case hex: the project's one encoder (signatures, secrets, content hashes).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `a` + 31 lower-case hex digits: the shape of a signature.

@@ -848,6 +848,26 @@ fn range<T: PartialOrd + fmt::Display + Copy>(lo: T, hi: T) -> impl Fn(T) -> Res
     }
 }
 
+/// An optional number of the file within `lo..=hi` (`unit` follows it in the refusal), or
+/// `default` when the key is absent.
+fn bounded<T: PartialOrd + fmt::Display + Copy>(
+    key: &str,
+    raw: Option<S<T>>,
+    default: T,
+    lo: T,
+    hi: T,
+    unit: &str,
+) -> Result<T, Refusal> {
+    let Some(v) = raw else {
+        return Ok(default);
+    };
+    let (span, v) = (v.span(), v.into_inner());
+    match range(lo, hi)(v) {
+        Ok(()) => Ok(v),
+        Err(m) => refuse(key, Some(span), format!("{v}: {m}{unit}")),
+    }
+}
+
 fn is_name(s: &str, max: usize, extra: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= max
@@ -952,16 +972,7 @@ impl Raw {
             }
         };
         let fit = self.fit.map_or(d.fit, |f| f.into_inner());
-        let max_dpr = match self.max_dpr {
-            None => d.max_dpr,
-            Some(m) => {
-                let (span, m) = (m.span(), m.into_inner());
-                if !(1..=MAX_DPR).contains(&m) {
-                    return refuse("max_dpr", Some(span), format!("{m}: outside 1..={MAX_DPR}"));
-                }
-                m
-            }
-        };
+        let max_dpr = bounded("max_dpr", self.max_dpr, d.max_dpr, 1, MAX_DPR, "")?;
         let ok = |_| Ok(());
         let formats = list("formats", self.formats, &d.formats, 4, ok, false)?;
         let auto = match self.auto {
@@ -979,16 +990,14 @@ impl Raw {
         if let Some(f) = auto.iter().find(|f| !formats.contains(f)) {
             return refuse("auto", None, format!("{f} is not one of `formats`"));
         }
-        let avif_max_side = match self.avif_max_side {
-            None => d.avif_max_side,
-            Some(v) => {
-                let (span, v) = (v.span(), v.into_inner());
-                if let Err(m) = range(0, MAX_DIMENSION)(v) {
-                    return refuse("avif_max_side", Some(span), format!("{v}: {m}"));
-                }
-                v
-            }
-        };
+        let avif_max_side = bounded(
+            "avif_max_side",
+            self.avif_max_side,
+            d.avif_max_side,
+            0,
+            MAX_DIMENSION,
+            "",
+        )?;
         let extensions = match self.extensions {
             None => d.extensions.clone(),
             Some(e) => {
@@ -1049,30 +1058,10 @@ impl Raw {
                         "a preset name is 1-32 characters from a-z 0-9 _ -, starting with a letter or digit",
                     );
                 }
-                let side = |v: Option<S<u32>>, what: &str| match v {
-                    None => Ok(0),
-                    Some(v) => {
-                        let (s, v) = (v.span(), v.into_inner());
-                        dims(v).map(|_| v).or_else(|m| {
-                            refuse(&format!("{key}.{what}"), Some(s), format!("{v}: {m}"))
-                        })
-                    }
-                };
+                let side =
+                    |v, what: &str| bounded(&format!("{key}.{what}"), v, 0, 1, MAX_DIMENSION, "");
                 let (width, height) = (side(p.width, "width")?, side(p.height, "height")?);
-                let pq = match p.quality {
-                    None => quality,
-                    Some(q) => {
-                        let (s, q) = (q.span(), q.into_inner());
-                        if !(1..=100).contains(&q) {
-                            return refuse(
-                                &format!("{key}.quality"),
-                                Some(s),
-                                format!("{q}: outside 1..=100"),
-                            );
-                        }
-                        q
-                    }
-                };
+                let pq = bounded(&format!("{key}.quality"), p.quality, quality, 1, 100, "")?;
                 let format = match p.format {
                     None => None,
                     Some(f) => {
@@ -1126,16 +1115,7 @@ impl Raw {
             None => d.params.clone(),
             Some(p) => p.into_inner().validate()?,
         };
-        let seconds = |key: &str, raw: Option<S<u32>>, default: u32, max: u32| match raw {
-            None => Ok(default),
-            Some(v) => {
-                let (span, v) = (v.span(), v.into_inner());
-                match range(1, max)(v) {
-                    Ok(()) => Ok(v),
-                    Err(m) => refuse(key, Some(span), format!("{v}: {m} seconds")),
-                }
-            }
-        };
+        let seconds = |key: &str, raw, default, max| bounded(key, raw, default, 1, max, " seconds");
         let error_max_age = seconds(
             "error_max_age",
             self.error_max_age,
