@@ -19,39 +19,28 @@ fn rotate_writes_the_store_then_the_file_keeping_its_other_entries() {
             .output()
             .unwrap()
     };
-    let k = keys.to_str().unwrap();
-    let dry = run(&[
-        "sign",
-        "--rotate",
-        "b",
-        "--stack",
-        "scalefront-example-photos",
-        "--keys",
-        k,
-        "--dry-run",
-    ]);
-    assert!(
-        dry.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
+    let rotate_b = |extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            "--rotate",
+            "b",
+            "--stack",
+            "scalefront-example-photos",
+        ];
+        args.extend(["--keys", keys.to_str().unwrap()]);
+        args.extend(extra);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    rotate_b(&["--dry-run"]);
     assert!(!dir.join("calls.log").exists(), "a dry run calls nothing");
     assert_eq!(std::fs::read_to_string(&keys).unwrap(), before);
 
-    let out = run(&[
-        "sign",
-        "--rotate",
-        "b",
-        "--stack",
-        "scalefront-example-photos",
-        "--keys",
-        k,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    rotate_b(&[]);
     let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
     let lines: Vec<&str> = calls.lines().collect();
     for (line, call) in lines.iter().zip([
