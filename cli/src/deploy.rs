@@ -4,9 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use infra::aws::Aws;
-use infra::deploy::{self, Plan};
+use infra::deploy::{self, Built, Ctx};
 use infra::template::{self, Artifact, Mode, Params};
-use serde_json::Value;
 
 use crate::package;
 
@@ -55,7 +54,9 @@ pub struct Args {
     /// Where the packages and rendered templates go [default: <tmp>/scalefront-<stack>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
+    /// A directory holding the functions' code, edge/ and regional/ (`cargo xtask artifacts`
+    /// builds them into target/artifacts) [default: $SCALEFRONT_ARTIFACTS, else the ones
+    /// `cargo xtask install` embedded in this binary].
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     /// Signing keys for a spec with `signed = true` (KeyValueStore import format, `scalefront
@@ -63,6 +64,14 @@ pub struct Args {
     /// goes into the package.
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
+    /// Serve only this folder of the bucket (and the variants): CloudFront may read nothing else.
+    /// Without it the whole bucket is readable through the distribution.
+    #[arg(long, value_name = "FOLDER/")]
+    pub prefix: Option<String>,
+    /// Apply what deploy would otherwise stop and print: the KMS key policy statement CloudFront
+    /// needs for an SSE-KMS bucket (there is no prompt; CI has no stdin).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -70,9 +79,7 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 }
 
 fn default_artifacts() -> PathBuf {
-    std::env::var_os("SCALEFRONT_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts"))
+    package::default_artifacts()
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -85,74 +92,125 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(r) = &args.region {
         template::check_region(r)?;
     }
-    let aws = Aws::default();
-    // Ask AWS first (unless dry): the bucket's real region goes into the package.
-    let survey = if args.dry_run {
-        None
-    } else {
-        eprintln!(
-            "checking the account, bucket {} and stack {stack} …",
-            args.bucket
-        );
-        Some(deploy::survey(
-            &aws,
-            &args.bucket,
-            args.region.as_deref(),
-            &stack,
-        )?)
-    };
-    let bucket_region = match &survey {
-        Some((_, r, _, _)) => r.clone(),
-        None => args.region.clone().unwrap_or_else(|| {
-            eprintln!("dry run: bucket region assumed us-east-1 (deploy asks S3; pass --region to render for another)");
-            deploy::STACK_REGION.to_owned()
-        }),
-    };
+    let scope = scope(args.prefix.as_deref())?;
+    let (spec, _) = package::load_spec(args.config.as_deref())?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("scalefront-{stack}")));
+    let mut ctx = Ctx::new(deploy::Options {
+        stack: stack.clone(),
+        mode: args.mode,
+        bucket: args.bucket.clone(),
+        region: args.region.clone(),
+        scope,
+        variant_prefix: spec.prefix().to_owned(),
+        yes: args.yes,
+    });
+    if args.dry_run && args.region.is_none() {
+        eprintln!("dry run: bucket region assumed us-east-1 (deploy asks S3; pass --region to render for another)");
+    }
+    let mut build = |ctx: &Ctx| build(&args, ctx, &out);
+    let aws = Aws::default();
+    if args.dry_run {
+        deploy::run(&aws, &mut ctx, true, &mut build, &mut |l| eprintln!("{l}"))?;
+        let built = ctx
+            .built
+            .as_ref()
+            .expect("the dry run ran the package step");
+        print!("{}", built.template);
+        println!("---");
+        print!("{}", deploy::describe(&ctx));
+        println!(
+            "rule spec: {}",
+            viewer_fn::budget::Budget::of(&spec).summary()
+        );
+        println!(
+            "(dry run: nothing was called or changed; packages and templates are in {})",
+            out.display()
+        );
+        return Ok(());
+    }
+    eprint!("{}", deploy::describe(&ctx));
+    deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| eprintln!("{l}"))?;
+    let outputs = ctx.outputs.as_ref().expect("a finished deploy has outputs");
+    println!("deployed: https://{}", outputs.domain);
+    // A GET: it makes the variant and shows the headers (a HEAD would answer no-store).
+    println!("test:     curl -s -o /dev/null -D - '{}'", outputs.test_url);
+    println!("check:    scalefront doctor --stack {stack}");
+    Ok(())
+}
+
+/// `--prefix`: a folder (`photos/`), or nothing for the whole bucket.
+fn scope(prefix: Option<&str>) -> Result<String> {
+    let Some(p) = prefix
+        .map(|p| p.trim_start_matches('/'))
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(String::new());
+    };
+    anyhow::ensure!(
+        !p.contains(['*', '?']) && p.chars().all(|c| c.is_ascii_graphic()),
+        "--prefix is a folder of the bucket such as photos/, without wildcards: got {p:?}"
+    );
+    Ok(if p.ends_with('/') {
+        p.to_owned()
+    } else {
+        format!("{p}/")
+    })
+}
+
+/// The header the survey found the bucket's policy demands, as the origin's config spells it.
+fn put_encryption(ctx: &Ctx) -> Result<Option<resize_lambda::Encryption>> {
+    use infra::deploy::survey::PutEncryption;
+    use resize_lambda::{Encryption, SseAlgorithm};
+    let Some(found) = ctx.survey.as_ref().and_then(|s| s.put_encryption.as_ref()) else {
+        return Ok(None);
+    };
+    let e = match found {
+        PutEncryption::S3 => Encryption::new(SseAlgorithm::Aes256, None, None),
+        PutEncryption::Kms { key } => Encryption::new(SseAlgorithm::AwsKms, key.clone(), None),
+    };
+    Ok(Some(e.map_err(|e| {
+        anyhow::anyhow!("the bucket policy's encryption header: {e}")
+    })?))
+}
+
+/// The package step: packages and templates for the bucket as the survey found it (or, on a dry
+/// run, as the command line says).
+fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
+    let bucket_region = ctx.bucket_region();
     let packaged = package::package(&package::Args {
         bucket: args.bucket.clone(),
         region: bucket_region.clone(),
         config: args.config.clone(),
         s3_endpoint: None,
-        out: out.clone(),
+        out: out.to_owned(),
         artifacts: args.artifacts.clone().unwrap_or_else(default_artifacts),
         keys: args.keys.clone(),
+        put_encryption: put_encryption(ctx)?,
     })?;
-    let test_key = match &survey {
-        Some((_, _, true, _)) => {
-            sample_key(&aws, &args.bucket, &bucket_region, packaged.spec.prefix())
-        }
-        _ => None,
-    };
-    let artifact_bucket = survey
+    let test_key = ctx
+        .survey
         .as_ref()
-        .map(|(account, ..)| deploy::artifact_bucket_name(account));
+        .and_then(|s| s.sample_key.clone())
+        .unwrap_or_default();
     let params = params_for(
         &packaged,
-        &stack,
+        &ctx.opts.stack,
         &bucket_region,
-        artifact_bucket.clone(),
+        ctx.artifact_bucket(),
         args.memory,
-        test_key.unwrap_or_default(),
+        test_key,
         origin_shield(&args.origin_shield, &bucket_region)?,
     )?;
-    write_templates(&params, &out)?;
+    write_templates(&params, out)?;
     let package_file = match args.mode {
         Mode::Edge => packaged.origin_response.clone(),
         Mode::Regional => packaged.regional.clone(),
     };
     let template_file = out.join(args.mode.file_name());
-    let plan = Plan {
-        stack: stack.clone(),
-        mode: args.mode,
-        bucket: args.bucket.clone(),
-        bucket_region,
-        bucket_exists: survey.as_ref().map(|s| s.2),
-        stack_status: survey.as_ref().map(|s| s.3.clone()),
-        artifact_bucket,
+    Ok(Built {
         package: match args.mode {
             Mode::Edge => params.edge_package.clone(),
             Mode::Regional => params.regional_package.clone(),
@@ -165,28 +223,7 @@ pub fn run(args: Args) -> Result<()> {
             (Some(file), Some(key)) => Some((file.clone(), key.clone())),
             _ => None,
         },
-    };
-    if args.dry_run {
-        print!("{}", plan.template);
-        println!("---");
-        print!("{}", plan.describe());
-        println!(
-            "rule spec: {}",
-            viewer_fn::budget::Budget::of(&packaged.spec).summary()
-        );
-        println!(
-            "(dry run: nothing was called or changed; packages and templates are in {})",
-            out.display()
-        );
-        return Ok(());
-    }
-    eprint!("{}", plan.describe());
-    let outputs = deploy::execute(&aws, &plan, &mut |line| eprintln!("{line}"))?;
-    println!("deployed: https://{}", outputs.domain);
-    // A GET: it makes the variant and shows the headers (a HEAD would answer no-store).
-    println!("test:     curl -s -o /dev/null -D - '{}'", outputs.test_url);
-    println!("check:    scalefront doctor --stack {stack}");
-    Ok(())
+    })
 }
 
 /// The template parameters for a package (shared with `scalefront package`).
@@ -258,33 +295,4 @@ pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
             Ok(path)
         })
         .collect()
-}
-
-/// A photo in the bucket for the test URL: the first image key outside the variant prefix.
-fn sample_key(aws: &Aws, bucket: &str, region: &str, prefix: &str) -> Option<String> {
-    let v = aws
-        .call(
-            region,
-            &[
-                "s3api",
-                "list-objects-v2",
-                "--bucket",
-                bucket,
-                "--max-items",
-                "200",
-            ],
-        )
-        .ok()?;
-    v.get("Contents")?
-        .as_array()?
-        .iter()
-        .filter_map(|o| o.get("Key").and_then(Value::as_str))
-        .find(|k| {
-            let lower = k.to_lowercase();
-            !k.starts_with(&format!("{prefix}/"))
-                && [".jpg", ".jpeg", ".png", ".webp", ".avif"]
-                    .iter()
-                    .any(|e| lower.ends_with(e))
-        })
-        .map(str::to_owned)
 }

@@ -161,6 +161,8 @@ pub fn classify(group: &str, stderr: &str) -> (String, String, ErrorKind) {
         c if c.starts_with("NoSuch")
             || c.ends_with("NotFound")
             || c.ends_with("NotFoundException")
+            // S3's "this bucket has no such configuration" (encryption, ownership controls, …).
+            || c.ends_with("NotFoundError")
             || c == "404"
             || c == "ValidationError" && message.contains("does not exist") =>
         {

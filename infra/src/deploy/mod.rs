@@ -1,0 +1,626 @@
+//! `scalefront deploy` as one ordered list of named steps ([`steps`]): survey → bucket → package →
+//! upload → change set → wait → bucket policy → key policy → verify (plus the function's own stack
+//! in regional mode). `--dry-run` prints the very list execution runs ([`describe`]), running
+//! only the steps that call no AWS API ([`Step::local`]: packaging); execution prints each step as
+//! it starts, then its progress ([`run`]).
+//!
+//! What the steps learn goes into one [`Ctx`]; the pure parts (survey findings, policy merges,
+//! stack event lines, the verify probe) are unit-tested, the AWS calls go through [`Aws`].
+pub mod artifacts;
+pub mod grants;
+pub mod stack;
+pub mod survey;
+pub mod verify;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::template::{Artifact, Mode};
+pub use grants::{merge_statement, policy_sid};
+use stack::{Described, StackRef};
+pub use survey::{Finding, Severity, Survey};
+
+/// Stacks live here: Lambda@Edge must be created in us-east-1 and CloudFront is managed from it.
+pub const STACK_REGION: &str = "us-east-1";
+
+/// What the command line asked for.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub stack: String,
+    pub mode: Mode,
+    pub bucket: String,
+    /// `--region`: the bucket's region when the bucket is new (checked against S3 otherwise).
+    pub region: Option<String>,
+    /// `--prefix photos/`: CloudFront may read only this folder and the variants ("" = all).
+    pub scope: String,
+    /// The spec's variant prefix (`_sf`).
+    pub variant_prefix: String,
+    /// `--yes`: apply what deploy would otherwise only print (the KMS key policy statement).
+    pub yes: bool,
+}
+
+/// What the package step made (the CLI builds it: packages, rendered templates).
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub package_file: PathBuf,
+    pub package: Artifact,
+    pub package_size: u64,
+    pub template_file: PathBuf,
+    pub template: String,
+    /// With `signed = true`: the keys file and its key in the artifacts bucket (the stack's
+    /// KeyValueStore is imported from it).
+    pub signing_keys: Option<(PathBuf, String)>,
+}
+
+/// What deploy reports at the end.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub domain: String,
+    pub test_url: String,
+    pub distribution_id: String,
+    pub raw: Vec<(String, String)>,
+}
+
+impl Outputs {
+    fn of(stack: &str, d: &Described) -> Result<Outputs> {
+        let out = Outputs {
+            domain: d.output("DistributionDomain").unwrap_or("").to_owned(),
+            test_url: d.output("TestUrl").unwrap_or("").to_owned(),
+            distribution_id: d.output("DistributionId").unwrap_or("").to_owned(),
+            raw: d.outputs.clone(),
+        };
+        if out.domain.is_empty() || out.distribution_id.is_empty() {
+            bail!("stack {stack} finished but has no DistributionDomain/DistributionId output: is it a scalefront stack? (outputs: {:?})", out.raw);
+        }
+        Ok(out)
+    }
+
+    pub fn distribution_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:cloudfront::{account}:distribution/{}",
+            self.distribution_id
+        )
+    }
+}
+
+/// Everything deploy knows: the options, then what each step found or made.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub opts: Options,
+    /// `None` until the survey ran (always `None` on a dry run).
+    pub survey: Option<Survey>,
+    pub built: Option<Built>,
+    pub change_set: Option<stack::ChangeSet>,
+    pub outputs: Option<Outputs>,
+}
+
+impl Ctx {
+    pub fn new(opts: Options) -> Ctx {
+        Ctx {
+            opts,
+            survey: None,
+            built: None,
+            change_set: None,
+            outputs: None,
+        }
+    }
+
+    /// The bucket's region: surveyed, else `--region`, else us-east-1 (a new bucket's default).
+    pub fn bucket_region(&self) -> String {
+        match (&self.survey, &self.opts.region) {
+            (Some(s), _) => s.bucket_region.clone(),
+            (None, Some(r)) => r.clone(),
+            (None, None) => STACK_REGION.to_owned(),
+        }
+    }
+
+    /// The artifacts bucket for the stack in us-east-1 (`None` before the survey).
+    pub fn artifact_bucket(&self) -> Option<String> {
+        self.survey
+            .as_ref()
+            .map(|s| artifacts::bucket_name(&s.account, STACK_REGION))
+    }
+
+    fn stack(&self) -> StackRef {
+        StackRef::new(&self.opts.stack, STACK_REGION)
+    }
+
+    fn survey(&self) -> Result<&Survey> {
+        self.survey
+            .as_ref()
+            .context("this step needs the survey first")
+    }
+
+    fn built(&self) -> Result<&Built> {
+        self.built
+            .as_ref()
+            .context("this step needs the package first")
+    }
+}
+
+/// One named step of a deploy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Survey,
+    Bucket,
+    Package,
+    Upload,
+    ChangeSet,
+    Wait,
+    BucketPolicy,
+    KeyPolicy,
+    Verify,
+}
+
+/// The steps of a deploy, in order: what `--dry-run` prints and execution runs.
+pub fn steps(_opts: &Options) -> Vec<Step> {
+    use Step::*;
+    vec![
+        Survey,
+        Bucket,
+        Package,
+        Upload,
+        ChangeSet,
+        Wait,
+        BucketPolicy,
+        KeyPolicy,
+        Verify,
+    ]
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Survey => "survey",
+            Step::Bucket => "bucket",
+            Step::Package => "package",
+            Step::Upload => "upload",
+            Step::ChangeSet => "change-set",
+            Step::Wait => "wait",
+            Step::BucketPolicy => "bucket-policy",
+            Step::KeyPolicy => "key-policy",
+            Step::Verify => "verify",
+        }
+    }
+
+    /// Steps that call no AWS API: a dry run runs them too.
+    pub fn local(self) -> bool {
+        self == Step::Package
+    }
+
+    /// What the step does, with what is known so far.
+    pub fn describe(self, ctx: &Ctx) -> String {
+        let o = &ctx.opts;
+        let region = ctx.bucket_region();
+        let artifacts = ctx
+            .artifact_bucket()
+            .unwrap_or_else(|| artifacts::bucket_name("<account id>", STACK_REGION));
+        match self {
+            Step::Survey => format!("ask AWS, changing nothing: the account; bucket {}'s region (head-bucket), default encryption, policy, Requester Pays, Object Ownership and what it holds; stack {}'s status", o.bucket, o.stack),
+            Step::Bucket => match &ctx.survey {
+                Some(s) if s.bucket_exists => format!("use the existing bucket {} in {region}", o.bucket),
+                Some(_) => format!("create bucket {} in {region} (object ownership enforced, public access blocked)", o.bucket),
+                None => format!("use bucket {} in {region} (created if missing: private, ACLs off)", o.bucket),
+            },
+            Step::Package => match &ctx.built {
+                Some(b) => format!("build the function package {} ({:.1} MB) and render {} for a bucket in {region}", b.package_file.display(), b.package_size as f64 / 1e6, b.template_file.display()),
+                None => format!("build the function package and render the {} template for a bucket in {region}", o.mode.as_str()),
+            },
+            Step::Upload => {
+                let mut s = match &ctx.built {
+                    Some(b) => format!("upload the package to s3://{artifacts}/{} in {STACK_REGION}", b.package.key),
+                    None => format!("upload the package to s3://{artifacts}/ in {STACK_REGION}"),
+                };
+                s.push_str(" (bucket created if missing, checked to be this account's; skipped if already there)");
+                if let Some((file, key)) = ctx.built.as_ref().and_then(|b| b.signing_keys.as_ref()) {
+                    s.push_str(&format!("; the signing keys {} to s3://{artifacts}/{key} (the stack's KeyValueStore is created from it, once: later keys go in with scalefront sign --rotate)", file.display()));
+                }
+                s
+            }
+            Step::ChangeSet => {
+                let verb = match &ctx.survey {
+                    Some(s) if s.stack_status.is_some() => "update",
+                    Some(_) => "create",
+                    None => "create or update",
+                };
+                let what = match o.mode {
+                    Mode::Edge => "OAC, cache policy, viewer-request CloudFront Function, IAM role, origin-response Lambda@Edge + numbered version, distribution",
+                    Mode::Regional => "OAC ×2, cache policy, viewer-request CloudFront Function, IAM role, resize Lambda + function URL + 2 permissions, distribution with origin group",
+                };
+                format!("prepare a change set to {verb} stack {} in {STACK_REGION} ({what}) and print each resource it changes", o.stack)
+            }
+            Step::Wait => format!("execute the change set and follow stack {}'s events until it settles (a new distribution takes 5-15 minutes)", o.stack),
+            Step::BucketPolicy => format!(
+                "merge statement {} (CloudFront may read {}, for this distribution only) into the policy of bucket {}; other statements stay",
+                policy_sid(&o.stack),
+                if o.scope.is_empty() { "every object".to_owned() } else { format!("{}* and {}/*", o.scope, o.variant_prefix) },
+                o.bucket
+            ),
+            Step::KeyPolicy => match ctx.survey.as_ref().map(|s| &s.kms_key_arn) {
+                Some(None) => "nothing to do: the bucket is not encrypted with a customer managed KMS key".to_owned(),
+                Some(Some(k)) if o.yes => format!("merge statement {} (CloudFront may decrypt, for this distribution only) into the key policy of {k}", grants::sid("Decrypt", &o.stack)),
+                Some(Some(k)) => format!("print the statement CloudFront needs in the key policy of {k} (deploy --yes adds it)"),
+                None => "if the bucket is SSE-KMS with a customer managed key: let this distribution decrypt (with --yes; else print the statement)".to_owned(),
+            },
+            Step::Verify => "request one variant through the distribution and report its status, x-cache and time".to_owned(),
+        }
+    }
+
+    /// Does the step, saying what happens on the way.
+    fn run(
+        self,
+        aws: &Aws,
+        ctx: &mut Ctx,
+        build: &mut Builder,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        match self {
+            Step::Survey => {
+                let o = &ctx.opts;
+                let s = survey::survey(
+                    aws,
+                    &o.bucket,
+                    o.region.as_deref(),
+                    &o.stack,
+                    &o.variant_prefix,
+                    &o.scope,
+                )?;
+                for f in &s.findings {
+                    say(&format!("  {}", f.line()));
+                }
+                let refused: Vec<&Finding> = s
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Refuse)
+                    .collect();
+                if !refused.is_empty() {
+                    bail!(
+                        "deploy stops before changing anything: {}",
+                        refused
+                            .iter()
+                            .map(|f| format!("{}: {}", f.name, f.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
+                }
+                if let (Some(k), false) = (&s.kms_key_arn, o.yes) {
+                    let example = grants::kms_statement(&format!(
+                        "arn:aws:cloudfront::{}:distribution/<distribution id>",
+                        s.account
+                    ));
+                    bail!("bucket {} is encrypted with the KMS key {k}: CloudFront can read it only if the key policy lets the distribution decrypt. Run deploy again with --yes to have it add this statement (Sid {}) once the distribution exists, or add it yourself:\n{}", o.bucket, grants::sid("Decrypt", &o.stack), serde_json::to_string_pretty(&example)?);
+                }
+                stack::creates(&ctx.stack(), s.stack_status.as_deref())?;
+                ctx.survey = Some(s);
+            }
+            Step::Bucket => {
+                let s = ctx.survey()?;
+                if !s.bucket_exists {
+                    say(&format!(
+                        "creating bucket {} in {}",
+                        ctx.opts.bucket, s.bucket_region
+                    ));
+                    artifacts::create_private_bucket(aws, &ctx.opts.bucket, &s.bucket_region)?;
+                }
+            }
+            Step::Package => ctx.built = Some(build(ctx)?),
+            Step::Upload => {
+                let bucket = ctx
+                    .artifact_bucket()
+                    .context("the upload needs the survey first")?;
+                let b = ctx.built()?;
+                artifacts::ensure_bucket(aws, &bucket, STACK_REGION, say)?;
+                artifacts::upload_once(
+                    aws,
+                    &bucket,
+                    STACK_REGION,
+                    &b.package.key,
+                    &b.package_file,
+                    "package",
+                    say,
+                )?;
+                if let Some((file, key)) = &b.signing_keys {
+                    artifacts::upload_once(
+                        aws,
+                        &bucket,
+                        STACK_REGION,
+                        key,
+                        file,
+                        "signing keys",
+                        say,
+                    )?;
+                }
+            }
+            Step::ChangeSet => {
+                let s = ctx.survey()?;
+                let params = vec![
+                    ("BucketName", ctx.opts.bucket.clone()),
+                    ("BucketRegion", s.bucket_region.clone()),
+                    ("CreateBucket", "false".to_owned()),
+                    ("ArtifactBucket", ctx.artifact_bucket().unwrap_or_default()),
+                ];
+                let b = ctx.built()?;
+                ctx.change_set = stack::prepare(
+                    aws,
+                    &ctx.stack(),
+                    s.stack_status.as_deref(),
+                    &b.template_file,
+                    &params,
+                    say,
+                )?;
+            }
+            Step::Wait => {
+                if let Some(set) = &ctx.change_set {
+                    stack::execute(aws, &ctx.stack(), set, say)?;
+                }
+                let d = ctx.stack().describe(aws)?.context("the stack is gone")?;
+                ctx.outputs = Some(Outputs::of(&ctx.opts.stack, &d)?);
+            }
+            Step::BucketPolicy => bucket_policy(aws, ctx, say)?,
+            Step::KeyPolicy => key_policy(aws, ctx, say)?,
+            Step::Verify => {
+                let out = ctx
+                    .outputs
+                    .as_ref()
+                    .context("verify needs the stack's outputs")?;
+                let probe = verify::probe_with_retries(&out.test_url, say)?;
+                say(&format!("  {}", probe.line()));
+                if probe.status != 200 {
+                    bail!("the test request answered {} ({}): `scalefront doctor --stack {}` checks every part", probe.status, out.test_url, ctx.opts.stack);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The package step's builder: packages and templates for what is known so far (the CLI's).
+pub type Builder<'a> = dyn FnMut(&Ctx) -> Result<Built> + 'a;
+
+/// The plan as `--dry-run` prints it (and execution before it starts): one numbered line per step.
+pub fn describe(ctx: &Ctx) -> String {
+    let o = &ctx.opts;
+    let mut out = format!(
+        "plan: scalefront {} mode, stack {} ({STACK_REGION}), bucket {} ({})\n",
+        o.mode.as_str(),
+        o.stack,
+        o.bucket,
+        ctx.bucket_region()
+    );
+    for (i, step) in steps(o).iter().enumerate() {
+        out.push_str(&format!(
+            "  {}. {}: {}\n",
+            i + 1,
+            step.name(),
+            step.describe(ctx)
+        ));
+    }
+    out
+}
+
+/// Runs the steps: all of them, or on a dry run only the local ones. Each step is announced as
+/// `[i/n] name: what` before it runs.
+pub fn run(
+    aws: &Aws,
+    ctx: &mut Ctx,
+    dry_run: bool,
+    build: &mut Builder,
+    say: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let list = steps(&ctx.opts);
+    for (i, step) in list.iter().enumerate() {
+        if dry_run && !step.local() {
+            continue;
+        }
+        if !dry_run {
+            say(&format!(
+                "[{}/{}] {}: {}",
+                i + 1,
+                list.len(),
+                step.name(),
+                step.describe(ctx)
+            ));
+        }
+        step.run(aws, ctx, build, say)
+            .with_context(|| format!("deploy step {} failed", step.name()))?;
+    }
+    Ok(())
+}
+
+/// The read statement for this distribution, merged into the bucket's policy.
+fn bucket_policy(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let s = ctx.survey()?;
+    let out = ctx
+        .outputs
+        .as_ref()
+        .context("the bucket policy needs the stack's outputs")?;
+    let o = &ctx.opts;
+    let statement = serde_json::json!({
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": grants::read_resources(&o.bucket, &o.scope, &o.variant_prefix),
+        "Condition": {"StringEquals": {"AWS:SourceArn": out.distribution_arn(&s.account)}}
+    });
+    let current = aws.call_opt(
+        &s.bucket_region,
+        &["s3api", "get-bucket-policy", "--bucket", &o.bucket],
+    )?;
+    let text = current
+        .as_ref()
+        .and_then(|c| c.get("Policy"))
+        .and_then(Value::as_str);
+    let sid = policy_sid(&o.stack);
+    let merged = merge_statement(text, &statement, &sid)?;
+    if grants::same_policy(text, &merged) {
+        say(&format!(
+            "bucket policy of {} already lets this distribution read",
+            o.bucket
+        ));
+        return Ok(());
+    }
+    say(&format!(
+        "merging statement {sid} into the policy of bucket {}",
+        o.bucket
+    ));
+    aws.call(&s.bucket_region, &["s3api", "put-bucket-policy", "--bucket", &o.bucket, "--policy", &merged])
+        .map_err(|e| anyhow::anyhow!("{e}\nThe stack is up, but CloudFront cannot read the bucket until this statement is in its policy:\n{merged}"))?;
+    Ok(())
+}
+
+/// SSE-KMS: the decrypt statement for this distribution, merged into the key's policy (`--yes`).
+fn key_policy(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let s = ctx.survey()?;
+    let Some(key) = &s.kms_key_arn else {
+        return Ok(());
+    };
+    let out = ctx
+        .outputs
+        .as_ref()
+        .context("the key policy needs the stack's outputs")?;
+    let statement = grants::kms_statement(&out.distribution_arn(&s.account));
+    let sid = grants::sid("Decrypt", &ctx.opts.stack);
+    let current = aws.call(
+        &s.bucket_region,
+        &[
+            "kms",
+            "get-key-policy",
+            "--key-id",
+            key,
+            "--policy-name",
+            "default",
+        ],
+    )?;
+    let text = current.get("Policy").and_then(Value::as_str);
+    let merged = merge_statement(text, &statement, &sid)?;
+    if grants::same_policy(text, &merged) {
+        say(&format!(
+            "the key policy of {key} already lets this distribution decrypt"
+        ));
+        return Ok(());
+    }
+    say(&format!(
+        "merging statement {sid} into the key policy of {key}"
+    ));
+    aws.call(
+        &s.bucket_region,
+        &[
+            "kms",
+            "put-key-policy",
+            "--key-id",
+            key,
+            "--policy-name",
+            "default",
+            "--policy",
+            &merged,
+        ],
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\nCloudFront cannot decrypt the photos until the key policy of {key} holds:\n{}",
+            serde_json::to_string_pretty(&statement).unwrap_or_default()
+        )
+    })?;
+    Ok(())
+}
+
+/// The default stack name for a bucket: `scalefront-<bucket>` with dots as hyphens, cut to the limit.
+pub fn default_stack_name(bucket: &str) -> String {
+    let mut s = format!("scalefront-{}", bucket.replace('.', "-"));
+    s.truncate(crate::template::MAX_STACK_NAME);
+    s.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> Options {
+        Options {
+            stack: "scalefront-photos".into(),
+            mode: Mode::Edge,
+            bucket: "photos".into(),
+            region: Some("eu-west-1".into()),
+            scope: String::new(),
+            variant_prefix: "_sf".into(),
+            yes: false,
+        }
+    }
+
+    #[test]
+    fn the_plan_names_every_step_in_order() {
+        assert_eq!(default_stack_name("my.photos"), "scalefront-my-photos");
+        assert!(default_stack_name(&"a".repeat(63)).len() <= crate::template::MAX_STACK_NAME);
+        let ctx = Ctx::new(opts());
+        let text = describe(&ctx);
+        let names: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once(". ").unwrap().1.split_once(':').unwrap().0)
+            .collect();
+        assert_eq!(
+            names,
+            steps(&ctx.opts)
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+        );
+        assert!(text.starts_with("plan: scalefront edge mode, stack scalefront-photos (us-east-1), bucket photos (eu-west-1)"), "{text}");
+        assert!(
+            text.contains("create or update stack scalefront-photos"),
+            "{text}"
+        );
+        assert!(text.contains("scalefront-artifacts-<account id>"), "{text}");
+        assert!(text.contains("CloudFront may read every object"), "{text}");
+        let scoped = Ctx::new(Options {
+            scope: "photos/".into(),
+            ..opts()
+        });
+        assert!(describe(&scoped).contains("CloudFront may read photos/* and _sf/*"));
+    }
+
+    #[test]
+    fn a_dry_run_runs_only_the_local_steps() {
+        let mut ctx = Ctx::new(opts());
+        let built = std::cell::Cell::new(0);
+        let mut build = |_: &Ctx| -> Result<Built> {
+            built.set(built.get() + 1);
+            Ok(Built {
+                package_file: "/tmp/p/origin-response.zip".into(),
+                package: Artifact::of("origin-response", b"x"),
+                package_size: 1_800_000,
+                template_file: "/tmp/p/template-edge.yaml".into(),
+                template: String::new(),
+                signing_keys: None,
+            })
+        };
+        let aws = Aws::with_program("/nonexistent/aws");
+        let mut lines = Vec::new();
+        run(&aws, &mut ctx, true, &mut build, &mut |l| {
+            lines.push(l.to_owned())
+        })
+        .unwrap();
+        assert_eq!(built.get(), 1);
+        assert!(lines.is_empty(), "{lines:?}");
+        let text = describe(&ctx);
+        assert!(
+            text.contains("1.8 MB")
+                && text
+                    .contains("s3://scalefront-artifacts-<account id>/scalefront/origin-response-"),
+            "{text}"
+        );
+        // Execution starts with the survey, which needs AWS: here it fails and says which step.
+        let err = run(&aws, &mut ctx, false, &mut build, &mut |l| {
+            lines.push(l.to_owned())
+        })
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("deploy step survey failed"),
+            "{err:#}"
+        );
+        assert!(lines[0].starts_with("[1/9] survey: ask AWS"), "{lines:?}");
+    }
+}
