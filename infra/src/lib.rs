@@ -1,5 +1,6 @@
 //! scalefront's AWS side: the CloudFormation templates ([`template`]), `scalefront deploy`
-//! ([`deploy`]) and `scalefront doctor` ([`doctor`]).
+//! ([`deploy`]) and `scalefront doctor` ([`doctor`]); the runtimes Lambda@Edge takes ([`runtime`]) and
+//! the retention of its log groups ([`logs`]).
 //!
 //! AWS is reached through the `aws` command line tool ([`aws`]), not the AWS SDK for Rust: the SDK
 //! crates this needs (CloudFormation, CloudFront, Lambda, IAM, S3, STS, CloudWatch, Logs) would add
@@ -14,8 +15,10 @@ pub mod aws;
 pub mod deploy;
 pub mod doctor;
 pub mod keys;
+pub mod logs;
 pub mod policy;
 pub mod purge;
+pub mod runtime;
 pub mod template;
 
 pub use template::{render, Artifact, Mode, ParamError, Params};
