@@ -1,7 +1,9 @@
 //! The doctor's checks on recorded setups: `tests/doctor/*-good.json` are healthy setups as the AWS
-//! APIs return them (every check passes); each `tests/doctor/broken/*.json` breaks one thing, as a JSON
-//! merge patch (RFC 7386) over a good setup, and names the check that must fail — and only it, unless
-//! the breakage necessarily trips another (`also_fails`). Every check has at least one broken setup.
+//! APIs return them (every check passes, none warns); each `tests/doctor/broken/*.json` breaks one
+//! thing, as a JSON merge patch (RFC 7386) over a good setup, and names the check that must fail
+//! (`fails`) — or, for what still works but will not for long or under load, warn (`warns`) — and
+//! only it, unless the breakage necessarily trips another (`also_fails`). Every check has at least
+//! one broken setup.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -73,7 +75,7 @@ fn healthy_setups_pass_every_check() {
         let facts: Facts = serde_json::from_value(read(&dir().join(name))).unwrap();
         let lines = checks::run(&facts);
         let text = report(&facts, &lines);
-        assert!(lines.iter().all(|l| l.ok), "{name}:\n{text}");
+        assert!(lines.iter().all(|l| l.ok && !l.warn), "{name}:\n{text}");
         let ran: BTreeSet<&str> = lines.iter().map(|l| l.check).collect();
         let expected: &[&str] = if name.starts_with("edge") {
             &[
@@ -94,6 +96,9 @@ fn healthy_setups_pass_every_check() {
                 "cache-key",
                 "invocations",
                 "logs",
+                "log-retention",
+                "concurrency",
+                "signing-keys",
             ]
         } else {
             &[
@@ -110,6 +115,8 @@ fn healthy_setups_pass_every_check() {
                 "url-permissions",
                 "invocations",
                 "logs",
+                "log-retention",
+                "concurrency",
             ]
         };
         for c in expected {
@@ -131,7 +138,11 @@ fn each_broken_setup_fails_its_check() {
     for path in paths {
         let fixture = read(&path);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let want = fixture["fails"].as_str().unwrap();
+        let (want, warns) = match (fixture["fails"].as_str(), fixture["warns"].as_str()) {
+            (Some(c), None) => (c, false),
+            (None, Some(c)) => (c, true),
+            _ => panic!("{name}: say either fails or warns"),
+        };
         let also: BTreeSet<&str> = fixture["also_fails"]
             .as_array()
             .into_iter()
@@ -145,27 +156,54 @@ fn each_broken_setup_fails_its_check() {
             eprintln!("== {name}\n{text}");
         }
         let failed: BTreeSet<&str> = lines.iter().filter(|l| !l.ok).map(|l| l.check).collect();
+        let warned: BTreeSet<&str> = lines
+            .iter()
+            .filter(|l| l.ok && l.warn)
+            .map(|l| l.check)
+            .collect();
+        let (hit, mark) = if warns {
+            (&warned, "WARN")
+        } else {
+            (&failed, "FAIL")
+        };
         assert!(
-            failed.contains(want),
-            "{name}: expected {want} to fail:\n{text}"
+            hit.contains(want),
+            "{name}: expected {want} to {}:\n{text}",
+            if warns { "warn" } else { "fail" }
         );
         let unexpected: Vec<&&str> = failed
             .iter()
+            .chain(warned.iter())
             .filter(|c| **c != want && !also.contains(**c))
             .collect();
         assert!(
             unexpected.is_empty(),
-            "{name}: {unexpected:?} failed too:\n{text}"
+            "{name}: {unexpected:?} failed or warned too:\n{text}"
         );
-        for l in lines.iter().filter(|l| !l.ok) {
-            assert!(!l.fix.is_empty(), "{name}: {} fails without a fix", l.check);
+        for l in lines.iter().filter(|l| !l.ok || l.warn) {
+            assert!(
+                !l.fix.is_empty(),
+                "{name}: {} fails or warns without a fix",
+                l.check
+            );
         }
-        // The report shows the failure with its fix on the check's own line.
+        // The report shows the failure or warning with its fix on the check's own line.
         assert!(
             text.lines()
-                .any(|l| l.starts_with("FAIL") && l.contains(want) && l.contains("— fix: ")),
+                .any(|l| l.starts_with(mark) && l.contains(want) && l.contains("— fix: ")),
             "{name}:\n{text}"
         );
+        if warns {
+            assert!(failed.is_empty(), "{name}: a warning alone fails nothing");
+            assert!(
+                text.ends_with(&format!(
+                    "doctor: no problems among {} checks, {} warning(s)\n",
+                    lines.len(),
+                    warned.len()
+                )),
+                "{name}:\n{text}"
+            );
+        }
         proven.insert(want.to_owned());
     }
     let mut all: Vec<&str> = CHECKS.iter().map(|(c, _)| *c).collect();

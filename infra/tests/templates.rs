@@ -2,7 +2,6 @@
 //! the cache key, the role's trust and write scope, the regional failover. Also keeps the committed
 //! examples (`infra/examples/`, linted by tests/steps/40-infra.sh) in step with the templates:
 //! `UPDATE_EXPECT=1 cargo test -p infra --test templates` rewrites them.
-use infra::doctor::checks::EDGE_RUNTIMES;
 use infra::policy;
 use infra::{render, Artifact, Mode, Params};
 use serde_json::{json, Value};
@@ -267,7 +266,7 @@ fn edge_template_obeys_lambda_edge_rules() {
         "Lambda@Edge refuses environment variables"
     );
     assert_eq!(f["Architectures"], json!(["x86_64"]));
-    assert!(EDGE_RUNTIMES.contains(&f["Runtime"].as_str().unwrap()));
+    assert!(infra::runtime::lookup(f["Runtime"].as_str().unwrap()).is_some());
     assert_eq!(f["Runtime"], infra::template::EDGE_RUNTIME);
     assert!(f.get("Layers").is_none() && f.get("PackageType").is_none());
     assert!(

@@ -1,11 +1,13 @@
-//! The doctor's checks: pure functions over [`Facts`], one line each, pass or fail with the fix.
-//! Each check exists because a real setup broke that way (docs/platform.md §5, issue 5).
+//! The doctor's checks: pure functions over [`Facts`], one line each: ok, a warning (works today,
+//! will not for long or not under load) or a failure, the last two with the fix. Each check exists
+//! because a real setup broke that way (docs/platform.md §5, issue 5).
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
 use super::facts::*;
 use crate::policy::{self, Statement};
+use crate::runtime::{self, Date, Verdict, EDGE_RUNTIME};
 
 /// Every check, with what it guards against. The fixture tests require a broken setup for each.
 pub const CHECKS: &[(&str, &str)] = &[
@@ -24,7 +26,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "edge-runtime",
-        "the runtime is one Lambda@Edge accepts (Node.js/Python, zip package)",
+        "the runtime is one Lambda@Edge accepts (Node.js/Python, zip package); warns when Lambda deprecates it within 180 days or has",
     ),
     (
         "edge-arch",
@@ -82,27 +84,32 @@ pub const CHECKS: &[(&str, &str)] = &[
         "logs",
         "where the function's logs are (the regions near the edges that ran it)",
     ),
+    (
+        "log-retention",
+        "the function's log groups expire (warns on groups kept forever)",
+    ),
+    (
+        "concurrency",
+        "the Lambda concurrency quota where the function runs covers a page of new photos (warns below it)",
+    ),
+    (
+        "signing-keys",
+        "signed URLs: the viewer function reads a KeyValueStore holding scalefront-a, -b and -o",
+    ),
 ];
 
-/// Lambda@Edge runtimes (AWS docs, "Lambda@Edge restrictions": Node.js and Python only).
-pub const EDGE_RUNTIMES: &[&str] = &[
-    "nodejs22.x",
-    "nodejs20.x",
-    "nodejs18.x",
-    "python3.13",
-    "python3.12",
-    "python3.11",
-    "python3.10",
-    "python3.9",
-];
-
+/// One report line. Three states: ok (`ok`, not `warn`), a warning (`ok` and `warn`: the exit status
+/// stays 0) and a failure (not `ok`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub check: &'static str,
+    /// Not a failure (a warning is ok).
     pub ok: bool,
+    /// A warning: works now, but not for long or not under load.
+    pub warn: bool,
     /// What was found, in one phrase.
     pub message: String,
-    /// What to do (empty when ok).
+    /// What to do (empty when ok without a warning).
     pub fix: String,
 }
 
@@ -110,6 +117,7 @@ fn pass(check: &'static str, message: impl Into<String>) -> Line {
     Line {
         check,
         ok: true,
+        warn: false,
         message: message.into(),
         fix: String::new(),
     }
@@ -118,6 +126,16 @@ fn fail(check: &'static str, message: impl Into<String>, fix: impl Into<String>)
     Line {
         check,
         ok: false,
+        warn: false,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+fn warn(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Line {
+    Line {
+        check,
+        ok: true,
+        warn: true,
         message: message.into(),
         fix: fix.into(),
     }
@@ -164,6 +182,9 @@ pub fn run(f: &Facts) -> Vec<Line> {
         out.extend(failover(f, &url_origins));
     }
     out.extend(activity(f));
+    out.extend(log_retention(f));
+    out.extend(concurrency(f));
+    out.extend(signing_keys(f));
     out
 }
 
@@ -287,15 +308,7 @@ fn edge_function(f: &Facts, behaviour: &str, a: &LambdaAssociation) -> Vec<Line>
         ));
         return out;
     };
-    let runtime = c
-        .runtime
-        .clone()
-        .unwrap_or_else(|| c.package_type.clone().unwrap_or_default());
-    out.push(if EDGE_RUNTIMES.contains(&runtime.as_str()) && c.package_type.as_deref().unwrap_or("Zip") == "Zip" {
-        pass("edge-runtime", format!("{short} runs {runtime}"))
-    } else {
-        fail("edge-runtime", format!("{short} runs {runtime}, which Lambda@Edge refuses (Node.js or Python zip packages only; no custom runtimes, containers or layers)"), format!("use {} with scalefront's origin-response.zip, or regional mode for the native binary", crate::template::EDGE_RUNTIME))
-    });
+    out.push(edge_runtime(f, &short, c));
     let arch = if c.architectures.is_empty() {
         vec!["x86_64".to_owned()]
     } else {
@@ -825,6 +838,246 @@ fn activity(f: &Facts) -> Vec<Line> {
         } else {
             let first = lf.activity.iter().find(|a| !a.log_groups.is_empty()).map(|a| format!("aws logs tail {} --region {} --since 1h", a.log_groups[0], a.region)).unwrap_or_default();
             pass("logs", format!("{} — read with: {first}", groups.join("; ")))
+        });
+    }
+    out
+}
+
+/// The runtime against [`runtime::RUNTIMES`], on the day the facts were read.
+fn edge_runtime(f: &Facts, short: &str, c: &FunctionConfiguration) -> Line {
+    let runtime = c
+        .runtime
+        .clone()
+        .unwrap_or_else(|| c.package_type.clone().unwrap_or_default());
+    let zip = c.package_type.as_deref().unwrap_or("Zip") == "Zip";
+    let today = f.collected.as_deref().and_then(Date::parse);
+    let verdict = if zip {
+        runtime::assess(&runtime, today)
+    } else {
+        Verdict::Refused
+    };
+    let next = runtime::successor(&runtime);
+    let move_to = |before: &str| {
+        format!("move to {next}{before}: run `scalefront deploy` again (it deploys {EDGE_RUNTIME}); a function of your own: aws lambda update-function-configuration --runtime {next}, publish-version, and associate the new version")
+    };
+    match (verdict, today) {
+        (Verdict::Refused, _) => fail("edge-runtime", format!("{short} runs {runtime}, which Lambda@Edge refuses (Node.js or Python zip packages of a runtime Lambda supports; no custom runtimes, containers or layers)"), format!("use {EDGE_RUNTIME} with scalefront's origin-response.zip, or regional mode for the native binary")),
+        (Verdict::Supported(r), Some(_)) => pass("edge-runtime", format!("{short} runs {runtime} (Lambda deprecates it on {})", r.deprecation)),
+        (Verdict::Supported(r), None) => pass("edge-runtime", format!("{short} runs {runtime} (Lambda deprecates it on {}; these facts do not say when they were read)", r.deprecation)),
+        (Verdict::Deprecating(r, left), Some(today)) => warn(
+            "edge-runtime",
+            format!("{short} runs {runtime}: Lambda deprecates it on {} (in {left} days; no more security patches), {}", r.deprecation, r.blocks(today)),
+            if next == r.id {
+                format!("no newer runtime of its language is listed yet: recheck https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html and move before {}", r.deprecation)
+            } else {
+                move_to(&format!(" before {}", r.deprecation))
+            },
+        ),
+        (Verdict::Deprecated(r), Some(today)) => warn(
+            "edge-runtime",
+            format!("{short} runs {runtime}, deprecated by Lambda since {} (no more security patches); {}; versions already associated keep running", r.deprecation, r.blocks(today)),
+            move_to(""),
+        ),
+        // assess() judges deprecation only with a date.
+        (Verdict::Deprecating(r, _) | Verdict::Deprecated(r), None) => pass("edge-runtime", format!("{short} runs {runtime} (Lambda deprecates it on {})", r.deprecation)),
+    }
+}
+
+/// How `doctor --set-log-retention` is run for this setup.
+fn doctor_command(f: &Facts) -> String {
+    match &f.stack {
+        Some(s) => format!("scalefront doctor --stack {}", s.name),
+        None => format!(
+            "scalefront doctor --distribution {}",
+            f.distribution.distribution.id
+        ),
+    }
+}
+
+/// Lambda@Edge leaves a log group in every region it ran in, created without a retention.
+fn log_retention(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    for lf in f.lambdas.values() {
+        let Some(c) = &lf.configuration else { continue };
+        let name = &c.function_name;
+        let groups: Vec<(String, Option<Option<u32>>)> = lf
+            .activity
+            .iter()
+            .flat_map(|a| {
+                a.log_groups
+                    .iter()
+                    .map(move |g| (format!("{g} in {}", a.region), a.retention.get(g).copied()))
+            })
+            .collect();
+        if groups.is_empty() {
+            continue; // the `logs` line says there is none
+        }
+        let forever: Vec<&str> = groups
+            .iter()
+            .filter(|(_, r)| *r == Some(None))
+            .map(|(g, _)| g.as_str())
+            .collect();
+        let unknown = groups.iter().filter(|(_, r)| r.is_none()).count();
+        let fix = format!(
+            "{} --set-log-retention 30 (puts a 30-day retention on every group doctor finds; CloudWatch takes 1, 3, 5, 7, 14, 30, 60, 90 … 3653 days)",
+            doctor_command(f)
+        );
+        out.push(if !forever.is_empty() {
+            warn(
+                "log-retention",
+                format!(
+                    "{name}: {} log group(s) never expire ({}): Lambda@Edge leaves one in every region it runs in, and each keeps every line forever",
+                    forever.len(),
+                    forever.join("; ")
+                ),
+                fix,
+            )
+        } else if unknown > 0 {
+            // Facts saved by a doctor that did not read retentions: nothing to judge.
+            pass(
+                "log-retention",
+                format!("{name}: the retention of {unknown} log group(s) was not recorded (facts saved by an older doctor; run it again to check)"),
+            )
+        } else {
+            pass(
+                "log-retention",
+                format!(
+                    "{name}: every log group expires ({})",
+                    groups
+                        .iter()
+                        .map(|(g, r)| format!("{g}: {} days", r.flatten().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+        });
+    }
+    out
+}
+
+/// Images on one gallery page whose variants may all be missing at once (a new album's page: its
+/// thumbnails, one srcset candidate each).
+pub const PAGE_IMAGES: u32 = 50;
+/// Visitors of that page at the same moment whose browsers negotiate different formats (AVIF and
+/// WebP): each format is another variant to make.
+pub const FORMATS_AT_ONCE: u32 = 2;
+/// Concurrent executions a page of new photos needs: one per missing variant, all in the region
+/// nearest the visitors (or the Origin Shield's), each running for a resize's 0.3–1 s. Browsers
+/// send them together (HTTP/2 on one connection). Lambda's default quota is 1,000 per region; new
+/// accounts start lower ("New AWS accounts have reduced concurrency and memory quotas",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
+pub const CONCURRENCY_NEEDED: u32 = PAGE_IMAGES * FORMATS_AT_ONCE;
+/// Service Quotas' code for Lambda's "Concurrent executions" (per region).
+pub const CONCURRENCY_QUOTA_CODE: &str = "L-B99A9384";
+
+/// Lambda@Edge cannot reserve concurrency: it shares the region's unreserved concurrency with
+/// every other function, and when that runs out the function is throttled and CloudFront answers
+/// 503 ("Lambda@Edge limit exceeded",
+/// <https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-503-service-unavailable.html#http-503-lambda-limit-exceeded-error>).
+fn concurrency(f: &Facts) -> Vec<Line> {
+    if !f.lambdas.values().any(|l| l.configuration.is_some()) {
+        return Vec::new(); // nothing that runs (see resizer)
+    }
+    if f.account_settings.is_empty() {
+        return vec![warn(
+            "concurrency",
+            "the Lambda concurrency quota was not read (facts saved by an older doctor, or lambda:GetAccountSettings was denied)",
+            "run doctor against the live setup with lambda:GetAccountSettings allowed",
+        )];
+    }
+    let all: Vec<String> = f
+        .account_settings
+        .iter()
+        .map(|(r, s)| format!("{r} {}", s.account_limit.unreserved_concurrent_executions))
+        .collect();
+    let low: Vec<(&String, &AccountLimit)> = f
+        .account_settings
+        .iter()
+        .map(|(r, s)| (r, &s.account_limit))
+        .filter(|(_, l)| l.unreserved_concurrent_executions < CONCURRENCY_NEEDED)
+        .collect();
+    if low.is_empty() {
+        return vec![pass(
+            "concurrency",
+            format!(
+                "unreserved Lambda concurrency {} (a page of new photos needs about {CONCURRENCY_NEEDED} at once)",
+                all.join(", ")
+            ),
+        )];
+    }
+    let regions: Vec<&str> = low.iter().map(|(r, _)| r.as_str()).collect();
+    vec![warn(
+        "concurrency",
+        format!(
+            "{}: a page of {PAGE_IMAGES} new photos seen in {FORMATS_AT_ONCE} formats makes about {CONCURRENCY_NEEDED} variants at once; beyond the quota Lambda@Edge is throttled and CloudFront answers 503 (new accounts start with a reduced quota)",
+            low.iter()
+                .map(|(r, l)| format!(
+                    "{r} lets Lambda run only {} at once ({} unreserved)",
+                    l.concurrent_executions, l.unreserved_concurrent_executions
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        format!(
+            "raise Service Quotas → AWS Lambda → Concurrent executions ({CONCURRENCY_QUOTA_CODE}) in {} to at least 1000, Lambda's default: aws service-quotas request-service-quota-increase --service-code lambda --quota-code {CONCURRENCY_QUOTA_CODE} --desired-value 1000 --region {}",
+            regions.join(", "),
+            regions[0]
+        ),
+    )]
+}
+
+/// Signed URLs: the viewer function checks signatures with the keys of its KeyValueStore, by the
+/// names viewer-fn gives them ([`viewer_fn::sign::kvs_key`]); a slot the store lacks makes every
+/// URL signed with it a 403. The values are never read into the facts.
+fn signing_keys(f: &Facts) -> Vec<Line> {
+    let mut out = Vec::new();
+    let associations: Vec<(&str, &str)> = f
+        .viewer_functions
+        .values()
+        .flatten()
+        .flat_map(|d| {
+            let s = &d.function_summary;
+            s.function_config
+                .key_value_store_associations
+                .items
+                .iter()
+                .map(move |k| (s.name.as_str(), k.arn.as_str()))
+        })
+        .collect();
+    let signed_stack = f.stack.as_ref().filter(|s| !s.key_value_stores.is_empty());
+    // A viewer function that could not be read (or has no LIVE stage) may well have the
+    // association: the viewer-function line says what is wrong with it.
+    let all_read = f.viewer_functions.values().all(Option::is_some);
+    if associations.is_empty() {
+        if let Some(s) = signed_stack.filter(|_| all_read) {
+            out.push(fail("signing-keys", format!("stack {} has the signing-key store {} (its spec is signed), but no viewer function reads a KeyValueStore: every signed URL is refused (403)", s.name, s.key_value_stores.join(", ")), format!("deploy again (scalefront deploy associates the store), or: aws cloudfront update-function with FunctionConfig.KeyValueStoreAssociations naming the store's ARN (stack output {}), then publish-function", crate::keys::OUTPUT)));
+        }
+        return out;
+    }
+    let wanted: Vec<String> = viewer_fn::sign::SLOTS
+        .iter()
+        .map(|s| viewer_fn::sign::kvs_key(*s))
+        .collect();
+    let stack = f
+        .stack
+        .as_ref()
+        .map_or("STACK".to_owned(), |s| s.name.clone());
+    for (function, arn) in associations {
+        out.push(match f.key_value_stores.get(arn) {
+            None => fail("signing-keys", format!("{function} reads KeyValueStore {arn}, which could not be read"), "grant cloudfront-keyvaluestore:DescribeKeyValueStore and cloudfront-keyvaluestore:ListKeys (the data plane needs AWS CLI v2, or v1 with awscrt)"),
+            Some(k) if k.describe.is_none() => fail("signing-keys", format!("{function} reads KeyValueStore {arn}, which does not exist: every signed URL is refused (403)"), "deploy again (the stack creates the store from the signing keys file)"),
+            Some(k) => {
+                let status = k.describe.as_ref().and_then(|d| d.get("Status")).and_then(Value::as_str).unwrap_or("READY");
+                let missing: Vec<&str> = wanted.iter().filter(|w| !k.keys.contains(w)).map(String::as_str).collect();
+                if status != "READY" {
+                    fail("signing-keys", format!("{function}'s KeyValueStore {arn} is {status}, not READY"), "wait for it to be READY; a failed import (PROVISIONING_FAILED): check the signing keys file in the artifacts bucket and deploy again")
+                } else if !missing.is_empty() {
+                    let slots: Vec<String> = missing.iter().map(|m| m.trim_start_matches("scalefront-").to_owned()).collect();
+                    fail("signing-keys", format!("{function}'s KeyValueStore {arn} lacks {}: URLs signed with that slot are refused (403){}", missing.join(", "), if slots.iter().any(|s| s.starts_with(viewer_fn::sign::ORIGIN_SLOT)) { ", and the origin's redirects for large variants too" } else { "" }), format!("put the missing key(s): {}", slots.iter().map(|s| format!("scalefront sign --rotate {s} --stack {stack} --keys FILE")).collect::<Vec<_>>().join("; ")))
+                } else {
+                    pass("signing-keys", format!("{function} reads KeyValueStore {arn}, which holds {} ({} keys; values not shown)", wanted.join(", "), k.keys.len()))
+                }
+            }
         });
     }
     out

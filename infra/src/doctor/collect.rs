@@ -70,6 +70,7 @@ pub fn collect(
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Facts> {
     let mut stack_functions = Vec::new();
+    let mut stack = None;
     let id = match target {
         Target::Distribution(id) => id.clone(),
         Target::Stack(name) => {
@@ -102,6 +103,10 @@ pub fn collect(
                     .collect::<Vec<_>>()
             };
             stack_functions = physical("AWS::Lambda::Function");
+            stack = Some(StackFacts {
+                name: name.clone(),
+                key_value_stores: physical("AWS::CloudFront::KeyValueStore"),
+            });
             match physical("AWS::CloudFront::Distribution").into_iter().next() {
                 Some(id) => id,
                 None => bail!("stack {name} has no CloudFront distribution (yet): is it a scalefront stack, and did it finish creating?"),
@@ -116,6 +121,8 @@ pub fn collect(
         aws,
         facts: Facts {
             distribution: from(dist, "get-distribution")?,
+            collected: Some(crate::runtime::Date::today().to_string()),
+            stack,
             ..Facts::default()
         },
     };
@@ -152,6 +159,24 @@ pub fn collect(
                     let parsed = v
                         .map(|v| from::<DescribeFunction>(v, "describe-function"))
                         .transpose()?;
+                    let stores: Vec<String> = parsed
+                        .iter()
+                        .flat_map(|d| {
+                            d.function_summary
+                                .function_config
+                                .key_value_store_associations
+                                .items
+                                .iter()
+                                .map(|k| k.arn.clone())
+                        })
+                        .collect();
+                    for store in stores {
+                        if !c.facts.key_value_stores.contains_key(&store) {
+                            progress(&format!("reading the keys of KeyValueStore {store}"));
+                            let kvs = key_value_store(&mut c, &store);
+                            c.facts.key_value_stores.insert(store, kvs);
+                        }
+                    }
                     c.facts.viewer_functions.insert(a.arn.clone(), parsed);
                 }
                 Err(e) => c.facts.errors.push(e.to_string()),
@@ -238,7 +263,74 @@ pub fn collect(
         );
         c.facts.lambdas.insert(o.domain_name.clone(), lf);
     }
+    account_settings(&mut c, &mut *progress);
     Ok(c.facts)
+}
+
+/// A KeyValueStore through its data plane: whether it exists, and its key names. `list-keys`
+/// answers `{"Items": [{"Key", "Value"}]}`
+/// (<https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_kvs_ListKeys.html>): the values
+/// are secrets and are dropped here, never kept in the facts.
+fn key_value_store(c: &mut Collector, arn: &str) -> KvsFacts {
+    let describe = c.get(
+        HOME,
+        &[
+            "cloudfront-keyvaluestore",
+            "describe-key-value-store",
+            "--kvs-arn",
+            arn,
+        ],
+    );
+    let keys = if describe.is_some() {
+        c.get(
+            HOME,
+            &["cloudfront-keyvaluestore", "list-keys", "--kvs-arn", arn],
+        )
+        .map(|v| {
+            v.get("Items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i.get("Key").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    KvsFacts { describe, keys }
+}
+
+/// `lambda get-account-settings` in us-east-1 and wherever a function of this setup runs: the
+/// regions its log groups are in (Lambda@Edge runs, and counts against the concurrency quota, in
+/// the region nearest the edge, or the Origin Shield's) and a function URL's own region. One cheap
+/// call per region; the regions are known from the activity already read.
+fn account_settings(c: &mut Collector, progress: &mut dyn FnMut(&str)) {
+    let mut regions = vec![HOME.to_owned()];
+    for (key, lf) in &c.facts.lambdas {
+        if let Some(r) = lambda_url_region(key) {
+            regions.push(r.to_owned());
+        }
+        for a in lf.activity.iter().filter(|a| !a.log_groups.is_empty()) {
+            regions.push(a.region.clone());
+        }
+    }
+    regions.sort();
+    regions.dedup();
+    progress(&format!(
+        "reading the Lambda concurrency quota in {}",
+        regions.join(", ")
+    ));
+    for region in regions {
+        if let Some(v) = c.get(&region, &["lambda", "get-account-settings"]) {
+            match from::<AccountSettings>(v, "get-account-settings") {
+                Ok(s) => {
+                    c.facts.account_settings.insert(region, s);
+                }
+                Err(e) => c.facts.errors.push(format!("{e:#}")),
+            }
+        }
+    }
 }
 
 /// Facts about one Lambda@Edge function as an association names it (configuration, role, and where it
@@ -486,15 +578,13 @@ fn activity(
                                 ],
                             )
                             .map_err(|e| e.to_string())?;
-                        a.log_groups.extend(
-                            v.get("logGroups")
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|g| g.get("logGroupName").and_then(Value::as_str))
-                                .filter(|g| *g == prefix)
-                                .map(str::to_owned),
-                        );
+                        for g in crate::logs::groups_in(&v, region)
+                            .into_iter()
+                            .filter(|g| g.name == prefix)
+                        {
+                            a.retention.insert(g.name.clone(), g.retention_days);
+                            a.log_groups.push(g.name);
+                        }
                     }
                     Ok(a)
                 })

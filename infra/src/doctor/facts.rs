@@ -44,6 +44,61 @@ pub struct Facts {
     /// Calls that failed while collecting (each becomes a failing line: the check could not run).
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The day the facts were read (`YYYY-MM-DD`, UTC): what runtime deprecation dates are
+    /// compared with (`None` in facts saved before doctor recorded it).
+    #[serde(default)]
+    pub collected: Option<String>,
+    /// With `--stack`: what the stack itself says (its signing-key store).
+    #[serde(default)]
+    pub stack: Option<StackFacts>,
+    /// The KeyValueStores viewer functions are associated with, by store ARN.
+    #[serde(default)]
+    pub key_value_stores: BTreeMap<String, KvsFacts>,
+    /// `lambda get-account-settings`, by region: us-east-1 and every region a resize function ran
+    /// in (where its log groups are) or lives in (regional mode).
+    #[serde(default)]
+    pub account_settings: BTreeMap<String, AccountSettings>,
+}
+
+/// What a scalefront stack holds besides the distribution.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StackFacts {
+    pub name: String,
+    /// Physical ids (names) of its `AWS::CloudFront::KeyValueStore` resources: a stack made from a
+    /// signed spec has one (`SigningKeys`).
+    #[serde(default)]
+    pub key_value_stores: Vec<String>,
+}
+
+/// One KeyValueStore, read through its data plane (`aws cloudfront-keyvaluestore`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KvsFacts {
+    /// `describe-key-value-store --kvs-arn` (`None`: no such store).
+    #[serde(default)]
+    pub describe: Option<Value>,
+    /// The keys `list-keys` returned. Values are secrets: the collector drops them, so they are
+    /// neither printed nor saved with `--save-facts`.
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+/// `lambda get-account-settings`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html>).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountSettings {
+    pub account_limit: AccountLimit,
+    #[serde(default)]
+    pub account_usage: Value,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountLimit {
+    /// The region's concurrency quota ("Concurrent executions").
+    pub concurrent_executions: u32,
+    /// What is left of it for functions without reserved concurrency, Lambda@Edge among them.
+    pub unreserved_concurrent_executions: u32,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -282,6 +337,15 @@ pub struct CfFunctionConfig {
     #[serde(default)]
     pub comment: String,
     pub runtime: String,
+    /// The KeyValueStore the function reads (at most one).
+    #[serde(default)]
+    pub key_value_store_associations: List<KvsAssociation>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KvsAssociation {
+    #[serde(rename = "KeyValueStoreARN")]
+    pub arn: String,
 }
 
 /// One Lambda function as the distribution uses it.
@@ -369,6 +433,10 @@ pub struct Activity {
     /// Log groups of this function found in the region.
     #[serde(default)]
     pub log_groups: Vec<String>,
+    /// Their retention in days by group name (`null`: never expires; a group missing here was
+    /// found by an older doctor that did not record retentions).
+    #[serde(default)]
+    pub retention: BTreeMap<String, Option<u32>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
