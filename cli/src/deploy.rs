@@ -72,6 +72,20 @@ pub struct Args {
     /// needs for an SSE-KMS bucket (there is no prompt; CI has no stdin).
     #[arg(long)]
     pub yes: bool,
+    /// Serve the images under the site's own name (an alias such as images.example.com), with an
+    /// ACM certificate in us-east-1: --certificate's, else one found or requested (DNS validation).
+    #[arg(long, value_name = "NAME")]
+    pub domain: Option<String>,
+    /// With --domain: the ACM certificate (us-east-1) to use.
+    #[arg(long, value_name = "ARN", requires = "domain")]
+    pub certificate: Option<String>,
+    /// With --domain: the Route 53 hosted zone (id or name) where deploy writes the certificate's
+    /// validation records and the alias records; without it deploy prints them for you to add.
+    #[arg(long, value_name = "ZONE", requires = "domain")]
+    pub route53_zone: Option<String>,
+    /// Days the Lambda@Edge log groups keep their events, in every region (edge mode).
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub log_retention: u32,
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -106,6 +120,15 @@ pub fn run(args: Args) -> Result<()> {
         scope,
         variant_prefix: spec.prefix().to_owned(),
         yes: args.yes,
+        domain: match &args.domain {
+            Some(name) => Some(deploy::DomainOptions {
+                name: infra::domain::validate_alias(name)?,
+                certificate: args.certificate.clone(),
+                zone: args.route53_zone.clone(),
+            }),
+            None => None,
+        },
+        log_retention_days: infra::logs::check_days(args.log_retention)?,
     });
     if args.dry_run && args.region.is_none() {
         eprintln!("dry run: bucket region assumed us-east-1 (deploy asks S3; pass --region to render for another)");
@@ -135,6 +158,12 @@ pub fn run(args: Args) -> Result<()> {
     deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| eprintln!("{l}"))?;
     let outputs = ctx.outputs.as_ref().expect("a finished deploy has outputs");
     println!("deployed: https://{}", outputs.domain);
+    if let Some(d) = &ctx.opts.domain {
+        println!(
+            "alias:    https://{} (once its DNS record is in place)",
+            d.name
+        );
+    }
     // A GET: it makes the variant and shows the headers (a HEAD would answer no-store).
     println!("test:     curl -s -o /dev/null -D - '{}'", outputs.test_url);
     println!("check:    scalefront doctor --stack {stack}");
@@ -195,7 +224,7 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
         .as_ref()
         .and_then(|s| s.sample_key.clone())
         .unwrap_or_default();
-    let params = params_for(
+    let mut params = params_for(
         &packaged,
         &ctx.opts.stack,
         &bucket_region,
@@ -204,6 +233,20 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
         test_key,
         origin_shield(&args.origin_shield, &bucket_region)?,
     )?;
+    params.read_scope = ctx.opts.scope.clone();
+    params.kms_key_arn = ctx.survey.as_ref().and_then(|s| s.kms_key_arn.clone());
+    // On a dry run the certificate is not known yet: --certificate's, or a placeholder the
+    // certificate step replaces.
+    params.domain = ctx.opts.domain.as_ref().map(|d| template::Domain {
+        name: d.name.clone(),
+        certificate_arn: ctx
+            .certificate_arn
+            .clone()
+            .or_else(|| d.certificate.clone())
+            .unwrap_or_else(|| {
+                "arn:aws:acm:us-east-1:000000000000:certificate/to-be-requested".into()
+            }),
+    });
     write_templates(&params, out)?;
     let package_file = match args.mode {
         Mode::Edge => packaged.origin_response.clone(),
@@ -261,6 +304,9 @@ pub fn params_for(
         negotiates_format: p.spec.negotiates_format(),
         origin_shield,
         signing_keys_object,
+        read_scope: String::new(),
+        kms_key_arn: None,
+        domain: None,
     })
 }
 

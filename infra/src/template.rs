@@ -116,6 +116,20 @@ pub struct Params {
     /// With `signed = true`: the signing keys file's key in the artifacts bucket, from which the
     /// stack creates the viewer function's KeyValueStore.
     pub signing_keys_object: Option<String>,
+    /// `deploy --prefix`: the folder CloudFront may read besides the variants ("" = the whole
+    /// bucket; else ends with `/`).
+    pub read_scope: String,
+    /// An SSE-KMS bucket's customer managed key (ARN): the role may decrypt and encrypt with it.
+    pub kms_key_arn: Option<String>,
+    /// The site's own name and its certificate (`deploy --domain`).
+    pub domain: Option<Domain>,
+}
+
+/// `deploy --domain`: the alias and an ACM certificate in us-east-1 that covers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    pub name: String,
+    pub certificate_arn: String,
 }
 
 /// The Origin Shield region for a bucket's region: the same region where Origin Shield is offered,
@@ -278,6 +292,52 @@ impl Params {
         if let Some(b) = &self.artifact_bucket {
             check_bucket(b)?;
         }
+        let s = &self.read_scope;
+        if !s.is_empty()
+            && !(s.ends_with('/')
+                && !s.starts_with('/')
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./!()".contains(&b)))
+        {
+            return Err(bad(
+                "prefix",
+                s,
+                "a folder such as photos/: letters, digits and - _ . / ! ( ), ending with /",
+            ));
+        }
+        for arn in self
+            .kms_key_arn
+            .iter()
+            .chain(self.domain.as_ref().map(|d| &d.certificate_arn))
+        {
+            if !(arn.starts_with("arn:aws")
+                && arn
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b":/-_".contains(&b)))
+            {
+                return Err(bad(
+                    "ARN",
+                    arn,
+                    "expected an ARN (arn:aws:kms:… or arn:aws:acm:…)",
+                ));
+            }
+        }
+        if let Some(d) = &self.domain {
+            crate::domain::validate_alias(&d.name).map_err(|_| {
+                bad(
+                    "domain",
+                    &d.name,
+                    "not a name CloudFront takes as an alias (see deploy --domain)",
+                )
+            })?;
+            if crate::domain::arn_region(&d.certificate_arn) != Some(crate::domain::ACM_REGION) {
+                return Err(bad(
+                    "certificate",
+                    &d.certificate_arn,
+                    "CloudFront takes certificates only from ACM in us-east-1",
+                ));
+            }
+        }
         if let Some(r) = &self.origin_shield {
             check_region(r)?;
         }
@@ -300,7 +360,7 @@ impl Params {
     }
 
     pub fn edge_function_name(&self) -> String {
-        format!("{}-origin-response", self.stack_name)
+        edge_function_name(&self.stack_name)
     }
     pub fn regional_function_name(&self) -> String {
         format!("{}-resize", self.stack_name)
@@ -317,6 +377,11 @@ impl Params {
         };
         format!("{}?w=600", percent_encode_path(key))
     }
+}
+
+/// The Lambda@Edge function's name for a stack (its log groups are `/aws/lambda/us-east-1.<name>`).
+pub fn edge_function_name(stack: &str) -> String {
+    format!("{stack}-origin-response")
 }
 
 /// Renders the template for `mode` with every value filled in.
@@ -425,12 +490,35 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
         p.signing_keys_object.clone().unwrap_or_default(),
     );
     v.insert("kvs_name", format!("{}-keys", p.stack_name));
+    let read = crate::deploy::grants::read_resources(&p.bucket, &p.read_scope, &p.prefix);
+    let quoted: Vec<String> = read.iter().map(|r| format!("\"{r}\"")).collect();
+    v.insert("cloudfront_read_yaml", format!("[{}]", quoted.join(", ")));
+    v.insert("cloudfront_read_json", format!("[{}]", quoted.join(",")));
+    v.insert("kms_key_arn", p.kms_key_arn.clone().unwrap_or_default());
+    v.insert(
+        "alias",
+        p.domain
+            .as_ref()
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+    );
+    v.insert(
+        "certificate_arn",
+        p.domain
+            .as_ref()
+            .map(|d| d.certificate_arn.clone())
+            .unwrap_or_default(),
+    );
     for (name, value) in &v {
         // Every inline value sits in a quoted scalar or a comment: keep it to a safe alphabet.
         let safe = value.chars().all(|c| c.is_ascii_graphic() || c == ' ')
             && !value.contains(['"', '\\', '\''])
             && !value.contains("${");
-        let is_line = *name == "artifact_bucket_default";
+        // Whole lines, or lists of quoted ARNs built from checked names.
+        let is_line = matches!(
+            *name,
+            "artifact_bucket_default" | "cloudfront_read_yaml" | "cloudfront_read_json"
+        );
         if !(safe || is_line && !value.contains('\n')) {
             return Err(bad(
                 "template value",

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use infra::aws::Aws;
+use infra::deploy::Severity;
 use infra::doctor::{self, checks, collect, Facts, Target};
 use serde_json::json;
 
@@ -76,6 +77,19 @@ fn photo_bucket(aws: &Aws) {
             "example-photos",
             "--create-bucket-configuration",
             "LocationConstraint=eu-west-1",
+        ],
+    )
+    .unwrap();
+    // As S3 makes every new bucket since April 2023 (moto leaves it unset).
+    aws.call(
+        "eu-west-1",
+        &[
+            "s3api",
+            "put-bucket-ownership-controls",
+            "--bucket",
+            "example-photos",
+            "--ownership-controls",
+            "Rules=[{ObjectOwnership=BucketOwnerEnforced}]",
         ],
     )
     .unwrap();
@@ -358,26 +372,42 @@ fn collects_a_setup_from_moto() {
     );
 
     // deploy's survey: the bucket's real region, and a plain-words error for the wrong one.
-    let (account, region, exists, stack) =
-        infra::deploy::survey(&aws, "example-photos", None, "scalefront-example-photos").unwrap();
+    let survey = |bucket: &str, region: Option<&str>, scope: &str| {
+        infra::deploy::survey::survey(
+            &aws,
+            bucket,
+            region,
+            "scalefront-example-photos",
+            "_sf",
+            scope,
+        )
+    };
+    let s = survey("example-photos", None, "").unwrap();
     assert_eq!(
-        (account.as_str(), region.as_str(), exists, stack),
+        (
+            s.account.as_str(),
+            s.bucket_region.as_str(),
+            s.bucket_exists,
+            s.stack_status
+        ),
         ("123456789012", "eu-west-1", true, None)
     );
-    let err = infra::deploy::survey(&aws, "example-photos", Some("us-west-2"), "s")
+    let err = survey("example-photos", Some("us-west-2"), "")
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("wrong region") && err.contains("--region eu-west-1"),
         "{err}"
     );
-    let (_, region, exists, _) =
-        infra::deploy::survey(&aws, "not-there-yet", Some("ap-south-1"), "s").unwrap();
-    assert_eq!((region.as_str(), exists), ("ap-south-1", false));
+    let s = survey("not-there-yet", Some("ap-south-1"), "").unwrap();
+    assert_eq!(
+        (s.bucket_region.as_str(), s.bucket_exists),
+        ("ap-south-1", false)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `deploy::execute` against moto: artifacts bucket and upload, change set, progress events, and the
+/// `deploy::run` against moto: survey, artifacts bucket and upload, change set, progress events, and the
 /// resources moto's CloudFormation does create (role, Lambda function, numbered version). moto skips
 /// CloudFront resources, so the stack has no distribution outputs and execute must say so.
 #[test]
@@ -388,21 +418,31 @@ fn deploys_the_rendered_template_to_moto() {
     std::fs::create_dir_all(&dir).unwrap();
     photo_bucket(&aws);
 
-    let deploy_once =
-        |package: &[u8], spec: &str| -> (Result<infra::deploy::Outputs, String>, Vec<String>) {
-            let zip = dir.join("origin-response.zip");
-            std::fs::write(&zip, package).unwrap();
-            let (account, region, exists, stack_status) =
-                infra::deploy::survey(&aws, "example-photos", None, "sf-moto").unwrap();
+    let deploy_once = |package: &[u8], spec: &str| -> (Result<(), String>, Vec<String>) {
+        let zip = dir.join("origin-response.zip");
+        std::fs::write(&zip, package).unwrap();
+        let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
+            stack: "sf-moto".into(),
+            mode: infra::Mode::Edge,
+            bucket: "example-photos".into(),
+            region: None,
+            scope: String::new(),
+            variant_prefix: "_sf".into(),
+            yes: false,
+            domain: None,
+            log_retention_days: 30,
+        });
+        // The package step as the CLI does it, for the bucket the survey found.
+        let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
             let params = infra::Params {
                 stack_name: "sf-moto".into(),
                 bucket: "example-photos".into(),
-                bucket_region: region.clone(),
+                bucket_region: ctx.bucket_region(),
                 create_bucket: false,
                 prefix: "_sf".into(),
                 viewer_function_code: "function handler(event) { return event.request; }\n".into(),
                 spec_fingerprint: spec.into(),
-                artifact_bucket: Some(infra::deploy::artifact_bucket_name(&account)),
+                artifact_bucket: ctx.artifact_bucket(),
                 edge_package: infra::Artifact::of("origin-response", package),
                 regional_package: infra::Artifact::of("regional", b"unused"),
                 memory_mb: 1769,
@@ -410,30 +450,29 @@ fn deploys_the_rendered_template_to_moto() {
                 negotiates_format: true,
                 origin_shield: None,
                 signing_keys_object: None,
+                read_scope: String::new(),
+                kms_key_arn: None,
+                domain: None,
             };
-            let template = infra::render(infra::Mode::Edge, &params).unwrap();
+            let template = infra::render(infra::Mode::Edge, &params)?;
             let template_file = dir.join("template-edge.yaml");
-            std::fs::write(&template_file, &template).unwrap();
-            let plan = infra::deploy::Plan {
-                stack: "sf-moto".into(),
-                mode: infra::Mode::Edge,
-                bucket: "example-photos".into(),
-                bucket_region: region,
-                bucket_exists: Some(exists),
-                stack_status: Some(stack_status),
-                artifact_bucket: params.artifact_bucket.clone(),
-                package_file: zip,
+            std::fs::write(&template_file, &template)?;
+            Ok(infra::deploy::Built {
+                package_file: zip.clone(),
                 package: params.edge_package.clone(),
                 package_size: package.len() as u64,
                 template,
                 template_file,
                 signing_keys: None,
-            };
-            let mut lines = Vec::new();
-            let r = infra::deploy::execute(&aws, &plan, &mut |l| lines.push(l.to_owned()))
-                .map_err(|e| e.to_string());
-            (r, lines)
+            })
         };
+        let mut lines = Vec::new();
+        let r = infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| {
+            lines.push(l.to_owned())
+        })
+        .map_err(|e| format!("{e:#}"));
+        (r, lines)
+    };
 
     let (result, lines) = deploy_once(b"package one", "spec one");
     let text = lines.join("\n");
@@ -681,4 +720,283 @@ fn purges_one_original_in_a_deployed_bucket() {
         json!(["/_sf/photos/a.jpg/*", "/photos/a.jpg"]),
         "{one}"
     );
+}
+
+/// The survey on a locked-down bucket, as moto keeps it: SSE-KMS with a customer managed key, a
+/// policy that denies PUTs without the KMS header, ACLs on (object writer), files that are not
+/// photos. (moto cannot switch Requester Pays on; its finding is tested on a recorded answer.)
+/// Deploy must stop before changing anything, naming each problem and its fix.
+#[test]
+fn surveys_an_encrypted_locked_down_bucket() {
+    let (_moto, endpoint) = start_moto();
+    let aws = aws_cli(&endpoint);
+    photo_bucket(&aws);
+    let r = "eu-west-1";
+    let key = aws
+        .call(r, &["kms", "create-key", "--description", "photos"])
+        .unwrap();
+    let key_arn = key["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let sse = format!(
+        r#"{{"Rules":[{{"ApplyServerSideEncryptionByDefault":{{"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"{key_id}"}},"BucketKeyEnabled":true}}]}}"#
+    );
+    aws.call(
+        r,
+        &[
+            "s3api",
+            "put-bucket-encryption",
+            "--bucket",
+            "example-photos",
+            "--server-side-encryption-configuration",
+            &sse,
+        ],
+    )
+    .unwrap();
+    // The objects first: moto enforces the policy below on its own PUTs.
+    for k in ["photos/a.jpg", "backup/db.sql"] {
+        aws.call(
+            r,
+            &[
+                "s3api",
+                "put-object",
+                "--bucket",
+                "example-photos",
+                "--key",
+                k,
+                "--server-side-encryption",
+                "aws:kms",
+            ],
+        )
+        .unwrap();
+    }
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyNotKms","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::example-photos/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}"#;
+    aws.call(
+        r,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "example-photos",
+            "--policy",
+            policy,
+        ],
+    )
+    .unwrap();
+    let ownership = |rule: &str| {
+        let rules = format!("Rules=[{{ObjectOwnership={rule}}}]");
+        aws.call(
+            r,
+            &[
+                "s3api",
+                "put-bucket-ownership-controls",
+                "--bucket",
+                "example-photos",
+                "--ownership-controls",
+                &rules,
+            ],
+        )
+        .unwrap();
+    };
+    ownership("ObjectWriter");
+    let s = infra::deploy::survey::survey(&aws, "example-photos", None, "sf", "_sf", "").unwrap();
+    let by = |name: &str| {
+        s.findings
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", s.findings))
+    };
+    assert_eq!(s.kms_key_arn.as_deref(), Some(key_arn.as_str()));
+    assert!(
+        by("encryption").message.contains(&key_arn),
+        "{:?}",
+        by("encryption")
+    );
+    assert_eq!(
+        s.put_encryption,
+        Some(infra::deploy::survey::PutEncryption::Kms { key: None })
+    );
+    assert!(
+        s.findings.iter().all(|f| f.name != "requester-pays"),
+        "{:?}",
+        s.findings
+    );
+    assert_eq!(by("object-ownership").severity, Severity::Refuse);
+    assert!(by("object-ownership")
+        .message
+        .contains("BucketOwnerEnforced"));
+    assert_eq!(by("exposure").severity, Severity::Warn);
+    assert!(by("exposure").message.contains("backup/db.sql"));
+    assert_eq!(s.sample_key.as_deref(), Some("photos/a.jpg"));
+    // The survey step stops the deploy: nothing after it runs.
+    let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
+        stack: "sf".into(),
+        mode: infra::Mode::Edge,
+        bucket: "example-photos".into(),
+        region: None,
+        scope: String::new(),
+        variant_prefix: "_sf".into(),
+        yes: false,
+        domain: None,
+        log_retention_days: 30,
+    });
+    let mut build = |_: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
+        panic!("the package step ran after a refusal")
+    };
+    let mut lines = Vec::new();
+    let err = infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| {
+        lines.push(l.to_owned())
+    })
+    .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("deploy stops before changing anything") && err.contains("object-ownership"),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  STOP object-ownership")),
+        "{lines:?}"
+    );
+    // Ownership fixed: still stopped, now for the key policy, with the statement to add.
+    ownership("BucketOwnerEnforced");
+    let err = format!(
+        "{:#}",
+        infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |_| {}).unwrap_err()
+    );
+    assert!(
+        err.contains("--yes")
+            && err.contains("\"kms:Decrypt\"")
+            && err.contains("cloudfront.amazonaws.com"),
+        "{err}"
+    );
+}
+
+/// Lambda@Edge log groups on moto: the doctor reads each group's retention where it is,
+/// `--set-log-retention` (doctor::set_log_retention) and deploy's `logs::set_retention` put one on
+/// every group of the function that lacks it, in every edge region, leave other functions' groups
+/// alone, and change nothing the second time.
+#[test]
+fn sets_the_retention_of_lambda_edge_log_groups() {
+    let (_moto, endpoint) = start_moto();
+    let aws = aws_cli(&endpoint);
+    let call = |region: &str, args: &[&str]| {
+        aws.call(region, args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let group = infra::logs::edge_group("sf-origin-response");
+    let other = infra::logs::edge_group("sf-origin-response-other");
+    for (region, name, days) in [
+        ("eu-west-1", &group, None),
+        ("ap-northeast-1", &group, Some("7")),
+        ("us-east-1", &group, Some("30")),
+        ("eu-west-1", &other, None),
+    ] {
+        call(
+            region,
+            &["logs", "create-log-group", "--log-group-name", name],
+        );
+        if let Some(days) = days {
+            call(
+                region,
+                &[
+                    "logs",
+                    "put-retention-policy",
+                    "--log-group-name",
+                    name,
+                    "--retention-in-days",
+                    days,
+                ],
+            );
+        }
+    }
+
+    // What doctor collects: the groups where they are, with their retention.
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:sf-origin-response:1";
+    let regions: Vec<String> = ["us-east-1", "eu-west-1", "ap-northeast-1", "sa-east-1"]
+        .map(String::from)
+        .to_vec();
+    let (lf, errors) = collect::edge_function(&aws, arn, &regions).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let retention: Vec<(&str, Option<Option<u32>>)> = lf
+        .activity
+        .iter()
+        .map(|a| (a.region.as_str(), a.retention.get(&group).copied()))
+        .collect();
+    assert_eq!(
+        retention,
+        [
+            ("us-east-1", Some(Some(30))),
+            ("eu-west-1", Some(None)),
+            ("ap-northeast-1", Some(Some(7))),
+            ("sa-east-1", None)
+        ]
+    );
+
+    // doctor --set-log-retention 30: the two groups without 30 days, each said.
+    let mut facts = Facts::default();
+    facts.lambdas.insert(arn.to_owned(), lf);
+    let mut said = Vec::new();
+    let changes =
+        doctor::set_log_retention(&aws, &mut facts, 30, &mut |l| said.push(l.to_owned())).unwrap();
+    assert_eq!(
+        said,
+        [
+            format!("log retention: {group} in eu-west-1: never expires → 30 days"),
+            format!("log retention: {group} in ap-northeast-1: 7 days → 30 days"),
+        ]
+    );
+    assert_eq!(changes.len(), 2);
+    assert!(facts.lambdas[arn]
+        .activity
+        .iter()
+        .all(|a| a.retention.values().all(|r| *r == Some(30))));
+    let (found, errors) = infra::logs::find(&aws, &group, infra::doctor::EDGE_REGIONS);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(found.len(), 3);
+    assert!(
+        found.iter().all(|g| g.retention_days == Some(30)),
+        "{found:?}"
+    );
+
+    // deploy's call, over every edge region: one group shortened elsewhere is put back, nothing else.
+    call(
+        "ap-northeast-1",
+        &[
+            "logs",
+            "put-retention-policy",
+            "--log-group-name",
+            &group,
+            "--retention-in-days",
+            "14",
+        ],
+    );
+    let mut said = Vec::new();
+    let changes = infra::logs::set_retention(&aws, "sf-origin-response", 30, &mut |l| {
+        said.push(l.to_owned())
+    })
+    .unwrap();
+    assert_eq!(
+        said,
+        [format!(
+            "log retention: {group} in ap-northeast-1: 14 days → 30 days"
+        )]
+    );
+    assert_eq!(changes[0].from, Some(14));
+    let mut said = Vec::new();
+    assert!(
+        infra::logs::set_retention(&aws, "sf-origin-response", 30, &mut |l| said
+            .push(l.to_owned()))
+        .unwrap()
+        .is_empty()
+    );
+    assert_eq!(
+        said,
+        ["log retention: 3 log group(s) of sf-origin-response already keep 30 days"]
+    );
+    // Another function's group stays as it was; a retention CloudWatch does not take is refused.
+    let (found, _) = infra::logs::find(&aws, &other, &["eu-west-1"]);
+    assert_eq!(found[0].retention_days, None);
+    let e = infra::logs::set_retention(&aws, "sf-origin-response", 31, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("not 31"), "{e}");
 }

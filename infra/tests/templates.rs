@@ -27,6 +27,9 @@ fn params() -> Params {
         negotiates_format: true,
         origin_shield: Some("eu-west-1".into()),
         signing_keys_object: None,
+        read_scope: String::new(),
+        kms_key_arn: None,
+        domain: None,
     }
 }
 
@@ -638,4 +641,83 @@ fn a_signed_function_gets_a_key_value_store_imported_from_its_keys_and_only_it()
         };
         assert!(render(mode, &stray).is_err());
     }
+}
+
+/// `deploy --prefix`, an SSE-KMS bucket and `--domain` as the templates carry them: CloudFront may
+/// read only the folder and the variants (the bucket policy and the statement deploy merges come
+/// from one function), the role may use the bucket's key and no other, the alias is served with
+/// the certificate by SNI under the TLS policy infra::domain names.
+#[test]
+fn scope_bucket_key_and_domain_reach_the_templates() {
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let cert =
+        "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab";
+    let p = Params {
+        read_scope: "photos/".into(),
+        kms_key_arn: Some(key.into()),
+        domain: Some(infra::template::Domain {
+            name: "images.example.com".into(),
+            certificate_arn: cert.into(),
+        }),
+        ..params()
+    };
+    let want_read = infra::deploy::grants::read_resources(&p.bucket, "photos/", &p.prefix);
+    assert_eq!(want_read.len(), 2);
+    for mode in [Mode::Edge, Mode::Regional] {
+        let t = parse(&render(mode, &p).unwrap());
+        assert_eq!(t["Parameters"]["BucketKeyArn"]["Default"], key);
+        assert_eq!(t["Parameters"]["Alias"]["Default"], "images.example.com");
+        assert_eq!(t["Parameters"]["CertificateArn"]["Default"], cert);
+        let bp =
+            &t["Resources"]["PhotoBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(bp["Resource"], json!(want_read));
+        let out = t["Outputs"]["BucketPolicyStatement"]["Value"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        let out: Value = serde_json::from_str(out).unwrap();
+        assert_eq!(out["Resource"], json!(want_read));
+        let kp = &t["Resources"]["BucketKeyPolicy"];
+        assert_eq!(kp["Condition"], "HasBucketKey");
+        let st = &kp["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(
+            (st["Action"].clone(), st["Resource"].clone()),
+            (
+                json!(["kms:Decrypt", "kms:GenerateDataKey"]),
+                json!({"Ref": "BucketKeyArn"})
+            )
+        );
+        let d = &one(&t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+        assert_eq!(d["Aliases"]["Fn::If"][1], json!([{"Ref": "Alias"}]));
+        let vc = &d["ViewerCertificate"]["Fn::If"][1];
+        assert_eq!(vc["SslSupportMethod"], infra::domain::SSL_SUPPORT_METHOD);
+        assert_eq!(
+            vc["MinimumProtocolVersion"],
+            infra::domain::MINIMUM_PROTOCOL_VERSION
+        );
+        assert_eq!(
+            d["ViewerCertificate"]["Fn::If"][2],
+            json!({"CloudFrontDefaultCertificate": true})
+        );
+    }
+    // Without them: the whole bucket, no key policy values, the default certificate.
+    let t = parse(&render(Mode::Edge, &params()).unwrap());
+    assert_eq!(t["Parameters"]["BucketKeyArn"]["Default"], "");
+    assert_eq!(t["Parameters"]["Alias"]["Default"], "");
+    // Refused: a scope that could break out of its quotes, a certificate outside us-east-1.
+    let bad_scope = Params {
+        read_scope: "pho\"tos/".into(),
+        ..params()
+    };
+    assert!(render(Mode::Edge, &bad_scope).is_err());
+    let eu_cert = Params {
+        domain: Some(infra::template::Domain {
+            name: "images.example.com".into(),
+            certificate_arn: cert.replace("us-east-1", "eu-west-1"),
+        }),
+        ..params()
+    };
+    assert!(render(Mode::Edge, &eu_cert)
+        .unwrap_err()
+        .to_string()
+        .contains("us-east-1"));
 }

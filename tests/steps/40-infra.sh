@@ -62,17 +62,28 @@ grep -q 'upload the signing keys' "$tmp/dry-c.txt"
 grep -q '"signingKey"' <(unzip -p "$tmp/c/origin-response.zip" config.json)
 [ "$(stat -c %a "$tmp/c/signing-keys.json")" = 600 ] || { echo "signing-keys.json is readable by others"; exit 1; }
 echo "signed spec: KeyValueStore imported from the uploaded keys, origin key in the package"
+# The site's own domain, a --prefix and the plan's named steps (the dry run prints the steps
+# execution runs; cfn-lint below checks the alias and certificate in the rendered templates).
+SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --prefix photos/ \
+  --domain images.example.com --certificate arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab \
+  --artifacts "$tmp/artifacts" --out "$tmp/d" > "$tmp/dry-d.txt"
+for step in survey bucket certificate package upload change-set wait bucket-policy key-policy dns logs verify; do
+  grep -qE "^  [0-9]+\. $step: " "$tmp/dry-d.txt" || { echo "the plan lacks step $step"; cat "$tmp/dry-d.txt"; exit 1; }
+done
+grep -q 'CloudFront may read photos/\* and _sf/\*' "$tmp/dry-d.txt"
+grep -q 'MinimumProtocolVersion: TLSv1.2_2021' "$tmp/d/template-edge.yaml"
+echo "plan with --domain and --prefix: $(grep -cE '^  [0-9]+\. ' "$tmp/dry-d.txt") named steps"
 sections=$((sections + 1))
 
 # 3. cfn-lint on every rendered template (committed examples + the CLI's renders).
-templates=(infra/examples/template-*.yaml "$tmp"/a/template-*.yaml "$tmp"/b/template-*.yaml "$tmp"/c/template-*.yaml "$tmp"/m/template-*.yaml)
+templates=(infra/examples/template-*.yaml "$tmp"/a/template-*.yaml "$tmp"/b/template-*.yaml "$tmp"/c/template-*.yaml "$tmp"/m/template-*.yaml "$tmp"/d/template-*.yaml)
 cfn-lint "${templates[@]}"
 echo "cfn-lint: ${#templates[@]} templates clean"
 sections=$((sections + 1))
 
 # 4. doctor on saved facts: a healthy setup exits 0 with every line ok; a broken one exits 1 with the fix.
 "$bin" doctor --facts infra/tests/doctor/edge-good.json > "$tmp/good.txt"
-if grep -q '^FAIL' "$tmp/good.txt"; then cat "$tmp/good.txt"; exit 1; fi
+if grep -q '^FAIL\|^WARN' "$tmp/good.txt"; then cat "$tmp/good.txt"; exit 1; fi
 python3 - "$tmp/broken.json" <<'PY'
 import json, sys
 f = json.load(open("infra/tests/doctor/edge-good.json"))
@@ -82,6 +93,21 @@ json.dump(f, open(sys.argv[1], "w"))
 PY
 if "$bin" doctor --facts "$tmp/broken.json" > "$tmp/broken.txt"; then echo "doctor passed a broken setup"; exit 1; fi
 grep -q '^FAIL role-trust .*edgelambda.amazonaws.com — fix: ' "$tmp/broken.txt"
+# A setup that only warns (its runtime deprecates within 180 days of the day its facts were read)
+# exits 0, the warning and its fix on a WARN line, counted apart.
+python3 - "$tmp/warn.json" <<'PY'
+import json, sys
+f = json.load(open("infra/tests/doctor/edge-good.json"))
+next(iter(f["lambdas"].values()))["configuration"]["Runtime"] = "nodejs22.x"
+json.dump(f, open(sys.argv[1], "w"))
+PY
+"$bin" doctor --facts "$tmp/warn.json" > "$tmp/warn.txt"
+grep -q '^WARN edge-runtime .*nodejs22.x: Lambda deprecates it on 2027-04-30 .* — fix: move to nodejs24.x' "$tmp/warn.txt"
+grep -q '^doctor: no problems among [0-9]* checks, 1 warning(s)$' "$tmp/warn.txt"
+# --set-log-retention takes only a retention CloudWatch keeps, and only on a live setup.
+if SCALEFRONT_AWS=/nonexistent "$bin" doctor --stack s --set-log-retention 31 2> "$tmp/err.txt"; then echo "doctor took a 31-day retention"; exit 1; fi
+grep -q 'not 31' "$tmp/err.txt"
+if "$bin" doctor --facts "$tmp/warn.json" --set-log-retention 30 2> /dev/null; then echo "doctor set retentions from saved facts"; exit 1; fi
 sections=$((sections + 1))
 # Reached only when every section above passed (set -e).
 echo "infra: $sections passed, 0 failed"

@@ -40,6 +40,18 @@ pub struct Options {
     pub variant_prefix: String,
     /// `--yes`: apply what deploy would otherwise only print (the KMS key policy statement).
     pub yes: bool,
+    /// `--domain` (with `--certificate`, `--route53-zone`).
+    pub domain: Option<DomainOptions>,
+    /// Days the Lambda@Edge log groups keep their events (edge mode).
+    pub log_retention_days: u32,
+}
+
+/// `deploy --domain images.example.com [--certificate ARN] [--route53-zone ZONE]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainOptions {
+    pub name: String,
+    pub certificate: Option<String>,
+    pub zone: Option<String>,
 }
 
 /// What the package step made (the CLI builds it: packages, rendered templates).
@@ -95,6 +107,8 @@ pub struct Ctx {
     pub built: Option<Built>,
     pub change_set: Option<stack::ChangeSet>,
     pub outputs: Option<Outputs>,
+    /// With `--domain`: the ISSUED certificate (us-east-1) for the alias.
+    pub certificate_arn: Option<String>,
 }
 
 impl Ctx {
@@ -105,6 +119,7 @@ impl Ctx {
             built: None,
             change_set: None,
             outputs: None,
+            certificate_arn: None,
         }
     }
 
@@ -146,29 +161,40 @@ impl Ctx {
 pub enum Step {
     Survey,
     Bucket,
+    Certificate,
     Package,
     Upload,
     ChangeSet,
     Wait,
     BucketPolicy,
     KeyPolicy,
+    Dns,
+    Logs,
     Verify,
 }
 
 /// The steps of a deploy, in order: what `--dry-run` prints and execution runs.
-pub fn steps(_opts: &Options) -> Vec<Step> {
+pub fn steps(opts: &Options) -> Vec<Step> {
     use Step::*;
-    vec![
-        Survey,
-        Bucket,
-        Package,
-        Upload,
-        ChangeSet,
-        Wait,
-        BucketPolicy,
-        KeyPolicy,
-        Verify,
+    let domain = opts.domain.is_some();
+    let edge = opts.mode == Mode::Edge;
+    [
+        (Survey, true),
+        (Bucket, true),
+        (Certificate, domain),
+        (Package, true),
+        (Upload, true),
+        (ChangeSet, true),
+        (Wait, true),
+        (BucketPolicy, true),
+        (KeyPolicy, true),
+        (Dns, domain),
+        (Logs, edge),
+        (Verify, true),
     ]
+    .into_iter()
+    .filter_map(|(step, wanted)| wanted.then_some(step))
+    .collect()
 }
 
 impl Step {
@@ -176,12 +202,15 @@ impl Step {
         match self {
             Step::Survey => "survey",
             Step::Bucket => "bucket",
+            Step::Certificate => "certificate",
             Step::Package => "package",
             Step::Upload => "upload",
             Step::ChangeSet => "change-set",
             Step::Wait => "wait",
             Step::BucketPolicy => "bucket-policy",
             Step::KeyPolicy => "key-policy",
+            Step::Dns => "dns",
+            Step::Logs => "logs",
             Step::Verify => "verify",
         }
     }
@@ -245,6 +274,22 @@ impl Step {
                 Some(Some(k)) => format!("print the statement CloudFront needs in the key policy of {k} (deploy --yes adds it)"),
                 None => "if the bucket is SSE-KMS with a customer managed key: let this distribution decrypt (with --yes; else print the statement)".to_owned(),
             },
+            Step::Certificate => {
+                let d = o.domain.as_ref().expect("the step exists with --domain");
+                let text = crate::domain::describe_certificate(&d.name, d.certificate.as_deref(), d.zone.as_deref());
+                text.strip_prefix("certificate: ").unwrap_or(&text).to_owned()
+            }
+            Step::Dns => {
+                let d = o.domain.as_ref().expect("the step exists with --domain");
+                let domain = ctx.outputs.as_ref().map(|out| out.domain.as_str());
+                let text = crate::domain::describe_point_alias(&d.name, d.zone.as_deref(), domain);
+                text.strip_prefix("dns: ").unwrap_or(&text).to_owned()
+            }
+            Step::Logs => format!(
+                "keep the Lambda@Edge log groups of {} for {} days in every region where they exist (they never expire otherwise)",
+                crate::template::edge_function_name(&o.stack),
+                o.log_retention_days
+            ),
             Step::Verify => "request one variant through the distribution and report its status, x-cache and time".to_owned(),
         }
     }
@@ -358,6 +403,35 @@ impl Step {
                 }
                 let d = ctx.stack().describe(aws)?.context("the stack is gone")?;
                 ctx.outputs = Some(Outputs::of(&ctx.opts.stack, &d)?);
+            }
+            Step::Certificate => {
+                let d = ctx
+                    .opts
+                    .domain
+                    .clone()
+                    .expect("the step exists with --domain");
+                ctx.certificate_arn = Some(match &d.certificate {
+                    Some(arn) => crate::domain::check_certificate(aws, arn, &d.name, say)?,
+                    None => {
+                        crate::domain::ensure_certificate(aws, &d.name, d.zone.as_deref(), say)?
+                    }
+                });
+            }
+            Step::Dns => {
+                let d = ctx
+                    .opts
+                    .domain
+                    .as_ref()
+                    .expect("the step exists with --domain");
+                let out = ctx
+                    .outputs
+                    .as_ref()
+                    .context("the alias needs the stack's outputs")?;
+                crate::domain::point_alias(aws, d.zone.as_deref(), &d.name, &out.domain, say)?;
+            }
+            Step::Logs => {
+                let function = crate::template::edge_function_name(&ctx.opts.stack);
+                crate::logs::set_retention(aws, &function, ctx.opts.log_retention_days, say)?;
             }
             Step::BucketPolicy => bucket_policy(aws, ctx, say)?,
             Step::KeyPolicy => key_policy(aws, ctx, say)?,
@@ -547,6 +621,8 @@ mod tests {
             scope: String::new(),
             variant_prefix: "_sf".into(),
             yes: false,
+            domain: None,
+            log_retention_days: 30,
         }
     }
 
@@ -621,6 +697,39 @@ mod tests {
             format!("{err:#}").contains("deploy step survey failed"),
             "{err:#}"
         );
-        assert!(lines[0].starts_with("[1/9] survey: ask AWS"), "{lines:?}");
+        assert!(lines[0].starts_with("[1/10] survey: ask AWS"), "{lines:?}");
+        // A domain adds its two steps; regional mode has no Lambda@Edge logs.
+        let with_domain = Options {
+            domain: Some(DomainOptions {
+                name: "images.example.com".into(),
+                certificate: None,
+                zone: Some("example.com".into()),
+            }),
+            mode: Mode::Regional,
+            ..opts()
+        };
+        let names: Vec<&str> = steps(&with_domain).iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "survey",
+                "bucket",
+                "certificate",
+                "package",
+                "upload",
+                "change-set",
+                "wait",
+                "bucket-policy",
+                "key-policy",
+                "dns",
+                "verify"
+            ]
+        );
+        let text = describe(&Ctx::new(with_domain));
+        assert!(
+            text.contains("3. certificate: reuse an ISSUED")
+                && text.contains("10. dns: UPSERT alias A and AAAA records images.example.com"),
+            "{text}"
+        );
     }
 }
