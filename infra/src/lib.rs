@@ -13,7 +13,9 @@
 
 pub mod aws;
 pub mod deploy;
+pub mod dns;
 pub mod doctor;
+pub mod domain;
 pub mod keys;
 pub mod logs;
 pub mod policy;
