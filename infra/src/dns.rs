@@ -5,7 +5,7 @@
 //! (`images.example.com CNAME d111.cloudfront.net`, then its `A` records), which this reads.
 //!
 //! The resolver is `$SCALEFRONT_RESOLVER` (`IP` or `IP:PORT`) or the first `nameserver` of
-//! `/etc/resolv.conf`. Its answers become doctor facts ([`crate::doctor::facts::Lookup`]), so the
+//! `/etc/resolv.conf`. Its answers become doctor facts ([`crate::doctor::domain::Lookup`]), so the
 //! checks run on recorded answers.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::Duration;

@@ -99,6 +99,10 @@ fn healthy_setups_pass_every_check() {
                 "log-retention",
                 "concurrency",
                 "signing-keys",
+                "certificate",
+                "certificate-names",
+                "viewer-tls",
+                "alias-dns",
             ]
         } else {
             &[
@@ -121,6 +125,26 @@ fn healthy_setups_pass_every_check() {
         };
         for c in expected {
             assert!(ran.contains(c), "{name}: check {c} did not run:\n{text}");
+        }
+        // A distribution without aliases (regional-good) skips the checks of the site's own domain.
+        let domain_checks = [
+            "certificate",
+            "certificate-names",
+            "viewer-tls",
+            "alias-dns",
+        ];
+        if facts
+            .distribution
+            .distribution
+            .distribution_config
+            .aliases
+            .items
+            .is_empty()
+        {
+            assert!(
+                domain_checks.iter().all(|c| !ran.contains(c)),
+                "{name}: domain checks ran without aliases:\n{text}"
+            );
         }
         assert!(text.ends_with(&format!("doctor: all {} checks fine\n", lines.len())));
     }

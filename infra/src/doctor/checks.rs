@@ -85,6 +85,22 @@ pub const CHECKS: &[(&str, &str)] = &[
         "where the function's logs are (the regions near the edges that ran it)",
     ),
     (
+        "certificate",
+        "with aliases: the ACM certificate is ISSUED and in us-east-1 (the only region CloudFront reads)",
+    ),
+    (
+        "certificate-names",
+        "with aliases: the certificate covers every alias (a wildcard covers one level)",
+    ),
+    (
+        "viewer-tls",
+        "with aliases: SNI (sni-only) and security policy TLSv1.2_2021 or stricter",
+    ),
+    (
+        "alias-dns",
+        "with aliases: each alias resolves to this distribution (a CNAME, a Route 53 alias, or its addresses)",
+    ),
+    (
         "log-retention",
         "the function's log groups expire (warns on groups kept forever)",
     ),
@@ -113,7 +129,7 @@ pub struct Line {
     pub fix: String,
 }
 
-fn pass(check: &'static str, message: impl Into<String>) -> Line {
+pub(super) fn pass(check: &'static str, message: impl Into<String>) -> Line {
     Line {
         check,
         ok: true,
@@ -122,7 +138,11 @@ fn pass(check: &'static str, message: impl Into<String>) -> Line {
         fix: String::new(),
     }
 }
-fn fail(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Line {
+pub(super) fn fail(
+    check: &'static str,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Line {
     Line {
         check,
         ok: false,
@@ -182,6 +202,7 @@ pub fn run(f: &Facts) -> Vec<Line> {
         out.extend(failover(f, &url_origins));
     }
     out.extend(activity(f));
+    out.extend(super::domain::checks(f));
     out.extend(log_retention(f));
     out.extend(concurrency(f));
     out.extend(signing_keys(f));

@@ -127,6 +127,7 @@ pub fn collect(
         },
     };
     let d = c.facts.distribution.distribution.clone();
+    c.facts.domain = super::domain::collect(aws, &d, &mut c.facts.errors, &mut *progress);
     let behaviours: Vec<CacheBehavior> =
         std::iter::once(d.distribution_config.default_cache_behavior.clone())
             .chain(d.distribution_config.cache_behaviors.items.clone())

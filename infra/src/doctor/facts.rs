@@ -44,6 +44,10 @@ pub struct Facts {
     /// Calls that failed while collecting (each becomes a failing line: the check could not run).
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The site's own domain (only for a distribution with aliases): its certificate, DNS answers
+    /// and Route 53 records.
+    #[serde(default)]
+    pub domain: Option<super::domain::DomainFacts>,
     /// The day the facts were read (`YYYY-MM-DD`, UTC): what runtime deprecation dates are
     /// compared with (`None` in facts saved before doctor recorded it).
     #[serde(default)]
@@ -121,6 +125,11 @@ pub struct Distribution {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DistributionConfig {
+    /// The site's own domain names (alternate domain names, CNAMEs).
+    #[serde(default)]
+    pub aliases: List<String>,
+    #[serde(default)]
+    pub viewer_certificate: Option<super::domain::ViewerCertificate>,
     pub origins: List<Origin>,
     #[serde(default)]
     pub origin_groups: List<OriginGroup>,

@@ -4,6 +4,7 @@
 //! [`Facts`]), [`checks::run`] (pure), [`report`] (text).
 pub mod checks;
 pub mod collect;
+pub mod domain;
 pub mod facts;
 
 pub use checks::{Line, CHECKS};
