@@ -1,8 +1,11 @@
-//! The site's own domain (`deploy --domain`): ACM and Route 53 calls against moto (its ACM keeps a
-//! requested certificate PENDING_VALIDATION for `MOTO_ACM_VALIDATION_WAIT` seconds, then says
-//! ISSUED — 60 by default, 2 here, so the wait is seen from both sides), and the end states moto
-//! never reaches (FAILED, VALIDATION_TIMED_OUT, a wait that runs out) through a stand-in `aws`
-//! answering as ACM documents.
+//! The site's own domain (`deploy --domain`): ACM and Route 53 calls against moto, and the end
+//! states moto never reaches (FAILED, VALIDATION_TIMED_OUT, a wait that runs out) through a
+//! stand-in `aws` answering as ACM documents.
+//!
+//! moto's ACM keeps a requested certificate PENDING_VALIDATION for `MOTO_ACM_VALIDATION_WAIT`
+//! seconds, then says ISSUED (it never looks at DNS). 60 by default; 10 here: long enough for the
+//! first describe to see it pending even on a loaded machine (so the validation records are written
+//! and the wait is seen from both sides), short enough for a test.
 mod common;
 
 use std::net::TcpListener;
@@ -28,7 +31,7 @@ fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A moto server on a free port whose ACM issues a requested certificate after 2 s.
+/// A moto server on a free port whose ACM issues a requested certificate after 10 s.
 fn start_moto() -> (Moto, Aws) {
     let bin = root().join(".tools/venv/bin/moto_server");
     assert!(
@@ -42,7 +45,7 @@ fn start_moto() -> (Moto, Aws) {
         .unwrap()
         .port();
     let child = Command::new(&bin)
-        .env("MOTO_ACM_VALIDATION_WAIT", "2")
+        .env("MOTO_ACM_VALIDATION_WAIT", "10")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -137,7 +140,7 @@ fn requests_validates_reuses_and_points_on_moto() {
         )),
         "{text}"
     );
-    // moto keeps it PENDING_VALIDATION for 2 s, then issues it: both states are seen.
+    // moto keeps it PENDING_VALIDATION for 10 s, then issues it: both states are seen.
     assert!(
         text.contains("waiting for ACM to validate images.example.com (PENDING_VALIDATION"),
         "{text}"
