@@ -266,6 +266,8 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
             (Some(file), Some(key)) => Some((file.clone(), key.clone())),
             _ => None,
         },
+        function_template_file: (args.mode == Mode::Regional)
+            .then(|| out.join(template::FUNCTION_FILE)),
     })
 }
 
@@ -330,14 +332,25 @@ pub fn origin_shield(choice: &str, bucket_region: &str) -> Result<Option<String>
     }
 }
 
-/// Writes `template-edge.yaml` and `template-regional.yaml` into `dir`.
+/// Writes `template-edge.yaml`, `template-regional.yaml` and the regional function's
+/// `template-regional-function.yaml` into `dir`.
 pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
-    [Mode::Edge, Mode::Regional]
+    let renders = [
+        (
+            Mode::Edge.file_name(),
+            template::render(Mode::Edge, params)?,
+        ),
+        (
+            Mode::Regional.file_name(),
+            template::render(Mode::Regional, params)?,
+        ),
+        (template::FUNCTION_FILE, template::render_function(params)?),
+    ];
+    renders
         .into_iter()
-        .map(|mode| {
-            let path = dir.join(mode.file_name());
-            std::fs::write(&path, template::render(mode, params)?)
-                .with_context(|| format!("writing {}", path.display()))?;
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             Ok(path)
         })
         .collect()

@@ -11,6 +11,19 @@ use sha2::{Digest, Sha256};
 
 const EDGE: &str = include_str!("../templates/edge.yaml");
 const REGIONAL: &str = include_str!("../templates/regional.yaml");
+const REGIONAL_FUNCTION: &str = include_str!("../templates/regional-function.yaml");
+
+/// The file the regional function's stack (in the bucket's region) is rendered into.
+pub const FUNCTION_FILE: &str = "template-regional-function.yaml";
+
+/// CertificateArn's default without an alias: never used (the alias condition is false), shaped
+/// like an ARN so linters that resolve the parameter find one.
+const UNUSED_CERTIFICATE: &str = "arn:aws:acm:us-east-1:000000000000:certificate/unused";
+
+/// The regional function's stack: `<stack>-fn`, in the bucket's region.
+pub fn function_stack_name(stack: &str) -> String {
+    format!("{stack}-fn")
+}
 
 /// Memory for the resize function: 1,769 MB is where Lambda gives one full vCPU, and resizing is
 /// CPU-bound. Memory itself needs far less: Node with the wasm module loaded measured 55-57 MB RSS
@@ -386,6 +399,19 @@ pub fn edge_function_name(stack: &str) -> String {
 
 /// Renders the template for `mode` with every value filled in.
 pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
+    let template = match mode {
+        Mode::Edge => EDGE,
+        Mode::Regional => REGIONAL,
+    };
+    render_one(template, mode, p)
+}
+
+/// Renders regional mode's function stack (deployed in the bucket's region, [`FUNCTION_FILE`]).
+pub fn render_function(p: &Params) -> Result<String, ParamError> {
+    render_one(REGIONAL_FUNCTION, Mode::Regional, p)
+}
+
+fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamError> {
     p.validate()?;
     let spec_hash = hex(&Sha256::digest(p.spec_fingerprint.as_bytes()));
     let code = match mode {
@@ -401,6 +427,29 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
             p.bucket,
             p.stack_name
         ),
+    );
+    v.insert(
+        "function_description",
+        format!(
+            "scalefront regional mode, the resize function for bucket {} (stack {}, distribution in stack {})",
+            p.bucket,
+            function_stack_name(&p.stack_name),
+            p.stack_name
+        ),
+    );
+    // The function's package sits in this account's artifacts bucket of the bucket's region.
+    v.insert(
+        "function_artifact_bucket_default",
+        p.artifact_bucket
+            .as_deref()
+            .and_then(|b| crate::deploy::artifacts::owner(b).ok())
+            .map(|account| {
+                format!(
+                    "    Default: \"{}\"",
+                    crate::deploy::artifacts::bucket_name(account, &p.bucket_region)
+                )
+            })
+            .unwrap_or_default(),
     );
     v.insert("bucket", p.bucket.clone());
     v.insert("bucket_region", p.bucket_region.clone());
@@ -457,10 +506,8 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
         None => "{Enabled: false}".to_string(),
     };
     v.insert("origin_shield", shield(p.origin_shield.as_deref()));
-    v.insert(
-        "origin_shield_function",
-        shield(p.origin_shield.as_ref().map(|_| "us-east-1")),
-    );
+    // The function lives in the bucket's region too: the same shield region serves both.
+    v.insert("origin_shield_function", shield(p.origin_shield.as_deref()));
     v.insert("edge_code_key", p.edge_package.key.clone());
     v.insert("edge_code_sha256", p.edge_package.code_sha256());
     v.insert("regional_code_key", p.regional_package.key.clone());
@@ -507,7 +554,7 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
         p.domain
             .as_ref()
             .map(|d| d.certificate_arn.clone())
-            .unwrap_or_default(),
+            .unwrap_or_else(|| UNUSED_CERTIFICATE.to_owned()),
     );
     for (name, value) in &v {
         // Every inline value sits in a quoted scalar or a comment: keep it to a safe alphabet.
@@ -517,7 +564,10 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
         // Whole lines, or lists of quoted ARNs built from checked names.
         let is_line = matches!(
             *name,
-            "artifact_bucket_default" | "cloudfront_read_yaml" | "cloudfront_read_json"
+            "artifact_bucket_default"
+                | "function_artifact_bucket_default"
+                | "cloudfront_read_yaml"
+                | "cloudfront_read_json"
         );
         if !(safe || is_line && !value.contains('\n')) {
             return Err(bad(
@@ -527,10 +577,6 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
             ));
         }
     }
-    let template = match mode {
-        Mode::Edge => EDGE,
-        Mode::Regional => REGIONAL,
-    };
     Ok(fill(template, &v, &p.viewer_function_code))
 }
 

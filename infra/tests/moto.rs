@@ -464,6 +464,7 @@ fn deploys_the_rendered_template_to_moto() {
                 template,
                 template_file,
                 signing_keys: None,
+                function_template_file: None,
             })
         };
         let mut lines = Vec::new();

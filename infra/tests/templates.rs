@@ -158,9 +158,10 @@ fn common(t: &Value, p: &Params) {
                 o["OriginShield"],
                 json!({"Enabled": true, "OriginShieldRegion": r})
             ),
-            (Some(_), false) => assert_eq!(
+            // The function URL sits in the bucket's region too (regional mode).
+            (Some(r), false) => assert_eq!(
                 o["OriginShield"],
-                json!({"Enabled": true, "OriginShieldRegion": "us-east-1"})
+                json!({"Enabled": true, "OriginShieldRegion": r})
             ),
             (None, _) => assert_eq!(o["OriginShield"], json!({"Enabled": false})),
         }
@@ -196,7 +197,22 @@ fn common(t: &Value, p: &Params) {
     assert!(stmts[0].has_principal("Service", "cloudfront.amazonaws.com"));
     assert_eq!(stmts[0].actions, ["s3:GetObject"]);
     assert!(bp.to_string().contains("distribution/${Distribution}"));
-    // The role: read the bucket, list it (404 not 403), write under the prefix only.
+    // The role lives with the function: in this stack for edge mode, in the function's own
+    // stack for regional mode (regional_template_fails_over_to_the_function_url checks it there).
+    if !resources_of(t, "AWS::IAM::Role").is_empty() {
+        role_grants(t, p);
+    }
+    // Outputs a user needs.
+    let out = &t["Outputs"];
+    assert!(out["TestUrl"]["Value"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .ends_with("/photos/Further%201.jpg?w=600"));
+    assert!(out.get("DistributionDomain").is_some());
+}
+
+/// The function's role: read the bucket, list it (404 not 403), write under the prefix only.
+fn role_grants(t: &Value, p: &Params) {
     let role = one(t, "AWS::IAM::Role");
     let docs: Vec<Value> = role["Policies"]
         .as_array()
@@ -249,13 +265,6 @@ fn common(t: &Value, p: &Params) {
         role["ManagedPolicyArns"],
         json!(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
     );
-    // Outputs a user needs.
-    let out = &t["Outputs"];
-    assert!(out["TestUrl"]["Value"]["Fn::Sub"]
-        .as_str()
-        .unwrap()
-        .ends_with("/photos/Further%201.jpg?w=600"));
-    assert!(out.get("DistributionDomain").is_some());
 }
 
 #[test]
@@ -334,11 +343,21 @@ fn regional_template_fails_over_to_the_function_url() {
             "no Lambda@Edge in regional mode"
         );
     }
-    let f = one(&t, "AWS::Lambda::Function");
+    // The function, its URL, role and permissions: in the function's stack, next to the bucket.
+    assert!(resources_of(&t, "AWS::Lambda::Function").is_empty());
+    assert!(resources_of(&t, "AWS::IAM::Role").is_empty());
+    let ft = parse(&infra::template::render_function(&p).unwrap());
+    role_grants(&ft, &p);
+    assert_eq!(
+        ft["Parameters"]["ArtifactBucket"]["Default"],
+        "scalefront-artifacts-123456789012-eu-west-1",
+        "the package sits in the function's region"
+    );
+    let f = one(&ft, "AWS::Lambda::Function");
     assert_eq!(f["Runtime"], "provided.al2023");
     assert_eq!(f["Handler"], "bootstrap");
     assert_eq!(f["Code"]["S3Key"], p.regional_package.key.as_str());
-    assert_eq!(one(&t, "AWS::Lambda::Url")["AuthType"], "AWS_IAM");
+    assert_eq!(one(&ft, "AWS::Lambda::Url")["AuthType"], "AWS_IAM");
     let d = &one(&t, "AWS::CloudFront::Distribution")["DistributionConfig"];
     let groups = d["OriginGroups"]["Items"].as_array().unwrap();
     assert_eq!(groups.len(), 1);
@@ -360,7 +379,11 @@ fn regional_template_fails_over_to_the_function_url() {
         "S3 is the primary"
     );
     let url = by_id(members[1]);
-    assert!(url["DomainName"].to_string().contains("FunctionUrl"));
+    assert_eq!(url["DomainName"], json!({"Ref": "FunctionUrlDomain"}));
+    assert_eq!(
+        ft["Outputs"]["FunctionUrlDomain"]["Value"]["Fn::Select"][0], 2,
+        "the host of https://<id>.lambda-url.<region>.on.aws/"
+    );
     let oac_id = url["OriginAccessControlId"]["Fn::GetAtt"][0]
         .as_str()
         .unwrap();
@@ -370,14 +393,15 @@ fn regional_template_fails_over_to_the_function_url() {
         "lambda"
     );
     assert_eq!(d["DefaultCacheBehavior"]["TargetOriginId"], g["Id"]);
-    let mut actions: Vec<&str> = resources_of(&t, "AWS::Lambda::Permission")
+    // Stack exports do not cross regions: the permissions name the distribution by parameter,
+    // and exist only once it is known (deploy's wire step).
+    let mut actions: Vec<&str> = resources_of(&ft, "AWS::Lambda::Permission")
         .into_iter()
         .map(|(_, r)| {
+            assert_eq!(r["Condition"], "HasDistribution");
             let p = &r["Properties"];
             assert_eq!(p["Principal"], "cloudfront.amazonaws.com");
-            assert!(p["SourceArn"]
-                .to_string()
-                .contains("distribution/${Distribution}"));
+            assert_eq!(p["SourceArn"], json!({"Ref": "DistributionArn"}));
             p["Action"].as_str().unwrap()
         })
         .collect();
@@ -386,7 +410,7 @@ fn regional_template_fails_over_to_the_function_url() {
         actions,
         ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
     );
-    let trust = policy::statements(&one(&t, "AWS::IAM::Role")["AssumeRolePolicyDocument"]);
+    let trust = policy::statements(&one(&ft, "AWS::IAM::Role")["AssumeRolePolicyDocument"]);
     assert!(trust[0].has_principal("Service", "lambda.amazonaws.com"));
 }
 
@@ -568,9 +592,19 @@ fn committed_examples_are_current() {
         ..params()
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for mode in [Mode::Edge, Mode::Regional] {
-        let text = render(mode, &p).unwrap();
-        let path = dir.join(mode.file_name());
+    let renders = [
+        (Mode::Edge.file_name(), render(Mode::Edge, &p).unwrap()),
+        (
+            Mode::Regional.file_name(),
+            render(Mode::Regional, &p).unwrap(),
+        ),
+        (
+            infra::template::FUNCTION_FILE,
+            infra::template::render_function(&p).unwrap(),
+        ),
+    ];
+    for (name, text) in renders {
+        let path = dir.join(name);
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&path, &text).unwrap();
@@ -665,7 +699,12 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
     assert_eq!(want_read.len(), 2);
     for mode in [Mode::Edge, Mode::Regional] {
         let t = parse(&render(mode, &p).unwrap());
-        assert_eq!(t["Parameters"]["BucketKeyArn"]["Default"], key);
+        // The key grant sits with the role: the function's stack in regional mode.
+        let with_role = match mode {
+            Mode::Edge => t.clone(),
+            Mode::Regional => parse(&infra::template::render_function(&p).unwrap()),
+        };
+        assert_eq!(with_role["Parameters"]["BucketKeyArn"]["Default"], key);
         assert_eq!(t["Parameters"]["Alias"]["Default"], "images.example.com");
         assert_eq!(t["Parameters"]["CertificateArn"]["Default"], cert);
         let bp =
@@ -676,7 +715,7 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
             .unwrap();
         let out: Value = serde_json::from_str(out).unwrap();
         assert_eq!(out["Resource"], json!(want_read));
-        let kp = &t["Resources"]["BucketKeyPolicy"];
+        let kp = &with_role["Resources"]["BucketKeyPolicy"];
         assert_eq!(kp["Condition"], "HasBucketKey");
         let st = &kp["Properties"]["PolicyDocument"]["Statement"][0];
         assert_eq!(
@@ -703,6 +742,10 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
     let t = parse(&render(Mode::Edge, &params()).unwrap());
     assert_eq!(t["Parameters"]["BucketKeyArn"]["Default"], "");
     assert_eq!(t["Parameters"]["Alias"]["Default"], "");
+    assert!(t["Parameters"]["CertificateArn"]["Default"]
+        .as_str()
+        .unwrap()
+        .ends_with("/unused"));
     // Refused: a scope that could break out of its quotes, a certificate outside us-east-1.
     let bad_scope = Params {
         read_scope: "pho\"tos/".into(),

@@ -65,6 +65,8 @@ pub struct Built {
     /// With `signed = true`: the keys file and its key in the artifacts bucket (the stack's
     /// KeyValueStore is imported from it).
     pub signing_keys: Option<(PathBuf, String)>,
+    /// Regional mode: the function's stack template (deployed in the bucket's region).
+    pub function_template_file: Option<PathBuf>,
 }
 
 /// What deploy reports at the end.
@@ -109,6 +111,8 @@ pub struct Ctx {
     pub outputs: Option<Outputs>,
     /// With `--domain`: the ISSUED certificate (us-east-1) for the alias.
     pub certificate_arn: Option<String>,
+    /// Regional mode: the function URL's host, from the function's stack.
+    pub function_url: Option<String>,
 }
 
 impl Ctx {
@@ -120,6 +124,7 @@ impl Ctx {
             change_set: None,
             outputs: None,
             certificate_arn: None,
+            function_url: None,
         }
     }
 
@@ -143,6 +148,24 @@ impl Ctx {
         StackRef::new(&self.opts.stack, STACK_REGION)
     }
 
+    /// Regional mode's function stack, next to the bucket.
+    fn function_stack(&self) -> StackRef {
+        StackRef::new(
+            &crate::template::function_stack_name(&self.opts.stack),
+            &self.bucket_region(),
+        )
+    }
+
+    /// Where the function's package goes: the artifacts bucket of the function's region.
+    fn package_bucket(&self) -> Option<(String, String)> {
+        let s = self.survey.as_ref()?;
+        let region = match self.opts.mode {
+            Mode::Edge => STACK_REGION.to_owned(),
+            Mode::Regional => s.bucket_region.clone(),
+        };
+        Some((artifacts::bucket_name(&s.account, &region), region))
+    }
+
     fn survey(&self) -> Result<&Survey> {
         self.survey
             .as_ref()
@@ -164,8 +187,10 @@ pub enum Step {
     Certificate,
     Package,
     Upload,
+    FunctionStack,
     ChangeSet,
     Wait,
+    Wire,
     BucketPolicy,
     KeyPolicy,
     Dns,
@@ -184,8 +209,10 @@ pub fn steps(opts: &Options) -> Vec<Step> {
         (Certificate, domain),
         (Package, true),
         (Upload, true),
+        (FunctionStack, !edge),
         (ChangeSet, true),
         (Wait, true),
+        (Wire, !edge),
         (BucketPolicy, true),
         (KeyPolicy, true),
         (Dns, domain),
@@ -205,6 +232,8 @@ impl Step {
             Step::Certificate => "certificate",
             Step::Package => "package",
             Step::Upload => "upload",
+            Step::FunctionStack => "function-stack",
+            Step::Wire => "wire",
             Step::ChangeSet => "change-set",
             Step::Wait => "wait",
             Step::BucketPolicy => "bucket-policy",
@@ -239,9 +268,14 @@ impl Step {
                 None => format!("build the function package and render the {} template for a bucket in {region}", o.mode.as_str()),
             },
             Step::Upload => {
+                let (bucket, in_region) = match (ctx.package_bucket(), o.mode) {
+                    (Some(b), _) => b,
+                    (None, Mode::Edge) => (artifacts.clone(), STACK_REGION.to_owned()),
+                    (None, Mode::Regional) => (artifacts::bucket_name("<account id>", &region), region.clone()),
+                };
                 let mut s = match &ctx.built {
-                    Some(b) => format!("upload the package to s3://{artifacts}/{} in {STACK_REGION}", b.package.key),
-                    None => format!("upload the package to s3://{artifacts}/ in {STACK_REGION}"),
+                    Some(b) => format!("upload the package to s3://{bucket}/{} in {in_region}", b.package.key),
+                    None => format!("upload the package to s3://{bucket}/ in {in_region}"),
                 };
                 s.push_str(" (bucket created if missing, checked to be this account's; skipped if already there)");
                 if let Some((file, key)) = ctx.built.as_ref().and_then(|b| b.signing_keys.as_ref()) {
@@ -257,10 +291,19 @@ impl Step {
                 };
                 let what = match o.mode {
                     Mode::Edge => "OAC, cache policy, viewer-request CloudFront Function, IAM role, origin-response Lambda@Edge + numbered version, distribution",
-                    Mode::Regional => "OAC ×2, cache policy, viewer-request CloudFront Function, IAM role, resize Lambda + function URL + 2 permissions, distribution with origin group",
+                    Mode::Regional => "OAC ×2, cache policy, viewer-request CloudFront Function, distribution with an origin group failing over to the function URL",
                 };
                 format!("prepare a change set to {verb} stack {} in {STACK_REGION} ({what}) and print each resource it changes", o.stack)
             }
+            Step::FunctionStack => format!(
+                "create or update stack {} in {region} (next to the bucket: IAM role, resize Lambda, function URL; the invoke permissions for the distribution once it exists) from {}, wait for it, read its FunctionUrlDomain",
+                crate::template::function_stack_name(&o.stack),
+                ctx.built.as_ref().and_then(|b| b.function_template_file.as_ref()).map(|f| f.display().to_string()).unwrap_or_else(|| crate::template::FUNCTION_FILE.to_owned())
+            ),
+            Step::Wire => format!(
+                "let the distribution invoke the function URL: update stack {} in {region} with the distribution's ARN (skipped when it already has it; on a first deploy the URL answers 403 until this step is done)",
+                crate::template::function_stack_name(&o.stack)
+            ),
             Step::Wait => format!("execute the change set and follow stack {}'s events until it settles (a new distribution takes 5-15 minutes)", o.stack),
             Step::BucketPolicy => format!(
                 "merge statement {} (CloudFront may read {}, for this distribution only) into the policy of bucket {}; other statements stay",
@@ -353,24 +396,29 @@ impl Step {
             }
             Step::Package => ctx.built = Some(build(ctx)?),
             Step::Upload => {
-                let bucket = ctx
-                    .artifact_bucket()
+                let (bucket, region) = ctx
+                    .package_bucket()
                     .context("the upload needs the survey first")?;
                 let b = ctx.built()?;
-                artifacts::ensure_bucket(aws, &bucket, STACK_REGION, say)?;
+                artifacts::ensure_bucket(aws, &bucket, &region, say)?;
                 artifacts::upload_once(
                     aws,
                     &bucket,
-                    STACK_REGION,
+                    &region,
                     &b.package.key,
                     &b.package_file,
                     "package",
                     say,
                 )?;
                 if let Some((file, key)) = &b.signing_keys {
+                    // The KeyValueStore imports from us-east-1, with the stack.
+                    let keys_bucket = ctx
+                        .artifact_bucket()
+                        .context("the upload needs the survey first")?;
+                    artifacts::ensure_bucket(aws, &keys_bucket, STACK_REGION, say)?;
                     artifacts::upload_once(
                         aws,
-                        &bucket,
+                        &keys_bucket,
                         STACK_REGION,
                         key,
                         file,
@@ -379,14 +427,47 @@ impl Step {
                     )?;
                 }
             }
+            Step::FunctionStack => {
+                let s = ctx.survey()?;
+                let distribution = s
+                    .distribution_id
+                    .as_ref()
+                    .map(|id| distribution_arn(&s.account, id));
+                let url = function_stack(aws, ctx, distribution.unwrap_or_default(), say)?;
+                ctx.function_url = Some(url);
+            }
+            Step::Wire => {
+                let s = ctx.survey()?;
+                let out = ctx
+                    .outputs
+                    .as_ref()
+                    .context("wiring needs the stack's outputs")?;
+                let arn = out.distribution_arn(&s.account);
+                let current = ctx
+                    .function_stack()
+                    .describe(aws)?
+                    .context("the function's stack is gone")?;
+                if current.parameter("DistributionArn") == Some(arn.as_str()) {
+                    say(&format!("the function URL already lets {arn} invoke it"));
+                } else {
+                    function_stack(aws, ctx, arn, say)?;
+                }
+            }
             Step::ChangeSet => {
                 let s = ctx.survey()?;
-                let params = vec![
+                let mut params = vec![
                     ("BucketName", ctx.opts.bucket.clone()),
                     ("BucketRegion", s.bucket_region.clone()),
                     ("CreateBucket", "false".to_owned()),
                     ("ArtifactBucket", ctx.artifact_bucket().unwrap_or_default()),
                 ];
+                if ctx.opts.mode == Mode::Regional {
+                    let url = ctx
+                        .function_url
+                        .clone()
+                        .context("the distribution needs the function URL first")?;
+                    params.push(("FunctionUrlDomain", url));
+                }
                 let b = ctx.built()?;
                 ctx.change_set = stack::prepare(
                     aws,
@@ -502,6 +583,51 @@ pub fn run(
             .with_context(|| format!("deploy step {} failed", step.name()))?;
     }
     Ok(())
+}
+
+/// A distribution's ARN (CloudFront is global: no region in it).
+pub fn distribution_arn(account: &str, id: &str) -> String {
+    format!("arn:aws:cloudfront::{account}:distribution/{id}")
+}
+
+/// Creates or updates regional mode's function stack (in the bucket's region) so that
+/// `distribution` ("" = none yet) may invoke its URL; returns the URL's host.
+fn function_stack(
+    aws: &Aws,
+    ctx: &Ctx,
+    distribution: String,
+    say: &mut dyn FnMut(&str),
+) -> Result<String> {
+    let b = ctx.built()?;
+    let s = ctx.survey()?;
+    let template = b
+        .function_template_file
+        .as_ref()
+        .context("regional mode renders the function's template")?;
+    let stack = ctx.function_stack();
+    let (bucket, _) = ctx
+        .package_bucket()
+        .context("the function stack needs the survey first")?;
+    let params = vec![
+        ("ArtifactBucket", bucket),
+        ("DistributionArn", distribution),
+        ("BucketKeyArn", s.kms_key_arn.clone().unwrap_or_default()),
+    ];
+    let status = stack.describe(aws)?.map(|d| d.status);
+    if let Some(set) = stack::prepare(aws, &stack, status.as_deref(), template, &params, say)? {
+        stack::execute(aws, &stack, &set, say)?;
+    }
+    let d = stack
+        .describe(aws)?
+        .context("the function's stack is gone")?;
+    d.output("FunctionUrlDomain")
+        .map(str::to_owned)
+        .with_context(|| {
+            format!(
+                "stack {} has no FunctionUrlDomain output (outputs: {:?})",
+                stack.name, d.outputs
+            )
+        })
 }
 
 /// The read statement for this distribution, merged into the bucket's policy.
@@ -671,6 +797,7 @@ mod tests {
                 template_file: "/tmp/p/template-edge.yaml".into(),
                 template: String::new(),
                 signing_keys: None,
+                function_template_file: None,
             })
         };
         let aws = Aws::with_program("/nonexistent/aws");

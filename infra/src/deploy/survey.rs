@@ -72,6 +72,9 @@ pub struct Survey {
     pub bucket_exists: bool,
     /// The stack's status; `None`: no such stack.
     pub stack_status: Option<String>,
+    /// The distribution the stack made, when it exists (regional mode's function stack lets it
+    /// invoke the function URL).
+    pub distribution_id: Option<String>,
     pub encryption: Encryption,
     /// The customer managed KMS key (ARN) the role and CloudFront must be allowed to use.
     pub kms_key_arn: Option<String>,
@@ -331,22 +334,18 @@ pub fn survey(
         (None, Some(r)) => r.to_owned(),
         (None, None) => STACK_REGION.to_owned(),
     };
-    let stack_status = match aws.call(
-        STACK_REGION,
-        &["cloudformation", "describe-stacks", "--stack-name", stack],
-    ) {
-        Ok(v) => v
-            .pointer("/Stacks/0/StackStatus")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        Err(e) if e.kind == ErrorKind::NotFound => None,
-        Err(e) => return Err(e.into()),
-    };
+    let described = super::stack::StackRef::new(stack, STACK_REGION).describe(aws)?;
+    let stack_status = described.as_ref().map(|d| d.status.clone());
+    let distribution_id = described
+        .as_ref()
+        .and_then(|d| d.output("DistributionId"))
+        .map(str::to_owned);
     let mut s = Survey {
         account,
         bucket_region: bucket_region.clone(),
         bucket_exists,
         stack_status,
+        distribution_id,
         encryption: Encryption::S3,
         kms_key_arn: None,
         put_encryption: None,
