@@ -306,12 +306,11 @@ impl Params {
             check_bucket(b)?;
         }
         let s = &self.read_scope;
-        if !s.is_empty()
-            && !(s.ends_with('/')
-                && !s.starts_with('/')
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./!()".contains(&b)))
-        {
+        let folder = s.ends_with('/')
+            && !s.starts_with('/')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./!()".contains(&b));
+        if !s.is_empty() && !folder {
             return Err(bad(
                 "prefix",
                 s,

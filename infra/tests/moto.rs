@@ -1001,3 +1001,140 @@ fn sets_the_retention_of_lambda_edge_log_groups() {
     let e = infra::logs::set_retention(&aws, "sf-origin-response", 31, &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("not 31"), "{e}");
 }
+
+/// Regional mode on moto: the function's stack goes to the bucket's region (eu-west-1) with its
+/// package in that region's artifacts bucket, before the distribution's stack in us-east-1, which
+/// gets the function URL's host as a parameter. moto's CloudFormation skips CloudFront, so the run
+/// ends at the distribution's outputs; what exists by then is checked.
+#[test]
+fn deploys_regional_mode_next_to_the_bucket() {
+    let (_moto, endpoint) = start_moto();
+    let aws = aws_cli(&endpoint);
+    photo_bucket(&aws);
+    let dir = std::env::temp_dir().join(format!("scalefront-moto-regional-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("regional.zip");
+    std::fs::write(&zip, b"regional package").unwrap();
+    let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
+        stack: "sf-reg".into(),
+        mode: infra::Mode::Regional,
+        bucket: "example-photos".into(),
+        region: None,
+        scope: String::new(),
+        variant_prefix: "_sf".into(),
+        yes: false,
+        domain: None,
+        log_retention_days: 30,
+    });
+    let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
+        let params = infra::Params {
+            stack_name: "sf-reg".into(),
+            bucket: "example-photos".into(),
+            bucket_region: ctx.bucket_region(),
+            create_bucket: false,
+            prefix: "_sf".into(),
+            viewer_function_code: "function handler(event) { return event.request; }\n".into(),
+            spec_fingerprint: "spec".into(),
+            artifact_bucket: ctx.artifact_bucket(),
+            edge_package: infra::Artifact::of("origin-response", b"unused"),
+            regional_package: infra::Artifact::of("regional", b"regional package"),
+            memory_mb: 1769,
+            test_key: "photos/a.jpg".into(),
+            negotiates_format: true,
+            origin_shield: None,
+            signing_keys_object: None,
+            read_scope: String::new(),
+            kms_key_arn: None,
+            domain: None,
+        };
+        let main = dir.join("template-regional.yaml");
+        let function = dir.join(infra::template::FUNCTION_FILE);
+        std::fs::write(&main, infra::render(infra::Mode::Regional, &params)?)?;
+        std::fs::write(&function, infra::template::render_function(&params)?)?;
+        Ok(infra::deploy::Built {
+            package_file: zip.clone(),
+            package: params.regional_package.clone(),
+            package_size: 16,
+            template: std::fs::read_to_string(&main)?,
+            template_file: main,
+            signing_keys: None,
+            function_template_file: Some(function),
+        })
+    };
+    let mut lines = Vec::new();
+    let result = infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| {
+        lines.push(l.to_owned())
+    });
+    let text = lines.join("\n");
+    // The package went to the bucket region's artifacts bucket.
+    let key = infra::Artifact::of("regional", b"regional package").key;
+    aws.call(
+        "eu-west-1",
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "scalefront-artifacts-123456789012-eu-west-1",
+            "--key",
+            &key,
+        ],
+    )
+    .unwrap_or_else(|e| panic!("package not in eu-west-1: {e}\n{text}"));
+    // The function's stack and function are in eu-west-1, none in us-east-1.
+    let fn_stack = aws
+        .call(
+            "eu-west-1",
+            &[
+                "cloudformation",
+                "describe-stacks",
+                "--stack-name",
+                "sf-reg-fn",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("no function stack in eu-west-1: {e}\n{text}"));
+    assert_eq!(
+        fn_stack["Stacks"][0]["StackStatus"], "CREATE_COMPLETE",
+        "{text}"
+    );
+    let conf = aws
+        .call(
+            "eu-west-1",
+            &[
+                "lambda",
+                "get-function-configuration",
+                "--function-name",
+                "sf-reg-resize",
+            ],
+        )
+        .unwrap();
+    assert_eq!(conf["Runtime"], "provided.al2023");
+    assert!(aws
+        .call_opt(
+            "us-east-1",
+            &[
+                "lambda",
+                "get-function-configuration",
+                "--function-name",
+                "sf-reg-resize"
+            ]
+        )
+        .unwrap()
+        .is_none());
+    assert!(
+        text.contains("[5/11] function-stack: create or update stack sf-reg-fn in eu-west-1"),
+        "{text}"
+    );
+    // Either moto made the URL and the distribution's stack ran (ending without CloudFront's
+    // outputs), or it has no function URLs in CloudFormation and the step says which output is
+    // missing; both stop before the bucket policy.
+    let err = format!("{:#}", result.unwrap_err());
+    assert!(
+        err.contains("no DistributionDomain") || err.contains("has no FunctionUrlDomain output"),
+        "{err}\n{text}"
+    );
+    assert!(
+        !text.contains("bucket-policy:") || !text.contains("merging statement"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
