@@ -32,6 +32,17 @@ pub struct Args {
     /// S3-compatible endpoint (path-style), e.g. http://127.0.0.1:9100
     #[arg(long, value_name = "URL", requires = "s3")]
     s3_endpoint: Option<String>,
+    /// Server-side encryption each variant's PUT asks for (x-amz-server-side-encryption), for a
+    /// bucket policy that refuses a PUT without it: AES256 or aws:kms (with --sse-kms-key-id)
+    /// [default: no header, the bucket's default encryption applies]
+    #[arg(long, value_name = "AES256|aws:kms", requires = "s3")]
+    sse: Option<String>,
+    /// With --sse aws:kms: the KMS key's ARN (x-amz-server-side-encryption-aws-kms-key-id)
+    #[arg(long, value_name = "ARN", requires = "sse")]
+    sse_kms_key_id: Option<String>,
+    /// With --sse aws:kms: ask for an S3 Bucket Key, or not [default: the bucket's setting]
+    #[arg(long, value_name = "true|false", requires = "sse")]
+    sse_bucket_key: Option<bool>,
     /// Edge cache size in MiB
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     cache_mb: usize,
@@ -68,6 +79,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => Source::Folder(args.dir),
     };
+    // The same type and checks as a package's putEncryption.
+    let put_encryption = match &args.sse {
+        Some(a) => Some(
+            resize_lambda::SseAlgorithm::parse(a)
+                .and_then(|a| {
+                    resize_lambda::Encryption::new(
+                        a,
+                        args.sse_kms_key_id.clone(),
+                        args.sse_bucket_key,
+                    )
+                })
+                .map_err(|e| anyhow::anyhow!("--sse: {e}"))?,
+        ),
+        None => None,
+    };
     let config = Config {
         source,
         spec,
@@ -83,6 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
             None => None,
         },
+        put_encryption,
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

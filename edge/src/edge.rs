@@ -133,6 +133,12 @@ impl Edge {
         Ok(())
     }
 
+    /// The encryption every variant's PUT asks for (`serve --s3 … --sse`), as a deployed
+    /// package's `putEncryption` does: the origin side's settings carry it into each write.
+    pub fn set_encryption(&mut self, encryption: Option<resize_lambda::Encryption>) {
+        self.settings.encryption = encryption;
+    }
+
     /// The signing keys (empty unless [`Edge::set_keys`]): pages served by `serve` (the preview,
     /// its srcset) are signed with slot `a` on the server; the keys never reach the page.
     pub fn keys(&self) -> &Keys {
@@ -411,21 +417,21 @@ impl Edge {
         for (name, ms) in &done.log.ms {
             timing.push((name, Duration::from_secs_f64(ms.max(0.0) / 1000.0)));
         }
-        if self.log_flows && done.log.outcome != "pass" {
+        // A pass-through with a cause (the original refused to this edge's credentials too, or
+        // S3 failing) is logged like a failure: the cause is nowhere else (I6).
+        if self.log_flows && (done.log.outcome != "pass" || done.log.error.is_some()) {
             println!("{}", done.log.to_json_line());
         }
         match done.answer {
             Answer::PassThrough => {
                 // S3's own 403/404 stands, as CloudFront would hand it on (no max-age: uncached).
-                let reason = if origin_status == 403 {
-                    "Forbidden"
+                // A 403 says refused, never "no object": with s3:ListBucket it is a denial.
+                let said = if origin_status == 403 {
+                    format!("403 Forbidden: the origin refused {uri}\n")
                 } else {
-                    "Not Found"
+                    format!("{origin_status} Not Found: no object {uri}\n")
                 };
-                let mut o = Object::new(
-                    origin_status,
-                    Bytes::from(format!("{origin_status} {reason}: no object {uri}\n")),
-                );
+                let mut o = Object::new(origin_status, Bytes::from(said));
                 o.set_header("content-type", "text/plain; charset=utf-8");
                 (o, CacheStatus::Miss, timing)
             }

@@ -55,6 +55,9 @@ pub struct Config {
     /// Signing keys for a spec with `signed = true` (`serve --keys`); `None`: fresh random keys
     /// for this run (the pages `serve` shows are signed on the server either way).
     pub keys: Option<viewer_fn::sign::Keys>,
+    /// The encryption each variant's PUT asks for (`serve --s3 … --sse`), as a package's
+    /// `putEncryption`; `None`: no header.
+    pub put_encryption: Option<resize_lambda::Encryption>,
 }
 
 /// Builds the edge, binds, prints where to look, and serves until Ctrl-C (or SIGTERM).
@@ -90,6 +93,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let mut edge = Edge::with_limits(config.spec, origin, config.cache_bytes, config.limits)?;
     edge.allowed_hosts = config.allow_hosts;
+    edge.set_encryption(config.put_encryption);
     if edge.spec.signed() {
         let keys = match config.keys {
             Some(k) => k,

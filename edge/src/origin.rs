@@ -695,6 +695,7 @@ mod tests {
             content_type: "image/webp",
             cache_control: "public, max-age=60, s-maxage=600".into(),
             metadata: vec![],
+            encryption: None,
         };
         assert!(
             f.put(&w("a.jpg")).await.is_err(),
@@ -795,6 +796,7 @@ mod tests {
                 content_type: "image/webp",
                 cache_control: "public".into(),
                 metadata: vec![],
+                encryption: None,
             };
             assert!(f.put(&w).await.is_err(), "{spelled}: written");
             let gone = f
@@ -829,6 +831,7 @@ mod tests {
             content_type: "image/webp",
             cache_control: "public, max-age=60".into(),
             metadata: vec![],
+            encryption: None,
         }
     }
 
@@ -923,6 +926,7 @@ mod tests {
             content_type: "image/webp",
             cache_control: "public, max-age=60".into(),
             metadata: vec![("source-etag", etag)],
+            encryption: None,
         };
         let current = crate::edge::etag_of(b"\xFF\xD8\xFFjpeg");
         std::fs::write(d.0.join("a.jpg"), b"\xFF\xD8\xFFnewer").unwrap();

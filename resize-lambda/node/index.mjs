@@ -170,7 +170,7 @@ async function readCapped(stream, cap) {
   return new Uint8Array(Buffer.concat(parts, n));
 }
 
-async function write(inv, { key, contentType, cacheControl, metadata }) {
+async function write(inv, { key, contentType, cacheControl, metadata, encryption }) {
   let put;
   try {
     put = await (await s3()).send(new sdk.PutObjectCommand({
@@ -180,6 +180,10 @@ async function write(inv, { key, contentType, cacheControl, metadata }) {
       ContentType: contentType,
       CacheControl: cacheControl,
       Metadata: metadata,
+      // config.json's putEncryption as the SDK's input members (made by the wasm, resize-lambda's
+      // storage::Encryption): the SDK sends them as x-amz-server-side-encryption* headers and
+      // signs them, so a bucket policy that demands them lets the PUT through.
+      ...encryption,
     }));
   } catch (err) {
     return inv.writeFailed(`S3 PutObject ${key}: ${describe(err)}`);

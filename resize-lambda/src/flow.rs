@@ -14,7 +14,7 @@
 //!   ▼ header within the limits
 //! read the rest (If-Match: the same upload) → transform ─refused─▶ 415/400 (nothing written)
 //!   ▼
-//! write the variant (under the prefix only) ─failed─▶ 502
+//! write the variant (under the prefix only; with the encryption the settings ask for) ─failed─▶ 502
 //!   ▼
 //! Done(200 inline | 302 to the stored variant when too big for the host's response limit)
 //! ```
@@ -27,7 +27,7 @@
 
 use crate::log::Log;
 use crate::response::{Answer, Failure, Lifetimes, Response};
-use crate::storage::{Meta, Read, ReadResult, Write};
+use crate::storage::{Encryption, Meta, Read, ReadResult, Write};
 use crate::Settings;
 use viewer_fn::purge::{cache_tag, CACHE_TAG_HEADER, CACHE_TAG_METADATA};
 use viewer_fn::Variant;
@@ -83,6 +83,8 @@ struct Plan {
     max_response_bytes: usize,
     /// Of every variant response and stored object.
     cache_control: String,
+    /// What the variant's PUT asks for ([`Write::encryption`]).
+    encryption: Option<Encryption>,
 }
 
 #[derive(Debug)]
@@ -391,6 +393,7 @@ impl Flow {
                 .into_iter()
                 .chain([(CACHE_TAG_METADATA, tag.clone())])
                 .collect(),
+            encryption: plan.encryption.clone(),
         };
         let response = Response::stored(
             output.data,
@@ -540,6 +543,7 @@ fn plan(settings: &Settings, variant: &Variant) -> Plan {
         vary_accept: settings.spec.negotiates_format(),
         max_response_bytes: settings.max_response_bytes,
         cache_control: viewer_fn::cdn::variant_cache_control(&settings.spec),
+        encryption: settings.encryption.clone(),
     }
 }
 

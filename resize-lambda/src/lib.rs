@@ -30,7 +30,7 @@ mod wasm;
 pub use flow::{Clock, Done, Flow, Input, Step};
 pub use origin::{run, Origin};
 pub use response::{Answer, Body, Failure, Response};
-pub use storage::{Meta, Read, ReadResult, Write};
+pub use storage::{Encryption, Meta, Read, ReadResult, SseAlgorithm, Write};
 
 use serde::{Deserialize, Serialize};
 use viewer_fn::Spec;
@@ -51,6 +51,8 @@ pub struct Settings {
     /// a signed URI the viewer function lets through (the origin never sees the page's query).
     /// Checked when the settings are made, not on each redirect.
     pub signing: viewer_fn::sign::Keys,
+    /// The encryption every variant's PUT asks for ([`Write::encryption`]); `None`: no header.
+    pub encryption: Option<Encryption>,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             limits: image_core::Limits::default(),
             max_response_bytes,
             signing: viewer_fn::sign::Keys::new(),
+            encryption: None,
         }
     }
 }
@@ -86,6 +89,22 @@ pub struct PackageConfig {
     /// What the Lambda@Edge shim decides before it loads the wasm (`scalefront package` fills it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shim: Option<ShimConfig>,
+    /// The encryption the origin asks for when it PUTs a variant (a bucket policy may refuse a
+    /// PUT without it): `{"algorithm": "AES256"}` or `{"algorithm": "aws:kms", "kmsKeyId": ARN,
+    /// "bucketKey": bool?}`. Absent: no header (the bucket's default encryption applies).
+    /// Checked as it is read ([`Encryption`]).
+    #[serde(
+        default,
+        deserialize_with = "put_encryption",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub put_encryption: Option<Encryption>,
+}
+
+/// `putEncryption` as [`Encryption`] reads it, its errors named after the field.
+fn put_encryption<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Encryption>, D::Error> {
+    Option::<Encryption>::deserialize(d)
+        .map_err(|e| serde::de::Error::custom(format!("putEncryption: {e}")))
 }
 
 /// The decisions the Node shim makes without the wasm module, baked from the same rules the flow
@@ -157,6 +176,7 @@ impl PackageConfig {
     pub fn settings(&self, max_response_bytes: usize) -> Result<Settings, String> {
         let spec = Spec::from_toml(&self.spec).map_err(|e| format!("config.json spec: {e}"))?;
         let mut settings = Settings::new(spec, max_response_bytes);
+        settings.encryption = self.put_encryption.clone();
         if let Some(k) = &self.signing_key {
             let origin = viewer_fn::sign::ORIGIN_SLOT;
             settings
@@ -304,6 +324,44 @@ mod tests {
             r#"{"bucket": "b", "region": "r", "limits": {"maxAvifPixels": 1}}"#,
         );
         assert!(bad.unwrap_err().contains("unknown field `maxAvifPixels`"));
+    }
+
+    #[test]
+    fn put_encryption_is_read_checked_and_reaches_the_settings() {
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let json = format!(
+            r#"{{"bucket": "b", "region": "r", "putEncryption": {{"algorithm": "aws:kms", "kmsKeyId": "{key}", "bucketKey": true}}}}"#
+        );
+        let config = PackageConfig::from_json(&json).unwrap();
+        let want = Encryption::new(SseAlgorithm::AwsKms, Some(key.into()), Some(true)).unwrap();
+        assert_eq!(config.put_encryption.as_ref(), Some(&want));
+        assert_eq!(config.settings(1).unwrap().encryption, Some(want));
+        // Written back as it was read.
+        let round = PackageConfig::from_json(&serde_json::to_string(&config).unwrap()).unwrap();
+        assert_eq!(round, config);
+
+        // An old config (no field) and an explicit null: no header, and nothing written back.
+        for old in [
+            r#"{"bucket": "b", "region": "r"}"#,
+            r#"{"bucket": "b", "region": "r", "putEncryption": null}"#,
+        ] {
+            let config = PackageConfig::from_json(old).unwrap();
+            assert_eq!(config.settings(1).unwrap().encryption, None);
+            assert!(!serde_json::to_string(&config)
+                .unwrap()
+                .contains("putEncryption"));
+        }
+        let sse_s3 = r#"{"bucket": "b", "region": "r", "putEncryption": {"algorithm": "AES256"}}"#;
+        assert_eq!(
+            PackageConfig::from_json(sse_s3).unwrap().put_encryption,
+            Some(Encryption::aes256())
+        );
+        let no_key = r#"{"bucket": "b", "region": "r", "putEncryption": {"algorithm": "aws:kms"}}"#;
+        let e = PackageConfig::from_json(no_key).unwrap_err();
+        assert!(
+            e.starts_with("config.json: putEncryption: ") && e.contains("kmsKeyId"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ fn unix_ms(t: &aws_sdk_s3::primitives::DateTime) -> Option<f64> {
     SystemTime::try_from(*t).ok().and_then(crate::unix_ms)
 }
 
-/// PutObject of a variant the flow asked for, with its headers and metadata.
+/// PutObject of a variant the flow asked for, with its headers, metadata and encryption (the SDK
+/// turns these into [`crate::Encryption::headers`] and signs them with the rest).
 pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<Option<String>, String> {
     let mut put = client
         .put_object()
@@ -108,6 +109,14 @@ pub async fn put(client: &Client, bucket: &str, write: &Write) -> Result<Option<
         .cache_control(&write.cache_control);
     for (name, value) in &write.metadata {
         put = put.metadata(*name, value);
+    }
+    if let Some(e) = &write.encryption {
+        put = put
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::from(
+                e.algorithm().as_str(),
+            ))
+            .set_ssekms_key_id(e.kms_key_id().map(str::to_string))
+            .set_bucket_key_enabled(e.bucket_key());
     }
     put.body(ByteStream::from(write.body.clone()))
         .send()

@@ -10,7 +10,8 @@
 //!   read  → GetObject(step.key, Range from step.start/step.len, IfMatch step.ifMatch)
 //!             (HeadObject when step.len === 0)
 //!           → inv.found(bytes, metaJson) | inv.missing(status, why) | inv.tooLarge(metaJson) | inv.failed(why)
-//!   write → PutObject(step.key, inv.writeBody(), step.contentType, step.cacheControl, step.metadata)
+//!   write → PutObject(step.key, inv.writeBody(), step.contentType, step.cacheControl, step.metadata,
+//!                     ...step.encryption)   (SDK input members: ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled)
 //!           → inv.written(etag) | inv.writeFailed(why)
 //!   done  → console.log(step.log); return step.result;
 //! }
@@ -133,6 +134,8 @@ impl Invocation {
                 "contentType": w.content_type,
                 "cacheControl": w.cache_control,
                 "metadata": w.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                // PutObjectCommand input members, so the SDK makes and signs the headers.
+                "encryption": w.encryption.as_ref().map(|e| e.sdk_input()),
             }),
             Step::Done(d) => json!({
                 "kind": "done",

@@ -540,6 +540,136 @@ fn a_role_refused_is_never_missing_and_never_makes_the_variant_again() {
     );
 }
 
+#[test]
+fn a_403_on_any_read_is_a_refusal_never_a_missing_original() {
+    type Refuse = fn(&Read) -> bool;
+    /// Refuses (403, as S3 tells a role that may list the bucket) the reads `refuse` picks.
+    struct Picky {
+        bucket: Bucket,
+        refuse: Refuse,
+    }
+    impl Origin for Picky {
+        fn read(&mut self, read: &Read) -> ReadResult {
+            if (self.refuse)(read) {
+                self.bucket.reads.push(read.clone());
+                return ReadResult::Missing {
+                    status: 403,
+                    detail: format!(
+                        "S3 GetObject {}: 403 AccessDenied: the role was refused",
+                        read.key
+                    ),
+                };
+            }
+            self.bucket.read(read)
+        }
+        fn put(&mut self, write: &Write) -> Result<Option<String>, String> {
+            self.bucket.put(write)
+        }
+    }
+    // A photo longer than the first read, so there is a rest to read.
+    let good = photo();
+    let mut long = good[..33].to_vec();
+    let data = vec![b'a'; 2 * HEADER_READ_BYTES as usize];
+    long.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut chunk = b"tEXt".to_vec();
+    chunk.extend_from_slice(&data);
+    let crc = crc32(&chunk);
+    long.extend_from_slice(&chunk);
+    long.extend_from_slice(&crc.to_be_bytes());
+    long.extend_from_slice(&good[33..]);
+    let source = "photos/a b.png";
+    let cases: [(&str, Refuse); 4] = [
+        ("the stored variant", |r| r.key.starts_with("_sf/")),
+        ("the stored variant's metadata (HEAD)", |r| {
+            r.key.starts_with("_sf/") && r.is_head()
+        }),
+        ("the original's header", |r| {
+            r.key == "photos/a b.png" && r.start == 0
+        }),
+        ("the rest of the original", |r| {
+            r.key == "photos/a b.png" && r.start > 0
+        }),
+    ];
+    for (what, refuse) in cases {
+        let mut b = Picky {
+            bucket: Bucket::default(),
+            refuse,
+        };
+        b.bucket
+            .objects
+            .insert(source.into(), (long.clone(), "\"e\"".into()));
+        let method = if what.contains("HEAD") { "HEAD" } else { "GET" };
+        let done = miss(&mut b, method, VARIANT.as_str());
+        let r = respond(&done.answer);
+        assert_eq!(r.status, 502, "{what}: {:?}", done.log);
+        assert_eq!(done.log.kind, Some("role-denied"), "{what}");
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{what}");
+        if method == "GET" {
+            assert!(
+                text(r).contains("role-denied: the image function may not read"),
+                "{what}: {}",
+                text(r)
+            );
+            assert!(!text(r).contains("does not exist"), "{what}");
+        }
+        assert!(
+            done.log
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("403 AccessDenied"),
+            "{what}: the cause in the log"
+        );
+        assert!(b.bucket.written.is_empty(), "{what}: nothing written");
+        assert!(
+            b.bucket.reads.iter().any(refuse),
+            "{what}: the refused read happened"
+        );
+    }
+    // An original CloudFront was refused (no transform): refused to the role too, S3's own 403
+    // stands (it may be meant: a deny on a private prefix), with the cause in the log. Never
+    // the table's "does not exist".
+    let mut b = Picky {
+        bucket: bucket_with_photo(),
+        refuse: |_| true,
+    };
+    let done = miss(&mut b, "GET", "/photos/a%20b.png");
+    assert_eq!(done.answer, Answer::PassThrough);
+    assert_ne!(done.log.kind, Some("missing"));
+    assert!(done.log.error.as_deref().unwrap().contains("403"));
+}
+
+#[test]
+fn the_write_asks_for_the_encryption_the_settings_name() {
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for encryption in [
+        None,
+        Some(resize_lambda::Encryption::aes256()),
+        Some(
+            resize_lambda::Encryption::new(
+                resize_lambda::SseAlgorithm::AwsKms,
+                Some(key.into()),
+                Some(true),
+            )
+            .unwrap(),
+        ),
+    ] {
+        let mut settings = settings();
+        settings.encryption = encryption.clone();
+        let mut b = bucket_with_photo();
+        let done = run(
+            &settings,
+            "GET",
+            VARIANT.as_str(),
+            403,
+            &mut b,
+            NATIVE_CLOCK,
+        );
+        assert_eq!(respond(&done.answer).status, 200);
+        assert_eq!(b.written[0].encryption, encryption);
+    }
+}
+
 /// CRC-32 (PNG's chunk checksum).
 fn crc32(data: &[u8]) -> u32 {
     let mut c = 0xFFFF_FFFFu32;

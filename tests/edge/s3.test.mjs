@@ -10,6 +10,7 @@ import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, ListOb
 import { execFileSync } from 'node:child_process';
 import { serve, tmpdir, imageSize, corruptJpeg, SAMPLE, BIN } from './harness.mjs';
 import { G } from '../keys.mjs';
+import { KMS_KEY, encryptionHeaders, requireEncryption, s3Policy, signedHeaders } from '../s3-policy.mjs';
 
 const KEY = 'sf-test-key';
 const SECRET = 'sf-test-secret';
@@ -18,6 +19,8 @@ let s3fs;
 let root;
 let edge;
 let s3;
+let endpoint;
+const ENV = { AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
 
 async function freePort() {
   const srv = net.createServer().listen(0, '127.0.0.1');
@@ -46,15 +49,13 @@ before(async () => {
   const port = await freePort();
   s3fs = spawn('s3s-fs', ['--host', '127.0.0.1', '--port', String(port), '--access-key', KEY, '--secret-key', SECRET, root], { stdio: 'inherit' });
   await waitForPort(port);
-  const endpoint = `http://127.0.0.1:${port}`;
+  endpoint = `http://127.0.0.1:${port}`;
   s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
   for (const key of ['cups.jpg', 'nature/ladybird.jpg']) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `photos/${key}`, Body: fs.readFileSync(path.join(SAMPLE, key)), ContentType: 'image/jpeg' }));
   }
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/corrupt.jpg', Body: corruptJpeg(), ContentType: 'image/jpeg' }));
-  edge = await serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', endpoint], {
-    env: { AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
-  });
+  edge = await serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', endpoint], { env: ENV });
 });
 
 after(async () => {
@@ -139,4 +140,49 @@ test('purge over the bucket: replace and delete originals; their variants follow
   purge('photos/nature/ladybird.jpg');
   assert.ok(!(await keys()).some((k) => k.startsWith('_sf/photos/nature/ladybird.jpg/')));
   assert.equal((await get('/photos/nature/ladybird.jpg?w=128&f=jpeg')).res.status, 404);
+});
+
+test('behind a bucket policy: --sse puts signed encryption headers on each PUT; a read refused is role-denied, never "no object"', async () => {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'photos/locked.jpg', Body: fs.readFileSync(path.join(SAMPLE, 'cups.jpg')), ContentType: 'image/jpeg' }));
+  const encryption = requireEncryption({ algorithm: 'aws:kms', keyId: KMS_KEY });
+  const policy = await s3Policy(endpoint, (r) => (r.key === 'photos/locked.jpg' ? 'explicit deny' : encryption(r)));
+  // --sse is checked as a package's putEncryption is.
+  await assert.rejects(serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', policy.endpoint, '--sse', 'aws:kms'], { env: ENV }), /aws\/s3/);
+  const kms = await serve(['--s3', `s3://${BUCKET}`, '--s3-endpoint', policy.endpoint, '--sse', 'aws:kms', '--sse-kms-key-id', KMS_KEY, '--sse-bucket-key', 'false'], { env: ENV });
+  try {
+    const at = async (p) => {
+      const res = await fetch(kms.base + p);
+      return { status: res.status, body: await res.text(), h: (n) => res.headers.get(n) };
+    };
+    const made = await at('/photos/cups.jpg?w=128&f=webp');
+    assert.equal(made.status, 200, made.body);
+    const [putReq] = policy.requests.filter((r) => r.method === 'PUT');
+    assert.equal(putReq.denied, null);
+    assert.deepEqual(encryptionHeaders(putReq), {
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': KMS_KEY,
+      'x-amz-server-side-encryption-bucket-key-enabled': 'false',
+    });
+    for (const name of Object.keys(encryptionHeaders(putReq))) assert.ok(signedHeaders(putReq).includes(name), name);
+    const stored = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `_sf/photos/cups.jpg/${G}/w128-h0-cover-q75.webp` }));
+    assert.equal(stored.ContentType, 'image/webp');
+
+    // Refused reads (S3 403 to credentials that may list the bucket): a variant is role-denied.
+    const variant = await at('/photos/locked.jpg?w=640&f=webp');
+    assert.equal(variant.status, 502, variant.body);
+    assert.match(variant.body, /^502 Bad Gateway: role-denied: /);
+    // The original itself: S3's 403 stands, saying refused, and the cause reaches the log.
+    const original = await at('/photos/locked.jpg');
+    assert.equal(original.status, 403);
+    assert.equal(original.body, '403 Forbidden: the origin refused /photos/locked.jpg\n');
+    const { out } = kms.output();
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.kind === 'role-denied' && /403/.test(l.error)), out);
+    assert.ok(lines.some((l) => l.outcome === 'pass' && l.uri === '/photos/locked.jpg' && /HeadObject .*403/.test(l.error)), out);
+    assert.ok(!/does not exist|no object/.test(variant.body + original.body));
+  } finally {
+    await kms.stop();
+    await policy.close();
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'photos/locked.jpg' }));
+  }
 });
