@@ -75,12 +75,119 @@ impl fmt::Display for AwsError {
     }
 }
 
-/// The IAM service prefix of a CLI command group.
+/// The `aws` command groups scalefront calls, with their IAM service prefix (each service's
+/// "service prefix" in the Service Authorization Reference,
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+pub const SERVICES: &[(&str, &str)] = &[
+    ("acm", "acm"),
+    ("cloudformation", "cloudformation"),
+    ("cloudfront", "cloudfront"),
+    ("cloudfront-keyvaluestore", "cloudfront-keyvaluestore"),
+    ("cloudwatch", "cloudwatch"),
+    ("iam", "iam"),
+    ("kms", "kms"),
+    ("lambda", "lambda"),
+    ("logs", "logs"),
+    ("route53", "route53"),
+    ("s3api", "s3"),
+    ("sts", "sts"),
+];
+
+/// S3's operations whose IAM action is not the operation's own name, and the ones scalefront calls
+/// (only these are mapped: S3 names its actions after the resource as often as after the call).
+/// "Required permissions for Amazon S3 API operations":
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+const S3_ACTIONS: &[(&str, &str)] = &[
+    ("create-bucket", "s3:CreateBucket"),
+    ("delete-bucket", "s3:DeleteBucket"),
+    ("delete-bucket-policy", "s3:DeleteBucketPolicy"),
+    ("delete-object", "s3:DeleteObject"),
+    // DeleteObjects checks s3:DeleteObject for every key.
+    ("delete-objects", "s3:DeleteObject"),
+    ("get-bucket-encryption", "s3:GetEncryptionConfiguration"),
+    ("get-bucket-location", "s3:GetBucketLocation"),
+    (
+        "get-bucket-ownership-controls",
+        "s3:GetBucketOwnershipControls",
+    ),
+    ("get-bucket-policy", "s3:GetBucketPolicy"),
+    ("get-bucket-request-payment", "s3:GetBucketRequestPayment"),
+    ("get-bucket-versioning", "s3:GetBucketVersioning"),
+    ("get-object", "s3:GetObject"),
+    ("get-public-access-block", "s3:GetBucketPublicAccessBlock"),
+    // HeadBucket is authorized by s3:ListBucket, HeadObject by s3:GetObject.
+    ("head-bucket", "s3:ListBucket"),
+    ("head-object", "s3:GetObject"),
+    ("list-object-versions", "s3:ListBucketVersions"),
+    ("list-objects", "s3:ListBucket"),
+    ("list-objects-v2", "s3:ListBucket"),
+    ("put-bucket-encryption", "s3:PutEncryptionConfiguration"),
+    (
+        "put-bucket-ownership-controls",
+        "s3:PutBucketOwnershipControls",
+    ),
+    ("put-bucket-policy", "s3:PutBucketPolicy"),
+    ("put-object", "s3:PutObject"),
+    ("put-public-access-block", "s3:PutBucketPublicAccessBlock"),
+];
+
+/// The IAM service prefix of a CLI command group (the group itself when unknown).
 fn iam_prefix(group: &str) -> &str {
-    match group {
-        "s3api" | "s3" => "s3",
-        "cloudwatch" => "cloudwatch",
-        other => other,
+    SERVICES
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map_or(group, |(_, p)| p)
+}
+
+/// `list-objects-v2` → `ListObjectsV2`: a CLI operation's API name.
+pub fn pascal_case(op: &str) -> String {
+    op.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `ListObjectsV2` → `list-objects-v2`: an API operation's CLI name.
+pub fn kebab_case(operation: &str) -> String {
+    let mut out = String::new();
+    let mut prev: Option<char> = None;
+    for ch in operation.chars() {
+        if ch.is_ascii_uppercase()
+            && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+        {
+            out.push('-');
+        }
+        out.push(ch.to_ascii_lowercase());
+        prev = Some(ch);
+    }
+    out
+}
+
+/// The IAM actions one call `aws <group> <op>` needs (`s3api put-bucket-policy` →
+/// `s3:PutBucketPolicy`; `s3api head-object` → `s3:GetObject`; `sts get-caller-identity` → none).
+/// `None`: a call this table cannot vouch for — a group not in [`SERVICES`], an S3 operation not in
+/// its table, or a CLI-side command that is no API operation (`cloudformation deploy`).
+/// Everywhere else the action is the operation's API name under the service's prefix, which is
+/// how the Service Authorization Reference names them for these services.
+pub fn iam_actions(group: &str, op: &str) -> Option<Vec<String>> {
+    let prefix = SERVICES.iter().find(|(g, _)| *g == group)?.1;
+    match (group, op) {
+        ("s3api", _) => S3_ACTIONS
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, a)| vec![(*a).to_owned()]),
+        // "No permissions are required to perform this operation."
+        // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+        ("sts", "get-caller-identity") => Some(Vec::new()),
+        // The CLI's own commands (several API calls each, or none).
+        ("cloudformation", "deploy" | "package" | "wait")
+        | ("logs", "tail" | "start-live-tail")
+        | ("cloudfront", "sign") => None,
+        _ => Some(vec![format!("{prefix}:{}", pascal_case(op))]),
     }
 }
 
@@ -126,11 +233,9 @@ pub fn classify(group: &str, stderr: &str) -> (String, String, ErrorKind) {
                 .split_once("perform: ")
                 .and_then(|(_, r)| r.split_whitespace().next())
                 .map(|p| p.trim_end_matches([',', '.', ';']).to_owned());
-            let s3_implicit = match operation.as_str() {
-                "HeadObject" | "GetObject" => Some("s3:GetObject".to_owned()),
-                "ListObjectsV2" | "ListObjects" | "HeadBucket" => Some("s3:ListBucket".to_owned()),
-                _ => None,
-            };
+            // S3 often names no action (HEAD answers carry no message): its table does.
+            let s3_implicit =
+                iam_actions("s3api", &kebab_case(&operation)).and_then(|a| a.into_iter().next());
             let permission = named
                 .or(if group == "s3api" { s3_implicit } else { None })
                 .unwrap_or_else(|| {
@@ -271,6 +376,73 @@ mod tests {
             k,
             ErrorKind::AccessDenied {
                 permission: "s3:GetObject".into()
+            }
+        );
+    }
+
+    #[test]
+    fn cli_calls_as_iam_actions() {
+        let one = |g: &str, o: &str| iam_actions(g, o).map(|a| a.join(" "));
+        assert_eq!(
+            one("s3api", "put-bucket-policy").as_deref(),
+            Some("s3:PutBucketPolicy")
+        );
+        assert_eq!(one("s3api", "head-object").as_deref(), Some("s3:GetObject"));
+        assert_eq!(
+            one("s3api", "head-bucket").as_deref(),
+            Some("s3:ListBucket")
+        );
+        assert_eq!(
+            one("s3api", "list-objects-v2").as_deref(),
+            Some("s3:ListBucket")
+        );
+        assert_eq!(
+            one("s3api", "get-bucket-encryption").as_deref(),
+            Some("s3:GetEncryptionConfiguration")
+        );
+        assert_eq!(
+            one("s3api", "put-public-access-block").as_deref(),
+            Some("s3:PutBucketPublicAccessBlock")
+        );
+        assert_eq!(
+            one("s3api", "select-object-content"),
+            None,
+            "S3: only the table"
+        );
+        assert_eq!(
+            one("cloudfront-keyvaluestore", "put-key").as_deref(),
+            Some("cloudfront-keyvaluestore:PutKey")
+        );
+        assert_eq!(
+            one("kms", "get-key-policy").as_deref(),
+            Some("kms:GetKeyPolicy")
+        );
+        assert_eq!(
+            one("cloudformation", "create-change-set").as_deref(),
+            Some("cloudformation:CreateChangeSet")
+        );
+        assert_eq!(
+            one("route53", "list-hosted-zones-by-name").as_deref(),
+            Some("route53:ListHostedZonesByName")
+        );
+        assert_eq!(one("sts", "get-caller-identity").as_deref(), Some(""));
+        assert_eq!(one("cloudformation", "deploy"), None);
+        assert_eq!(one("ec2", "describe-vpcs"), None);
+        assert_eq!(kebab_case("ListObjectsV2"), "list-objects-v2");
+        assert_eq!(
+            kebab_case("GetBucketOwnershipControls"),
+            "get-bucket-ownership-controls"
+        );
+        assert_eq!(pascal_case("list-objects-v2"), "ListObjectsV2");
+        // The table is what a denied HEAD reports.
+        let (_, _, k) = classify(
+            "s3api",
+            "An error occurred (403) when calling the HeadBucket operation: Forbidden",
+        );
+        assert_eq!(
+            k,
+            ErrorKind::AccessDenied {
+                permission: "s3:ListBucket".into()
             }
         );
     }
