@@ -10,7 +10,7 @@ const ABOUT: &str =
     "Build the deployment packages: viewer-fn.js, origin-response.zip, regional.zip";
 const LONG_ABOUT: &str = "Build the deployment packages into --out:\n  \
   viewer-fn.js          the viewer-request CloudFront Function generated from the rule spec\n  \
-  origin-response.zip   the Lambda@Edge origin-response function (nodejs22.x, handler index.handler)\n  \
+  origin-response.zip   the Lambda@Edge origin-response function (nodejs24.x, handler index.handler)\n  \
   regional.zip          the regional Lambda (provided.al2023, bootstrap) for origin-group failover\n  \
   template-edge.yaml    the CloudFormation stack for edge mode (deploy in us-east-1)\n  \
   template-regional.yaml  the same for regional mode\n\n\
@@ -44,6 +44,10 @@ pub struct Args {
     /// as signing-keys.json (what the stack's KeyValueStore is created from).
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
+    /// The encryption header every variant PUT carries (deploy's survey finds when the bucket's
+    /// policy demands one).
+    #[arg(skip)]
+    pub put_encryption: Option<resize_lambda::Encryption>,
 }
 
 /// The files `run` wrote, for callers that add more (templates) or report sizes.
@@ -109,6 +113,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
             .as_ref()
             .and_then(|k| k.get(viewer_fn::sign::ORIGIN_SLOT).map(str::to_string)),
         shim: Some(resize_lambda::ShimConfig::new(&spec)),
+        put_encryption: args.put_encryption.clone(),
     };
     let config_json = serde_json::to_string_pretty(&config)? + "\n";
 
@@ -175,7 +180,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
 }
 
 /// The spec and the TOML text baked into the packages (empty text = the defaults).
-fn load_spec(path: Option<&Path>) -> Result<(Spec, String)> {
+pub fn load_spec(path: Option<&Path>) -> Result<(Spec, String)> {
     let path = match path {
         Some(p) => Some(p.to_path_buf()),
         None => Some(PathBuf::from("scalefront.toml")).filter(|p| p.exists()),

@@ -31,8 +31,9 @@ pub fn function_stack_name(stack: &str) -> String {
 /// and the input at 40 MB, so the worst case stays under ~600 MB. `--memory` trades speed for cost.
 pub const DEFAULT_MEMORY_MB: u32 = 1769;
 
-/// The origin-response function's runtime (edge mode): Node.js, as Lambda@Edge requires.
-pub const EDGE_RUNTIME: &str = "nodejs22.x";
+/// The origin-response function's runtime (edge mode): the newest Node.js Lambda@Edge takes (one
+/// table: [`crate::runtime`]).
+pub use crate::runtime::EDGE_RUNTIME;
 /// The regional function's runtime: the native bootstrap on Amazon Linux 2023.
 pub const REGIONAL_RUNTIME: &str = "provided.al2023";
 /// Both functions' architecture (Lambda@Edge supports x86_64 only) and timeout in seconds

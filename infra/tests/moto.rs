@@ -520,7 +520,7 @@ fn deploys_the_rendered_template_to_moto() {
             ],
         )
         .unwrap();
-    assert_eq!(conf["Runtime"], "nodejs22.x");
+    assert_eq!(conf["Runtime"], infra::template::EDGE_RUNTIME);
     assert_eq!(conf["Architectures"], json!(["x86_64"]));
     assert!(
         conf.get("Environment")
@@ -814,7 +814,9 @@ fn surveys_an_encrypted_locked_down_bucket() {
     );
     assert_eq!(
         s.put_encryption,
-        Some(infra::deploy::survey::PutEncryption::Kms { key: None })
+        Some(infra::deploy::survey::PutEncryption::Kms {
+            key: Some(key_arn.clone())
+        })
     );
     assert!(
         s.findings.iter().all(|f| f.name != "requester-pays"),

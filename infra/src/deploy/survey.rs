@@ -386,9 +386,39 @@ pub fn survey(
         .as_ref()
         .and_then(|p| p.get("Policy"))
         .and_then(Value::as_str);
-    s.put_encryption = demanded_encryption(text, &s.encryption);
+    s.put_encryption = match demanded_encryption(text, &s.encryption) {
+        // The origin names the key by ARN (a PUT with aws:kms and no key would use aws/s3, which
+        // CloudFront can never decrypt): the policy's own key, else the bucket's default one.
+        Some(PutEncryption::Kms { key }) => {
+            let arn = match key {
+                Some(k) if k.starts_with("arn:") => Some(k),
+                Some(k) => aws
+                    .call(r, &["kms", "describe-key", "--key-id", &k])?
+                    .pointer("/KeyMetadata/Arn")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                None => s.kms_key_arn.clone(),
+            };
+            match arn {
+                Some(arn) => {
+                    // The role encrypts variants with it and CloudFront decrypts them.
+                    s.kms_key_arn.get_or_insert_with(|| arn.clone());
+                    Some(PutEncryption::Kms { key: Some(arn) })
+                }
+                None => {
+                    s.findings.push(Finding::new("put-encryption", Severity::Refuse, format!("the policy of bucket {bucket} demands SSE-KMS on PUT but names no key, and the bucket's default encryption is not a customer managed key: set the bucket's default encryption to the KMS key variants should use (aws s3api put-bucket-encryption)")));
+                    None
+                }
+            }
+        }
+        other => other,
+    };
     if let Some(p) = &s.put_encryption {
-        s.findings.push(Finding::new("put-encryption", Severity::Ok, format!("the bucket policy demands an encryption header on PUT: the function sends {p:?} with every variant")));
+        let header = match p {
+            PutEncryption::S3 => "AES256".to_owned(),
+            PutEncryption::Kms { key } => format!("aws:kms with {}", key.as_deref().unwrap_or("?")),
+        };
+        s.findings.push(Finding::new("put-encryption", Severity::Ok, format!("the bucket policy demands an encryption header on PUT: the function sends {header} with every variant")));
     }
     if call("get-bucket-request-payment")?.is_some_and(|v| requester_pays(&v)) {
         s.findings.push(Finding::new("requester-pays", Severity::Refuse, format!("Requester Pays is on: S3 refuses CloudFront's requests, which do not say the requester pays; turn it off with `aws s3api put-bucket-request-payment --bucket {bucket} --request-payment-configuration Payer=BucketOwner`")));
