@@ -2,6 +2,8 @@
 //! (Lambda@Edge allows no environment variables).
 use anyhow::{bail, ensure, Context, Result};
 use resize_lambda::PackageConfig;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use viewer_fn::Spec;
@@ -15,7 +17,8 @@ const LONG_ABOUT: &str = "Build the deployment packages into --out:\n  \
   template-edge.yaml    the CloudFormation stack for edge mode (deploy in us-east-1)\n  \
   template-regional.yaml  the same for regional mode\n\n\
 Bucket, region, rule spec and the optional S3 endpoint are baked into each package's config.json.\n\
-The wasm module and the bootstrap binary are built beforehand with `cargo xtask artifacts`.\n\n\
+The functions' code (the wasm module, its Node.js shim, the bootstrap binary) comes from --artifacts DIR, \
+else $SCALEFRONT_ARTIFACTS, else the copy embedded in this binary by `cargo xtask install`.\n\n\
 Example:\n  scalefront package --bucket my-photos --region eu-west-1 --config scalefront.toml --out dist";
 
 #[derive(clap::Args, Debug)]
@@ -36,8 +39,17 @@ pub struct Args {
     /// Output directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Where `cargo xtask artifacts` put the wasm module and bootstrap.
-    #[arg(long, value_name = "DIR", default_value_os_t = default_artifacts())]
+    /// A directory holding the functions' code, edge/ and regional/ (`cargo xtask artifacts`
+    /// builds them into target/artifacts) [default: $SCALEFRONT_ARTIFACTS, else the ones
+    /// `cargo xtask install` embedded in this binary].
+    // Empty when neither this nor $SCALEFRONT_ARTIFACTS is given: the embedded code (FunctionCode::find).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value_os_t = default_artifacts(),
+        hide_default_value = true,
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
+    )]
     pub artifacts: PathBuf,
     /// Signing keys (KeyValueStore import format, `scalefront sign --new-keys`), required with
     /// `signed = true`: the origin's key (scalefront-o) goes into config.json, the file into --out
@@ -118,15 +130,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
     let config_json = serde_json::to_string_pretty(&config)? + "\n";
 
     // Every input is checked before anything is written, so a failure leaves --out as it was.
-    let edge = args.artifacts.join("edge");
-    let edge_files = ["index.mjs", "resize_lambda.js", "resize_lambda_bg.wasm"]
-        .map(|f| artifact(&edge.join(f), "cargo xtask edge-wasm"));
-    let bootstrap = artifact(
-        &args.artifacts.join("regional/bootstrap"),
-        "cargo xtask regional",
-    );
-    let edge_files: Vec<_> = edge_files.into_iter().collect::<Result<_>>()?;
-    let bootstrap = bootstrap?;
+    let code = FunctionCode::find(&args.artifacts)?;
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -151,13 +155,8 @@ pub fn package(args: &Args) -> Result<Packaged> {
         config_json.as_bytes().to_vec(),
         0o644,
     )];
-    for path in &edge_files {
-        let name = path
-            .file_name()
-            .expect("a file")
-            .to_string_lossy()
-            .into_owned();
-        entries.push(Entry::new(&name, std::fs::read(path)?, 0o644));
+    for (name, bytes) in code.edge {
+        entries.push(Entry::new(name, bytes.into_owned(), 0o644));
     }
     write_zip(&origin_response, &entries)?;
 
@@ -165,7 +164,7 @@ pub fn package(args: &Args) -> Result<Packaged> {
     write_zip(
         &regional,
         &[
-            Entry::new("bootstrap", std::fs::read(&bootstrap)?, 0o755),
+            Entry::new("bootstrap", code.bootstrap.into_owned(), 0o755),
             Entry::new("config.json", config_json.into_bytes(), 0o644),
         ],
     )?;
@@ -194,21 +193,120 @@ pub fn load_spec(path: Option<&Path>) -> Result<(Spec, String)> {
     Ok((spec, text))
 }
 
+/// The function packages `cargo xtask install` embedded (cli/build.rs; none in a plain build).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/packages.rs"));
+}
+
+const EDGE_FILES: [&str; 3] = ["index.mjs", "resize_lambda.js", "resize_lambda_bg.wasm"];
+
+/// The functions' code that goes into the packages: the Lambda@Edge files (name, bytes) and the
+/// regional bootstrap.
+struct FunctionCode {
+    edge: Vec<(&'static str, Cow<'static, [u8]>)>,
+    bootstrap: Cow<'static, [u8]>,
+}
+
+impl FunctionCode {
+    /// From `dir` (--artifacts or $SCALEFRONT_ARTIFACTS), or, when that is empty (neither
+    /// given: see `default_artifacts`), from the copy embedded in this binary.
+    fn find(dir: &Path) -> Result<FunctionCode> {
+        if dir.as_os_str().is_empty() {
+            return FunctionCode::embedded();
+        }
+        let edge = EDGE_FILES.map(|f| artifact(&dir.join("edge").join(f), "cargo xtask edge-wasm"));
+        let bootstrap = artifact(&dir.join("regional/bootstrap"), "cargo xtask regional");
+        let edge: Vec<_> = edge.into_iter().collect::<Result<_>>()?;
+        let bootstrap = bootstrap?;
+        let mut code = FunctionCode {
+            edge: Vec::new(),
+            bootstrap: Cow::Owned(std::fs::read(bootstrap)?),
+        };
+        for (name, path) in EDGE_FILES.into_iter().zip(edge) {
+            code.edge.push((name, Cow::Owned(std::fs::read(path)?)));
+        }
+        eprintln!("function code: {}", dir.display());
+        Ok(code)
+    }
+
+    /// The embedded files, each checked against its manifest's sha256.
+    fn embedded() -> Result<FunctionCode> {
+        ensure!(
+            !embedded::MANIFESTS.is_empty(),
+            "this scalefront has no function code embedded, and neither --artifacts DIR nor \
+             SCALEFRONT_ARTIFACTS names a directory holding it. Install a scalefront that has it with \
+             `cargo xtask install` in a scalefront checkout (it builds the code and embeds it), or build \
+             it there with `cargo xtask artifacts` and pass --artifacts <checkout>/target/artifacts"
+        );
+        let stale = "reinstall with `cargo xtask install`";
+        let mut built = Vec::new();
+        for manifest in embedded::MANIFESTS {
+            let field = |key: &str| {
+                manifest
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+                    .unwrap_or("?")
+            };
+            for line in manifest.lines() {
+                let Some((sha, name)) = line.strip_prefix("out ").and_then(|l| l.split_once(' '))
+                else {
+                    continue;
+                };
+                let bytes = embedded_file(name)?;
+                ensure!(
+                    viewer_fn::sign::hex(&Sha256::digest(bytes)) == sha,
+                    "the embedded {name} is not the file its manifest names: {stale}"
+                );
+            }
+            let sources = field("sources");
+            built.push(format!(
+                "{} sources {} ({})",
+                field("component"),
+                sources.get(..12).unwrap_or(sources),
+                field("build")
+            ));
+        }
+        let mut edge = Vec::new();
+        for name in EDGE_FILES {
+            edge.push((name, Cow::Borrowed(embedded_file(&format!("edge/{name}"))?)));
+        }
+        let bootstrap = Cow::Borrowed(embedded_file("regional/bootstrap")?);
+        eprintln!(
+            "function code: embedded in this binary: {}",
+            built.join("; ")
+        );
+        Ok(FunctionCode { edge, bootstrap })
+    }
+}
+
+fn embedded_file(name: &str) -> Result<&'static [u8]> {
+    embedded::FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
+        .with_context(|| {
+            format!("{name} is not embedded in this binary: reinstall with `cargo xtask install`")
+        })
+}
+
 fn artifact(path: &Path, build: &str) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path.to_path_buf());
     }
     bail!(
         "missing {}: build it first with `{build}` (or `cargo xtask artifacts` for everything) in the scalefront \
-         workspace, or point --artifacts at a directory holding edge/ and regional/",
+         workspace, or point --artifacts at a directory holding edge/ and regional/ (or use a scalefront \
+         installed with `cargo xtask install`, which has them embedded)",
         path.display()
     )
 }
 
-fn default_artifacts() -> PathBuf {
+/// $SCALEFRONT_ARTIFACTS, else empty: the code embedded in this binary (`FunctionCode::find`).
+/// Never a path into the build tree, which an installed binary cannot count on.
+pub fn default_artifacts() -> PathBuf {
     std::env::var_os("SCALEFRONT_ARTIFACTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts"))
+        .unwrap_or_default()
 }
 
 /// S3's naming rules for general purpose buckets.

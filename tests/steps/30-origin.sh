@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Origin side against a real S3 server (s3s-fs): the Lambda@Edge package (`scalefront package`
 # output: index.mjs + wasm) in real Node on origin-response events, and the regional handler
-# in-process; the flow's own tests; the package's shape and size.
+# in-process; the flow's own tests; the package's shape and size. Every scalefront this step
+# builds embeds the function code it just built (as `cargo xtask install` does), so the packages
+# tested here come out of the binary; at the end, an installed copy deploys (--dry-run) with no
+# checkout in reach.
 set -euo pipefail
 cd "$ROOT"
 work="$ROOT/target/origin-test"
@@ -10,9 +13,10 @@ rm -rf "$work"; mkdir -p "$work/scratch"
 photos="${PHOTOS_DIR:-/tmp/scalefront-photos}"
 bash "$ROOT/scripts/fetch-photos.sh" "$photos" >/dev/null
 
-echo "--- build: wasm module, regional bootstrap, scalefront"
+echo "--- build: wasm module, regional bootstrap, scalefront with both embedded"
 cargo xtask edge-wasm
 cargo xtask regional --dev
+export SCALEFRONT_EMBED_PACKAGES="$ROOT/target/artifacts"   # read by cli/build.rs
 cargo build -q -p scalefront
 
 echo "--- S3 server"
@@ -49,4 +53,30 @@ EDGE_PACKAGE_DIR="$work/edge" REGIONAL_PACKAGE_DIR="$work/regional" PHOTOS_DIR="
 
 echo "--- flow, event fixtures, regional handler (in-process, against the same S3 server)"
 cargo test -q -p resize-lambda -p regional -p xtask
-cargo test -q -p scalefront --test package
+# embedded: fails when the embedded code was built from other sources than the binary's.
+cargo test -q -p scalefront --test package --test embedded
+
+echo "--- an installed scalefront deploys alone: no checkout, no artifacts directory, no aws"
+start=$(date +%s)
+# Reuses the debug build above (same profile, features, lockfile and SCALEFRONT_EMBED_PACKAGES).
+cargo xtask install --dev --root "$work/install"
+alone=$(mktemp -d /tmp/scalefront-alone.XXXXXX)   # outside the checkout, which gets hidden
+trap 'kill $s3pid 2>/dev/null || true; rm -rf "$alone"' EXIT
+mkdir -p "$alone/bin" "$alone/home" "$alone/cwd" "$alone/tmp"
+cp "$work/install/bin/scalefront" "$alone/bin/"
+deploy_alone='cd "$A/cwd" && env -i HOME="$A/home" PATH=/usr/bin:/bin TMPDIR="$A/tmp" SCALEFRONT_AWS=/nonexistent \
+  "$A/bin/scalefront" deploy --bucket example-photos --dry-run --out "$A/out" >"$A/dry.txt" 2>"$A/err.txt"'
+if unshare -m true 2>/dev/null; then
+  # The checkout as if deleted: an empty tmpfs over it, seen by this command only.
+  A="$alone" R="$ROOT" unshare -m sh -c 'mount -t tmpfs tmpfs "$R" && test ! -e "$R/Cargo.toml" && '"$deploy_alone" \
+    || { cat "$alone/err.txt"; exit 1; }
+else
+  echo "(unshare -m is not permitted here: the checkout stays on disk, outside the binary's cwd, HOME and environment)"
+  A="$alone" sh -c "$deploy_alone" || { cat "$alone/err.txt"; exit 1; }
+fi
+grep 'function code: embedded in this binary' "$alone/err.txt"
+unzip -p "$alone/out/origin-response.zip" resize_lambda_bg.wasm | cmp - target/artifacts/edge/resize_lambda_bg.wasm
+unzip -p "$alone/out/origin-response.zip" index.mjs | cmp - target/artifacts/edge/index.mjs
+unzip -p "$alone/out/regional.zip" bootstrap | cmp - target/artifacts/regional/bootstrap
+echo "deploy --dry-run from $alone/bin alone packaged the wasm module and bootstrap this tree built ($(( $(date +%s) - start )) s)"
+rm -rf "$alone"

@@ -1,9 +1,17 @@
 //! Origin-side artifacts for `scalefront package`, written to `target/artifacts/`:
 //! - `edge/`: the Lambda@Edge wasm module (`resize_lambda_bg.wasm` + wasm-bindgen's Node.js glue
 //!   `resize_lambda.js`) and the shim `index.mjs`;
-//! - `regional/bootstrap`: the native regional Lambda for provided.al2023.
-use crate::tools::{cargo, root, run, wasm_bindgen, wasm_release};
-use anyhow::{bail, Result};
+//! - `regional/bootstrap`: the native regional Lambda for provided.al2023;
+//!
+//! and next to them `edge.manifest` / `regional.manifest`: what each was built from (see
+//! `manifest`). Files are rewritten only when their bytes change, so rebuilding unchanged
+//! artifacts does not make cargo rebuild a `scalefront` that embeds them.
+use crate::manifest::{self, write_if_changed, Manifest};
+use crate::tools::{
+    cargo, root, run, rustc_version, wasm_bindgen, wasm_release, WASM_BINDGEN_VERSION,
+};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
 /// provided.al2023 ships glibc 2.34: the bootstrap may need no symbol version newer than that.
 const MAX_GLIBC_MINOR: u32 = 34;
 
@@ -22,20 +30,52 @@ pub fn edge_wasm() -> Result<()> {
         ],
         &root.join("target/edge-wasm"),
     )?;
-    let out = root.join("target/artifacts/edge");
-    std::fs::create_dir_all(&out)?;
+    // wasm-bindgen writes into a staging directory; the artifacts take only changed files.
+    let staging = root.join("target/edge-wasm/bindgen");
+    let _ = std::fs::remove_dir_all(&staging);
     run(wasm_bindgen()?
         .args(["--target", "nodejs", "--out-dir"])
-        .arg(&out)
+        .arg(&staging)
         .arg(built.join("resize_lambda.wasm")))?;
-    std::fs::copy(
-        root.join("resize-lambda/node/index.mjs"),
-        out.join("index.mjs"),
-    )?;
-    for f in ["resize_lambda_bg.wasm", "resize_lambda.js", "index.mjs"] {
+    let shim = "resize-lambda/node/index.mjs";
+    std::fs::copy(root.join(shim), staging.join("index.mjs"))?;
+    let artifacts = root.join("target/artifacts");
+    let out = artifacts.join("edge");
+    std::fs::create_dir_all(&out)?;
+    for entry in std::fs::read_dir(&staging)? {
+        let entry = entry?;
+        write_if_changed(&out.join(entry.file_name()), &std::fs::read(entry.path())?)?;
+    }
+    let files = ["resize_lambda_bg.wasm", "resize_lambda.js", "index.mjs"];
+    for f in files {
         let len = std::fs::metadata(out.join(f))?.len();
         eprintln!("  {f}: {len} bytes");
     }
+    let (rustc, _) = rustc_version()?;
+    write_manifest(
+        &root,
+        &artifacts,
+        &Manifest {
+            component: "edge",
+            build: format!(
+                "release wasm32 + simd128, wasm-bindgen {WASM_BINDGEN_VERSION}, {rustc}"
+            ),
+            dep_info: built.join("resize_lambda.d"),
+            extra_inputs: &[shim],
+            outputs: &files.map(|f| format!("edge/{f}")),
+        },
+    )
+}
+
+fn write_manifest(root: &Path, artifacts: &Path, m: &Manifest) -> Result<()> {
+    let path = manifest::path(artifacts, m.component);
+    let text = manifest::render(root, artifacts, m)?;
+    write_if_changed(&path, text.as_bytes())?;
+    let sources = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sources "))
+        .context("a manifest has sources")?;
+    eprintln!("  {}: sources {}", path.display(), &sources[..12]);
     Ok(())
 }
 
@@ -63,14 +103,40 @@ pub fn regional(dev: bool) -> Result<()> {
             built.display()
         );
     }
-    let out = root.join("target/artifacts/regional");
+    let artifacts = root.join("target/artifacts");
+    let out = artifacts.join("regional");
     std::fs::create_dir_all(&out)?;
-    std::fs::copy(&built, out.join("bootstrap"))?;
+    write_if_changed(&out.join("bootstrap"), &std::fs::read(&built)?)?;
+    set_executable(&out.join("bootstrap"))?;
     eprintln!(
         "  bootstrap: {} bytes, newest glibc symbol version 2.{}",
         std::fs::metadata(out.join("bootstrap"))?.len(),
         newest.unwrap_or(0)
     );
+    let (rustc, host) = rustc_version()?;
+    let profile = if dev { "debug" } else { "release" };
+    write_manifest(
+        &root,
+        &artifacts,
+        &Manifest {
+            component: "regional",
+            build: format!("{profile} {host}, symbols stripped, {rustc}"),
+            dep_info: built.with_extension("d"),
+            extra_inputs: &[],
+            outputs: &["regional/bootstrap".to_string()],
+        },
+    )
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Path) -> Result<()> {
     Ok(())
 }
 

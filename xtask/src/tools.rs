@@ -26,6 +26,23 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// The compiler's version (`rustc 1.95.0`) and host triple, for the artifacts' manifests.
+pub fn rustc_version() -> Result<(String, String)> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .with_context(|| format!("running {rustc} -vV"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap_or("unknown host");
+    // `rustc 1.95.0 (59807616e 2026-04-14)` → `rustc 1.95.0`
+    let version: Vec<&str> = text.split_whitespace().take(2).collect();
+    Ok((version.join(" "), host.to_string()))
+}
+
 /// `wasm-bindgen` with the pinned version, or an error saying how to install it.
 pub fn wasm_bindgen() -> Result<Command> {
     let version = Command::new("wasm-bindgen").arg("--version").output().with_context(|| {
