@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Origin side against a real S3 server (s3s-fs): the Lambda@Edge package (`scalefront package`
 # output: index.mjs + wasm) in real Node on origin-response events, and the regional handler
-# in-process; the flow's own tests; the package's shape and size. Every scalefront this step
-# builds embeds the function code it just built (as `cargo xtask install` does), so the packages
-# tested here come out of the binary; at the end, an installed copy deploys (--dry-run) with no
-# checkout in reach.
+# in-process; the flow's own tests; the package's shape and size. It builds with `cargo xtask
+# install --dev`, so the scalefront here embeds the function code it just built and the packages
+# tested come out of the binary; the embedded code is checked against this tree's sources, and at
+# the end a copy of the installed binary deploys (--dry-run) with no checkout in reach.
 set -euo pipefail
 cd "$ROOT"
 work="$ROOT/target/origin-test"
@@ -13,11 +13,11 @@ rm -rf "$work"; mkdir -p "$work/scratch"
 photos="${PHOTOS_DIR:-/tmp/scalefront-photos}"
 bash "$ROOT/scripts/fetch-photos.sh" "$photos" >/dev/null
 
-echo "--- build: wasm module, regional bootstrap, scalefront with both embedded"
-cargo xtask edge-wasm
-cargo xtask regional --dev
-export SCALEFRONT_EMBED_PACKAGES="$ROOT/target/artifacts"   # read by cli/build.rs
-cargo build -q -p scalefront
+echo "--- build: wasm module, regional bootstrap, scalefront with both embedded (cargo xtask install)"
+# What a user runs, in debug: edge-wasm, regional --dev, then `cargo install --debug` of the CLI
+# with them embedded (built in target/debug, so target/debug/scalefront is the same binary).
+cargo xtask install --dev --root "$work/install"
+export SCALEFRONT_EMBED_PACKAGES="$ROOT/target/artifacts"   # the cargo runs below embed the same
 
 echo "--- S3 server"
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -56,10 +56,8 @@ cargo test -q -p resize-lambda -p regional -p xtask
 # embedded: fails when the embedded code was built from other sources than the binary's.
 cargo test -q -p scalefront --test package --test embedded
 
-echo "--- an installed scalefront deploys alone: no checkout, no artifacts directory, no aws"
+echo "--- the installed scalefront deploys alone: no checkout, no artifacts directory, no aws"
 start=$(date +%s)
-# Reuses the debug build above (same profile, features, lockfile and SCALEFRONT_EMBED_PACKAGES).
-cargo xtask install --dev --root "$work/install"
 alone=$(mktemp -d /tmp/scalefront-alone.XXXXXX)   # outside the checkout, which gets hidden
 trap 'kill $s3pid 2>/dev/null || true; rm -rf "$alone"' EXIT
 mkdir -p "$alone/bin" "$alone/home" "$alone/cwd" "$alone/tmp"
