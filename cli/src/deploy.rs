@@ -129,6 +129,7 @@ pub fn run(args: Args) -> Result<()> {
             None => None,
         },
         log_retention_days: infra::logs::check_days(args.log_retention)?,
+        variant_expiry_days: spec.variant_expiry_days(),
     });
     if args.dry_run && args.region.is_none() {
         eprintln!("dry run: bucket region assumed us-east-1 (deploy asks S3; pass --region to render for another)");
@@ -266,8 +267,9 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
             (Some(file), Some(key)) => Some((file.clone(), key.clone())),
             _ => None,
         },
-        function_template_file: (args.mode == Mode::Regional)
-            .then(|| out.join(template::FUNCTION_FILE)),
+        region_template_file: out.join(args.mode.region_file_name()),
+        region_package_file: packaged.regional.clone(),
+        region_package: params.regional_package.clone(),
     })
 }
 
@@ -332,26 +334,22 @@ pub fn origin_shield(choice: &str, bucket_region: &str) -> Result<Option<String>
     }
 }
 
-/// Writes `template-edge.yaml`, `template-regional.yaml` and the regional function's
-/// `template-regional-function.yaml` into `dir`.
+/// Writes each mode's two templates into `dir`: the stack in us-east-1 (`template-edge.yaml`,
+/// `template-regional.yaml`) and the one next to the bucket (`template-*-region.yaml`).
 pub fn write_templates(params: &Params, dir: &Path) -> Result<Vec<PathBuf>> {
-    let renders = [
-        (
-            Mode::Edge.file_name(),
-            template::render(Mode::Edge, params)?,
-        ),
-        (
-            Mode::Regional.file_name(),
-            template::render(Mode::Regional, params)?,
-        ),
-        (template::FUNCTION_FILE, template::render_function(params)?),
-    ];
-    renders
-        .into_iter()
-        .map(|(name, text)| {
+    let mut written = Vec::new();
+    for mode in [Mode::Edge, Mode::Regional] {
+        for (name, text) in [
+            (mode.file_name(), template::render(mode, params)?),
+            (
+                mode.region_file_name(),
+                template::render_region(mode, params)?,
+            ),
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            Ok(path)
-        })
-        .collect()
+            written.push(path);
+        }
+    }
+    Ok(written)
 }

@@ -11,18 +11,20 @@ use sha2::{Digest, Sha256};
 
 const EDGE: &str = include_str!("../templates/edge.yaml");
 const REGIONAL: &str = include_str!("../templates/regional.yaml");
-const REGIONAL_FUNCTION: &str = include_str!("../templates/regional-function.yaml");
-
-/// The file the regional function's stack (in the bucket's region) is rendered into.
-pub const FUNCTION_FILE: &str = "template-regional-function.yaml";
+const REGION: &str = include_str!("../templates/region.yaml");
 
 /// CertificateArn's default without an alias: never used (the alias condition is false), shaped
 /// like an ARN so linters that resolve the parameter find one.
 const UNUSED_CERTIFICATE: &str = "arn:aws:acm:us-east-1:000000000000:certificate/unused";
 
-/// The regional function's stack: `<stack>-fn`, in the bucket's region.
-pub fn function_stack_name(stack: &str) -> String {
-    format!("{stack}-fn")
+/// The stack next to the bucket: `<stack>-region`, in the bucket's region.
+pub fn region_stack_name(stack: &str) -> String {
+    format!("{stack}-region")
+}
+
+/// The purge function's name (in the bucket's region).
+pub fn purge_function_name(stack: &str) -> String {
+    format!("{stack}-purge")
 }
 
 /// Memory for the resize function: 1,769 MB is where Lambda gives one full vCPU, and resizing is
@@ -62,6 +64,14 @@ impl Mode {
         match self {
             Mode::Edge => "template-edge.yaml",
             Mode::Regional => "template-regional.yaml",
+        }
+    }
+    /// The file name of the rendered stack next to the bucket (in its region: the purge, and in
+    /// regional mode the resize function).
+    pub fn region_file_name(self) -> &'static str {
+        match self {
+            Mode::Edge => "template-edge-region.yaml",
+            Mode::Regional => "template-regional-region.yaml",
         }
     }
 }
@@ -406,9 +416,10 @@ pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
     render_one(template, mode, p)
 }
 
-/// Renders regional mode's function stack (deployed in the bucket's region, [`FUNCTION_FILE`]).
-pub fn render_function(p: &Params) -> Result<String, ParamError> {
-    render_one(REGIONAL_FUNCTION, Mode::Regional, p)
+/// Renders the stack next to the bucket ([`Mode::region_file_name`], deployed in the bucket's region) for
+/// `mode`: the purge, and in regional mode the resize function.
+pub fn render_region(mode: Mode, p: &Params) -> Result<String, ParamError> {
+    render_one(REGION, mode, p)
 }
 
 fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamError> {
@@ -429,17 +440,26 @@ fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamErr
         ),
     );
     v.insert(
-        "function_description",
+        "region_description",
         format!(
-            "scalefront regional mode, the resize function for bucket {} (stack {}, distribution in stack {})",
+            "scalefront {} mode, next to bucket {}: the purge{} (distribution in stack {})",
+            mode.as_str(),
             p.bucket,
-            function_stack_name(&p.stack_name),
+            if mode == Mode::Regional {
+                " and the resize function"
+            } else {
+                ""
+            },
             p.stack_name
         ),
     );
+    v.insert("region_resizes", (mode == Mode::Regional).to_string());
+    v.insert("purge_function_name", purge_function_name(&p.stack_name));
+    v.insert("regional_runtime", REGIONAL_RUNTIME.to_string());
+    v.insert("prefix", p.prefix.clone());
     // The function's package sits in this account's artifacts bucket of the bucket's region.
     v.insert(
-        "function_artifact_bucket_default",
+        "region_artifact_bucket_default",
         p.artifact_bucket
             .as_deref()
             .and_then(|b| crate::deploy::artifacts::owner(b).ok())
@@ -565,7 +585,7 @@ fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamErr
         let is_line = matches!(
             *name,
             "artifact_bucket_default"
-                | "function_artifact_bucket_default"
+                | "region_artifact_bucket_default"
                 | "cloudfront_read_yaml"
                 | "cloudfront_read_json"
         );

@@ -431,6 +431,7 @@ fn deploys_the_rendered_template_to_moto() {
             yes: false,
             domain: None,
             log_retention_days: 30,
+            variant_expiry_days: None,
         });
         // The package step as the CLI does it, for the bucket the survey found.
         let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
@@ -444,7 +445,7 @@ fn deploys_the_rendered_template_to_moto() {
                 spec_fingerprint: spec.into(),
                 artifact_bucket: ctx.artifact_bucket(),
                 edge_package: infra::Artifact::of("origin-response", package),
-                regional_package: infra::Artifact::of("regional", b"unused"),
+                regional_package: infra::Artifact::of("regional", b"regional package"),
                 memory_mb: 1769,
                 test_key: "photos/a.jpg".into(),
                 negotiates_format: true,
@@ -457,6 +458,13 @@ fn deploys_the_rendered_template_to_moto() {
             let template = infra::render(infra::Mode::Edge, &params)?;
             let template_file = dir.join("template-edge.yaml");
             std::fs::write(&template_file, &template)?;
+            let region_template_file = dir.join(infra::Mode::Edge.region_file_name());
+            std::fs::write(
+                &region_template_file,
+                infra::template::render_region(infra::Mode::Edge, &params)?,
+            )?;
+            let region_package_file = dir.join("regional.zip");
+            std::fs::write(&region_package_file, b"regional package")?;
             Ok(infra::deploy::Built {
                 package_file: zip.clone(),
                 package: params.edge_package.clone(),
@@ -464,7 +472,9 @@ fn deploys_the_rendered_template_to_moto() {
                 template,
                 template_file,
                 signing_keys: None,
-                function_template_file: None,
+                region_template_file,
+                region_package_file,
+                region_package: params.regional_package.clone(),
             })
         };
         let mut lines = Vec::new();
@@ -570,7 +580,8 @@ fn deploys_the_rendered_template_to_moto() {
     let (result, lines) = deploy_once(b"package two", "spec two");
     let text = lines.join("\n");
     assert!(text.contains("updating stack sf-moto"), "{text}");
-    assert!(result.unwrap_err().contains("no DistributionDomain"));
+    let err = result.unwrap_err();
+    assert!(err.contains("no DistributionDomain"), "{err}\n{text}");
     let versions = aws
         .call(
             "us-east-1",
@@ -841,6 +852,7 @@ fn surveys_an_encrypted_locked_down_bucket() {
         yes: false,
         domain: None,
         log_retention_days: 30,
+        variant_expiry_days: None,
     });
     let mut build = |_: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
         panic!("the package step ran after a refusal")
@@ -1027,6 +1039,7 @@ fn deploys_regional_mode_next_to_the_bucket() {
         yes: false,
         domain: None,
         log_retention_days: 30,
+        variant_expiry_days: None,
     });
     let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
         let params = infra::Params {
@@ -1050,9 +1063,12 @@ fn deploys_regional_mode_next_to_the_bucket() {
             domain: None,
         };
         let main = dir.join("template-regional.yaml");
-        let function = dir.join(infra::template::FUNCTION_FILE);
+        let function = dir.join(infra::Mode::Regional.region_file_name());
         std::fs::write(&main, infra::render(infra::Mode::Regional, &params)?)?;
-        std::fs::write(&function, infra::template::render_function(&params)?)?;
+        std::fs::write(
+            &function,
+            infra::template::render_region(infra::Mode::Regional, &params)?,
+        )?;
         Ok(infra::deploy::Built {
             package_file: zip.clone(),
             package: params.regional_package.clone(),
@@ -1060,7 +1076,9 @@ fn deploys_regional_mode_next_to_the_bucket() {
             template: std::fs::read_to_string(&main)?,
             template_file: main,
             signing_keys: None,
-            function_template_file: Some(function),
+            region_template_file: function,
+            region_package_file: zip.clone(),
+            region_package: params.regional_package.clone(),
         })
     };
     let mut lines = Vec::new();
@@ -1090,7 +1108,7 @@ fn deploys_regional_mode_next_to_the_bucket() {
                 "cloudformation",
                 "describe-stacks",
                 "--stack-name",
-                "sf-reg-fn",
+                "sf-reg-region",
             ],
         )
         .unwrap_or_else(|e| panic!("no function stack in eu-west-1: {e}\n{text}"));
@@ -1123,7 +1141,7 @@ fn deploys_regional_mode_next_to_the_bucket() {
         .unwrap()
         .is_none());
     assert!(
-        text.contains("[5/11] function-stack: create or update stack sf-reg-fn in eu-west-1"),
+        text.contains("[5/13] region-stack: create or update stack sf-reg-region in eu-west-1"),
         "{text}"
     );
     // Either moto made the URL and the distribution's stack ran (ending without CloudFront's

@@ -213,7 +213,13 @@ fn common(t: &Value, p: &Params) {
 
 /// The function's role: read the bucket, list it (404 not 403), write under the prefix only.
 fn role_grants(t: &Value, p: &Params) {
-    let role = one(t, "AWS::IAM::Role");
+    // The function's role (next to the bucket there is also the purge's, checked apart).
+    let roles: Vec<_> = resources_of(t, "AWS::IAM::Role")
+        .into_iter()
+        .filter(|(name, _)| name.as_str() != "PurgeRole")
+        .collect();
+    assert_eq!(roles.len(), 1, "one function role");
+    let role = &roles[0].1["Properties"];
     let docs: Vec<Value> = role["Policies"]
         .as_array()
         .unwrap()
@@ -346,14 +352,14 @@ fn regional_template_fails_over_to_the_function_url() {
     // The function, its URL, role and permissions: in the function's stack, next to the bucket.
     assert!(resources_of(&t, "AWS::Lambda::Function").is_empty());
     assert!(resources_of(&t, "AWS::IAM::Role").is_empty());
-    let ft = parse(&infra::template::render_function(&p).unwrap());
+    let ft = parse(&infra::template::render_region(Mode::Regional, &p).unwrap());
     role_grants(&ft, &p);
     assert_eq!(
         ft["Parameters"]["ArtifactBucket"]["Default"],
         "scalefront-artifacts-123456789012-eu-west-1",
         "the package sits in the function's region"
     );
-    let f = one(&ft, "AWS::Lambda::Function");
+    let f = &ft["Resources"]["ResizeFunction"]["Properties"];
     assert_eq!(f["Runtime"], "provided.al2023");
     assert_eq!(f["Handler"], "bootstrap");
     assert_eq!(f["Code"]["S3Key"], p.regional_package.key.as_str());
@@ -397,11 +403,14 @@ fn regional_template_fails_over_to_the_function_url() {
     // and exist only once it is known (deploy's wire step).
     let mut actions: Vec<&str> = resources_of(&ft, "AWS::Lambda::Permission")
         .into_iter()
+        .filter(|(name, _)| name.as_str() != "PurgeInvokePermission")
         .map(|(_, r)| {
-            assert_eq!(r["Condition"], "HasDistribution");
+            assert_eq!(r["Condition"], "ResizesForDistribution");
             let p = &r["Properties"];
             assert_eq!(p["Principal"], "cloudfront.amazonaws.com");
-            assert_eq!(p["SourceArn"], json!({"Ref": "DistributionArn"}));
+            assert!(p["SourceArn"]
+                .to_string()
+                .contains("distribution/${DistributionId}"));
             p["Action"].as_str().unwrap()
         })
         .collect();
@@ -410,7 +419,9 @@ fn regional_template_fails_over_to_the_function_url() {
         actions,
         ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
     );
-    let trust = policy::statements(&one(&ft, "AWS::IAM::Role")["AssumeRolePolicyDocument"]);
+    let trust = policy::statements(
+        &ft["Resources"]["ResizeRole"]["Properties"]["AssumeRolePolicyDocument"],
+    );
     assert!(trust[0].has_principal("Service", "lambda.amazonaws.com"));
 }
 
@@ -592,17 +603,15 @@ fn committed_examples_are_current() {
         ..params()
     };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let renders = [
-        (Mode::Edge.file_name(), render(Mode::Edge, &p).unwrap()),
-        (
-            Mode::Regional.file_name(),
-            render(Mode::Regional, &p).unwrap(),
-        ),
-        (
-            infra::template::FUNCTION_FILE,
-            infra::template::render_function(&p).unwrap(),
-        ),
-    ];
+    let renders = [Mode::Edge, Mode::Regional].into_iter().flat_map(|mode| {
+        [
+            (mode.file_name(), render(mode, &p).unwrap()),
+            (
+                mode.region_file_name(),
+                infra::template::render_region(mode, &p).unwrap(),
+            ),
+        ]
+    });
     for (name, text) in renders {
         let path = dir.join(name);
         if std::env::var_os("UPDATE_EXPECT").is_some() {
@@ -702,7 +711,7 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
         // The key grant sits with the role: the function's stack in regional mode.
         let with_role = match mode {
             Mode::Edge => t.clone(),
-            Mode::Regional => parse(&infra::template::render_function(&p).unwrap()),
+            Mode::Regional => parse(&infra::template::render_region(Mode::Regional, &p).unwrap()),
         };
         assert_eq!(with_role["Parameters"]["BucketKeyArn"]["Default"], key);
         assert_eq!(t["Parameters"]["Alias"]["Default"], "images.example.com");
@@ -716,7 +725,11 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
         let out: Value = serde_json::from_str(out).unwrap();
         assert_eq!(out["Resource"], json!(want_read));
         let kp = &with_role["Resources"]["BucketKeyPolicy"];
-        assert_eq!(kp["Condition"], "HasBucketKey");
+        // Edge mode: whenever there is a key; next to the bucket: when it also resizes there.
+        assert!(
+            kp["Condition"] == "HasBucketKey" || kp["Condition"] == "ResizesWithBucketKey",
+            "{kp}"
+        );
         let st = &kp["Properties"]["PolicyDocument"]["Statement"][0];
         assert_eq!(
             (st["Action"].clone(), st["Resource"].clone()),
@@ -763,4 +776,78 @@ fn scope_bucket_key_and_domain_reach_the_templates() {
         .unwrap_err()
         .to_string()
         .contains("us-east-1"));
+}
+
+/// The stack next to the bucket, in both modes: the purge may list the bucket and delete under
+/// the variant prefix only, invalidate this distribution only (once it is known), and runs on
+/// the bucket's "Object Created"/"Object Deleted" events except those under the variant prefix
+/// (its own deletes). The resize function is there in regional mode only.
+#[test]
+fn the_purge_runs_next_to_the_bucket_on_its_events() {
+    let p = params();
+    for mode in [Mode::Edge, Mode::Regional] {
+        let t = parse(&infra::template::render_region(mode, &p).unwrap());
+        assert_eq!(
+            t["Parameters"]["Resizer"]["Default"],
+            (mode == Mode::Regional).to_string()
+        );
+        for r in ["ResizeRole", "ResizeFunction", "ResizeFunctionUrl"] {
+            assert_eq!(t["Resources"][r]["Condition"], "Resizes", "{r}");
+        }
+        let f = &t["Resources"]["PurgeFunction"];
+        assert!(f.get("Condition").is_none(), "the purge runs in both modes");
+        let f = &f["Properties"];
+        assert_eq!(f["Handler"], "purge");
+        assert_eq!(f["Runtime"], infra::template::REGIONAL_RUNTIME);
+        assert_eq!(f["Code"]["S3Key"], p.regional_package.key.as_str());
+        assert_eq!(
+            f["Environment"]["Variables"]["SCALEFRONT_DISTRIBUTION_ID"],
+            json!({"Ref": "DistributionId"})
+        );
+        let role = &t["Resources"]["PurgeRole"]["Properties"];
+        let docs: Vec<Value> = role["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["PolicyDocument"].clone())
+            .collect();
+        let st: Vec<_> = docs.iter().flat_map(policy::statements).collect();
+        let b = &p.bucket;
+        assert_eq!(
+            policy::allowed_resources(&st, "s3:DeleteObject"),
+            [format!("arn:aws:s3:::{b}/{}/*", p.prefix)]
+        );
+        assert!(!policy::allows(
+            &st,
+            "s3:DeleteObject",
+            &format!("arn:aws:s3:::{b}/photos/a.jpg")
+        ));
+        assert!(!st
+            .iter()
+            .any(|s| s.covers_action("s3:PutObject") || s.covers_action("s3:GetObject")));
+        let inv = &t["Resources"]["PurgeInvalidatePolicy"];
+        assert_eq!(inv["Condition"], "HasDistribution");
+        let inv = &inv["Properties"]["PolicyDocument"]["Statement"][0];
+        assert_eq!(inv["Action"], "cloudfront:CreateInvalidation");
+        assert!(inv["Resource"]
+            .to_string()
+            .contains("distribution/${DistributionId}"));
+        let pattern = &t["Resources"]["PurgeRule"]["Properties"]["EventPattern"];
+        assert_eq!(pattern["source"], json!(["aws.s3"]));
+        assert_eq!(
+            pattern["detail-type"],
+            json!(["Object Created", "Object Deleted"])
+        );
+        assert_eq!(pattern["detail"]["bucket"]["name"], json!([b]));
+        assert_eq!(
+            pattern["detail"]["object"]["key"],
+            json!([{"anything-but": {"prefix": format!("{}/", p.prefix)}}])
+        );
+        let perm = &t["Resources"]["PurgeInvokePermission"]["Properties"];
+        assert_eq!(perm["Principal"], "events.amazonaws.com");
+        assert_eq!(
+            perm["SourceArn"],
+            json!({"Fn::GetAtt": ["PurgeRule", "Arn"]})
+        );
+    }
 }

@@ -67,7 +67,7 @@ echo "signed spec: KeyValueStore imported from the uploaded keys, origin key in 
 SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-west-1 --dry-run --prefix photos/ \
   --domain images.example.com --certificate arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab \
   --artifacts "$tmp/artifacts" --out "$tmp/d" > "$tmp/dry-d.txt"
-for step in survey bucket certificate package upload change-set wait bucket-policy key-policy dns logs verify; do
+for step in survey bucket certificate package upload region-stack change-set wait wire events lifecycle bucket-policy key-policy dns logs verify; do
   grep -qE "^  [0-9]+\. $step: " "$tmp/dry-d.txt" || { echo "the plan lacks step $step"; cat "$tmp/dry-d.txt"; exit 1; }
 done
 grep -q 'CloudFront may read photos/\* and _sf/\*' "$tmp/dry-d.txt"

@@ -373,7 +373,11 @@ pub struct Spec {
     missing_max_age: u32,
     browser_max_age: u32,
     cdn_max_age: u32,
+    variant_expiry_days: u32,
 }
+
+/// Longest `variant_expiry_days`: ten years (S3 lifecycle takes any positive number of days).
+const MAX_VARIANT_EXPIRY_DAYS: u32 = 3_650;
 
 /// Next.js' default `deviceSizes` and `imageSizes` together: the widths real layouts ask for.
 const DEFAULT_SIZES: [u32; 16] = [
@@ -427,6 +431,10 @@ impl Default for Spec {
             missing_max_age: 30,
             browser_max_age: 3_600,
             cdn_max_age: 31_536_000,
+            // Off: a stored variant costs storage only, making it again costs a Lambda run and a
+            // slow first view; replaced and deleted originals are purged by event, and old
+            // generations by `scalefront purge --all-generations-but-current`.
+            variant_expiry_days: 0,
         }
     }
 }
@@ -568,6 +576,13 @@ impl Spec {
     /// original's variants are purged (`scalefront purge`, the bucket's events).
     pub fn cdn_max_age(&self) -> u32 {
         self.cdn_max_age
+    }
+
+    /// Days after which S3 deletes a stored variant (an S3 lifecycle rule on the variant prefix
+    /// that deploy maintains); `None`: never (the default). An expired variant is made again on
+    /// its next request.
+    pub fn variant_expiry_days(&self) -> Option<u32> {
+        (self.variant_expiry_days > 0).then_some(self.variant_expiry_days)
     }
 
     /// Whether the format of a variant may depend on `Accept` (f=auto can pick a modern format):
@@ -763,6 +778,7 @@ struct Raw {
     missing_max_age: Option<S<u32>>,
     browser_max_age: Option<S<u32>>,
     cdn_max_age: Option<S<u32>>,
+    variant_expiry_days: Option<S<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -1140,6 +1156,14 @@ impl Raw {
             d.cdn_max_age,
             MAX_VARIANT_MAX_AGE,
         )?;
+        let variant_expiry_days = bounded(
+            "variant_expiry_days",
+            self.variant_expiry_days,
+            d.variant_expiry_days,
+            0,
+            MAX_VARIANT_EXPIRY_DAYS,
+            " days (0: stored variants never expire)",
+        )?;
         Ok(Spec {
             prefix,
             snap,
@@ -1163,6 +1187,7 @@ impl Raw {
             missing_max_age,
             browser_max_age,
             cdn_max_age,
+            variant_expiry_days,
         })
     }
 }

@@ -44,6 +44,8 @@ pub struct Options {
     pub domain: Option<DomainOptions>,
     /// Days the Lambda@Edge log groups keep their events (edge mode).
     pub log_retention_days: u32,
+    /// The spec's `variant_expiry_days`: stored variants expire after so many days (`None`: never).
+    pub variant_expiry_days: Option<u32>,
 }
 
 /// `deploy --domain images.example.com [--certificate ARN] [--route53-zone ZONE]`.
@@ -65,8 +67,12 @@ pub struct Built {
     /// With `signed = true`: the keys file and its key in the artifacts bucket (the stack's
     /// KeyValueStore is imported from it).
     pub signing_keys: Option<(PathBuf, String)>,
-    /// Regional mode: the function's stack template (deployed in the bucket's region).
-    pub function_template_file: Option<PathBuf>,
+    /// The stack next to the bucket (the purge; in regional mode also the resize function), and
+    /// the package its functions run: the regional package (the same as `package` in regional
+    /// mode).
+    pub region_template_file: PathBuf,
+    pub region_package_file: PathBuf,
+    pub region_package: Artifact,
 }
 
 /// What deploy reports at the end.
@@ -148,22 +154,19 @@ impl Ctx {
         StackRef::new(&self.opts.stack, STACK_REGION)
     }
 
-    /// Regional mode's function stack, next to the bucket.
-    fn function_stack(&self) -> StackRef {
+    /// The stack next to the bucket.
+    fn region_stack(&self) -> StackRef {
         StackRef::new(
-            &crate::template::function_stack_name(&self.opts.stack),
+            &crate::template::region_stack_name(&self.opts.stack),
             &self.bucket_region(),
         )
     }
 
-    /// Where the function's package goes: the artifacts bucket of the function's region.
-    fn package_bucket(&self) -> Option<(String, String)> {
+    /// The artifacts bucket of the bucket's region (the regional package), `None` before the
+    /// survey.
+    fn region_bucket(&self) -> Option<String> {
         let s = self.survey.as_ref()?;
-        let region = match self.opts.mode {
-            Mode::Edge => STACK_REGION.to_owned(),
-            Mode::Regional => s.bucket_region.clone(),
-        };
-        Some((artifacts::bucket_name(&s.account, &region), region))
+        Some(artifacts::bucket_name(&s.account, &s.bucket_region))
     }
 
     fn survey(&self) -> Result<&Survey> {
@@ -187,10 +190,12 @@ pub enum Step {
     Certificate,
     Package,
     Upload,
-    FunctionStack,
+    RegionStack,
     ChangeSet,
     Wait,
     Wire,
+    Events,
+    Lifecycle,
     BucketPolicy,
     KeyPolicy,
     Dns,
@@ -209,10 +214,12 @@ pub fn steps(opts: &Options) -> Vec<Step> {
         (Certificate, domain),
         (Package, true),
         (Upload, true),
-        (FunctionStack, !edge),
+        (RegionStack, true),
         (ChangeSet, true),
         (Wait, true),
-        (Wire, !edge),
+        (Wire, true),
+        (Events, true),
+        (Lifecycle, true),
         (BucketPolicy, true),
         (KeyPolicy, true),
         (Dns, domain),
@@ -232,8 +239,10 @@ impl Step {
             Step::Certificate => "certificate",
             Step::Package => "package",
             Step::Upload => "upload",
-            Step::FunctionStack => "function-stack",
+            Step::RegionStack => "region-stack",
             Step::Wire => "wire",
+            Step::Events => "events",
+            Step::Lifecycle => "lifecycle",
             Step::ChangeSet => "change-set",
             Step::Wait => "wait",
             Step::BucketPolicy => "bucket-policy",
@@ -268,16 +277,15 @@ impl Step {
                 None => format!("build the function package and render the {} template for a bucket in {region}", o.mode.as_str()),
             },
             Step::Upload => {
-                let (bucket, in_region) = match (ctx.package_bucket(), o.mode) {
-                    (Some(b), _) => b,
-                    (None, Mode::Edge) => (artifacts.clone(), STACK_REGION.to_owned()),
-                    (None, Mode::Regional) => (artifacts::bucket_name("<account id>", &region), region.clone()),
+                let region_bucket = ctx
+                    .region_bucket()
+                    .unwrap_or_else(|| artifacts::bucket_name("<account id>", &region));
+                let mut s = match (&ctx.built, o.mode) {
+                    (Some(b), Mode::Edge) => format!("upload the Lambda@Edge package to s3://{artifacts}/{} in {STACK_REGION} and the regional package (the purge) to s3://{region_bucket}/{} in {region}", b.package.key, b.region_package.key),
+                    (Some(b), Mode::Regional) => format!("upload the regional package (resize and purge) to s3://{region_bucket}/{} in {region}", b.region_package.key),
+                    (None, _) => format!("upload the packages to s3://{artifacts}/ ({STACK_REGION}) and s3://{region_bucket}/ ({region})"),
                 };
-                let mut s = match &ctx.built {
-                    Some(b) => format!("upload the package to s3://{bucket}/{} in {in_region}", b.package.key),
-                    None => format!("upload the package to s3://{bucket}/ in {in_region}"),
-                };
-                s.push_str(" (bucket created if missing, checked to be this account's; skipped if already there)");
+                s.push_str(" (buckets created if missing, checked to be this account's; skipped if already there)");
                 if let Some((file, key)) = ctx.built.as_ref().and_then(|b| b.signing_keys.as_ref()) {
                     s.push_str(&format!("; the signing keys {} to s3://{artifacts}/{key} (the stack's KeyValueStore is created from it, once: later keys go in with scalefront sign --rotate)", file.display()));
                 }
@@ -295,15 +303,22 @@ impl Step {
                 };
                 format!("prepare a change set to {verb} stack {} in {STACK_REGION} ({what}) and print each resource it changes", o.stack)
             }
-            Step::FunctionStack => format!(
-                "create or update stack {} in {region} (next to the bucket: IAM role, resize Lambda, function URL; the invoke permissions for the distribution once it exists) from {}, wait for it, read its FunctionUrlDomain",
-                crate::template::function_stack_name(&o.stack),
-                ctx.built.as_ref().and_then(|b| b.function_template_file.as_ref()).map(|f| f.display().to_string()).unwrap_or_else(|| crate::template::FUNCTION_FILE.to_owned())
+            Step::RegionStack => format!(
+                "create or update stack {} in {region} from {} (next to the bucket: the purge function and the EventBridge rule that runs it when an original is replaced or deleted{}) and wait for it",
+                crate::template::region_stack_name(&o.stack),
+                ctx.built.as_ref().map(|b| b.region_template_file.display().to_string()).unwrap_or_else(|| o.mode.region_file_name().to_owned()),
+                if o.mode == Mode::Regional { "; the resize Lambda and its function URL, whose host the distribution's stack gets" } else { "" }
             ),
             Step::Wire => format!(
-                "let the distribution invoke the function URL: update stack {} in {region} with the distribution's ARN (skipped when it already has it; on a first deploy the URL answers 403 until this step is done)",
-                crate::template::function_stack_name(&o.stack)
+                "give stack {} in {region} the distribution's id (the purge invalidates it{}); skipped when it already has it",
+                crate::template::region_stack_name(&o.stack),
+                if o.mode == Mode::Regional { ", it may invoke the function URL: on a first deploy the URL answers 403 until then" } else { "" }
             ),
+            Step::Events => format!("turn on EventBridge notifications of bucket {} (S3 then tells EventBridge of every object created or deleted; the bucket's other notifications stay)", o.bucket),
+            Step::Lifecycle => match o.variant_expiry_days {
+                Some(days) => format!("merge lifecycle rule {} (stored variants under {}/ expire after {days} days; made again on request) into bucket {}'s lifecycle; other rules stay", lifecycle_rule_id(&o.stack), o.variant_prefix, o.bucket),
+                None => format!("stored variants never expire (variant_expiry_days unset): remove lifecycle rule {} from bucket {} if an earlier deploy made it", lifecycle_rule_id(&o.stack), o.bucket),
+            },
             Step::Wait => format!("execute the change set and follow stack {}'s events until it settles (a new distribution takes 5-15 minutes)", o.stack),
             Step::BucketPolicy => format!(
                 "merge statement {} (CloudFront may read {}, for this distribution only) into the policy of bucket {}; other statements stay",
@@ -396,29 +411,42 @@ impl Step {
             }
             Step::Package => ctx.built = Some(build(ctx)?),
             Step::Upload => {
-                let (bucket, region) = ctx
-                    .package_bucket()
-                    .context("the upload needs the survey first")?;
                 let b = ctx.built()?;
-                artifacts::ensure_bucket(aws, &bucket, &region, say)?;
+                let s = ctx.survey()?;
+                let main = ctx
+                    .artifact_bucket()
+                    .context("the upload needs the survey first")?;
+                let near = ctx
+                    .region_bucket()
+                    .context("the upload needs the survey first")?;
+                if ctx.opts.mode == Mode::Edge {
+                    artifacts::ensure_bucket(aws, &main, STACK_REGION, say)?;
+                    artifacts::upload_once(
+                        aws,
+                        &main,
+                        STACK_REGION,
+                        &b.package.key,
+                        &b.package_file,
+                        "Lambda@Edge package",
+                        say,
+                    )?;
+                }
+                artifacts::ensure_bucket(aws, &near, &s.bucket_region, say)?;
                 artifacts::upload_once(
                     aws,
-                    &bucket,
-                    &region,
-                    &b.package.key,
-                    &b.package_file,
-                    "package",
+                    &near,
+                    &s.bucket_region,
+                    &b.region_package.key,
+                    &b.region_package_file,
+                    "regional package",
                     say,
                 )?;
                 if let Some((file, key)) = &b.signing_keys {
                     // The KeyValueStore imports from us-east-1, with the stack.
-                    let keys_bucket = ctx
-                        .artifact_bucket()
-                        .context("the upload needs the survey first")?;
-                    artifacts::ensure_bucket(aws, &keys_bucket, STACK_REGION, say)?;
+                    artifacts::ensure_bucket(aws, &main, STACK_REGION, say)?;
                     artifacts::upload_once(
                         aws,
-                        &keys_bucket,
+                        &main,
                         STACK_REGION,
                         key,
                         file,
@@ -427,32 +455,32 @@ impl Step {
                     )?;
                 }
             }
-            Step::FunctionStack => {
+            Step::RegionStack => {
                 let s = ctx.survey()?;
-                let distribution = s
-                    .distribution_id
-                    .as_ref()
-                    .map(|id| distribution_arn(&s.account, id));
-                let url = function_stack(aws, ctx, distribution.unwrap_or_default(), say)?;
-                ctx.function_url = Some(url);
+                let distribution = s.distribution_id.clone().unwrap_or_default();
+                ctx.function_url = region_stack(aws, ctx, distribution, say)?;
             }
             Step::Wire => {
-                let s = ctx.survey()?;
                 let out = ctx
                     .outputs
                     .as_ref()
                     .context("wiring needs the stack's outputs")?;
-                let arn = out.distribution_arn(&s.account);
+                let id = out.distribution_id.clone();
                 let current = ctx
-                    .function_stack()
+                    .region_stack()
                     .describe(aws)?
-                    .context("the function's stack is gone")?;
-                if current.parameter("DistributionArn") == Some(arn.as_str()) {
-                    say(&format!("the function URL already lets {arn} invoke it"));
+                    .context("the stack next to the bucket is gone")?;
+                if current.parameter("DistributionId") == Some(id.as_str()) {
+                    say(&format!(
+                        "stack {} already names distribution {id}",
+                        ctx.region_stack().name
+                    ));
                 } else {
-                    function_stack(aws, ctx, arn, say)?;
+                    region_stack(aws, ctx, id, say)?;
                 }
             }
+            Step::Events => events(aws, ctx, say)?,
+            Step::Lifecycle => lifecycle(aws, ctx, say)?,
             Step::ChangeSet => {
                 let s = ctx.survey()?;
                 let mut params = vec![
@@ -590,44 +618,189 @@ pub fn distribution_arn(account: &str, id: &str) -> String {
     format!("arn:aws:cloudfront::{account}:distribution/{id}")
 }
 
-/// Creates or updates regional mode's function stack (in the bucket's region) so that
-/// `distribution` ("" = none yet) may invoke its URL; returns the URL's host.
-fn function_stack(
+/// Creates or updates the stack next to the bucket, naming `distribution` ("" = none yet);
+/// returns the function URL's host in regional mode.
+fn region_stack(
     aws: &Aws,
     ctx: &Ctx,
     distribution: String,
     say: &mut dyn FnMut(&str),
-) -> Result<String> {
+) -> Result<Option<String>> {
     let b = ctx.built()?;
     let s = ctx.survey()?;
-    let template = b
-        .function_template_file
-        .as_ref()
-        .context("regional mode renders the function's template")?;
-    let stack = ctx.function_stack();
-    let (bucket, _) = ctx
-        .package_bucket()
-        .context("the function stack needs the survey first")?;
+    let stack = ctx.region_stack();
+    let bucket = ctx
+        .region_bucket()
+        .context("the stack next to the bucket needs the survey first")?;
     let params = vec![
         ("ArtifactBucket", bucket),
-        ("DistributionArn", distribution),
+        ("DistributionId", distribution),
         ("BucketKeyArn", s.kms_key_arn.clone().unwrap_or_default()),
+        ("Resizer", (ctx.opts.mode == Mode::Regional).to_string()),
     ];
     let status = stack.describe(aws)?.map(|d| d.status);
-    if let Some(set) = stack::prepare(aws, &stack, status.as_deref(), template, &params, say)? {
+    if let Some(set) = stack::prepare(
+        aws,
+        &stack,
+        status.as_deref(),
+        &b.region_template_file,
+        &params,
+        say,
+    )? {
         stack::execute(aws, &stack, &set, say)?;
+    }
+    if ctx.opts.mode == Mode::Edge {
+        return Ok(None);
     }
     let d = stack
         .describe(aws)?
-        .context("the function's stack is gone")?;
+        .context("the stack next to the bucket is gone")?;
     d.output("FunctionUrlDomain")
-        .map(str::to_owned)
+        .map(|u| Some(u.to_owned()))
         .with_context(|| {
             format!(
                 "stack {} has no FunctionUrlDomain output (outputs: {:?})",
                 stack.name, d.outputs
             )
         })
+}
+
+/// The bucket's notification configuration with EventBridge on (`None`: already on). Every
+/// other notification stays: S3 keeps one configuration per bucket and
+/// PutBucketNotificationConfiguration replaces all of it
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-event-notifications-eventbridge.html).
+pub fn with_eventbridge(current: Option<&Value>) -> Option<Value> {
+    let mut conf = current
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    if conf.get("EventBridgeConfiguration").is_some() {
+        return None;
+    }
+    conf["EventBridgeConfiguration"] = serde_json::json!({});
+    Some(conf)
+}
+
+fn events(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let s = ctx.survey()?;
+    let b = &ctx.opts.bucket;
+    let current = aws.call_opt(
+        &s.bucket_region,
+        &[
+            "s3api",
+            "get-bucket-notification-configuration",
+            "--bucket",
+            b,
+        ],
+    )?;
+    let Some(conf) = with_eventbridge(current.as_ref()) else {
+        say(&format!(
+            "bucket {b} already tells EventBridge of its objects"
+        ));
+        return Ok(());
+    };
+    say(&format!(
+        "turning on EventBridge notifications of bucket {b}"
+    ));
+    let text = serde_json::to_string(&conf)?;
+    aws.call(
+        &s.bucket_region,
+        &[
+            "s3api",
+            "put-bucket-notification-configuration",
+            "--bucket",
+            b,
+            "--notification-configuration",
+            &text,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The ID of the lifecycle rule deploy owns in the bucket's lifecycle configuration.
+pub fn lifecycle_rule_id(stack: &str) -> String {
+    format!("{stack}-variants")
+}
+
+/// The bucket's lifecycle rules with ours set to `days` (or removed: `None`), every other rule as
+/// it was; `None` when nothing changes. S3 replaces the whole configuration on each put
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lifecycle-mgmt.html).
+pub fn merge_lifecycle(
+    current: Option<&Value>,
+    id: &str,
+    prefix: &str,
+    days: Option<u32>,
+) -> Option<Vec<Value>> {
+    let rules: Vec<Value> = current
+        .and_then(|c| c.get("Rules"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ours = |r: &Value| r.get("ID").and_then(Value::as_str) == Some(id);
+    let mut merged: Vec<Value> = rules.iter().filter(|r| !ours(r)).cloned().collect();
+    if let Some(days) = days {
+        merged.push(serde_json::json!({
+            "ID": id,
+            "Status": "Enabled",
+            "Filter": {"Prefix": format!("{prefix}/")},
+            "Expiration": {"Days": days}
+        }));
+    }
+    (merged != rules).then_some(merged)
+}
+
+fn lifecycle(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
+    let s = ctx.survey()?;
+    let o = &ctx.opts;
+    let id = lifecycle_rule_id(&o.stack);
+    let current = aws.call_opt(
+        &s.bucket_region,
+        &[
+            "s3api",
+            "get-bucket-lifecycle-configuration",
+            "--bucket",
+            &o.bucket,
+        ],
+    )?;
+    let Some(rules) = merge_lifecycle(
+        current.as_ref(),
+        &id,
+        &o.variant_prefix,
+        o.variant_expiry_days,
+    ) else {
+        say(&format!(
+            "bucket {}'s lifecycle is already as the spec says",
+            o.bucket
+        ));
+        return Ok(());
+    };
+    if rules.is_empty() {
+        say(&format!(
+            "removing lifecycle rule {id} (the bucket had no other rule)"
+        ));
+        aws.call(
+            &s.bucket_region,
+            &["s3api", "delete-bucket-lifecycle", "--bucket", &o.bucket],
+        )?;
+        return Ok(());
+    }
+    say(&format!(
+        "merging lifecycle rule {id} into bucket {}",
+        o.bucket
+    ));
+    let text = serde_json::to_string(&serde_json::json!({"Rules": rules}))?;
+    aws.call(
+        &s.bucket_region,
+        &[
+            "s3api",
+            "put-bucket-lifecycle-configuration",
+            "--bucket",
+            &o.bucket,
+            "--lifecycle-configuration",
+            &text,
+        ],
+    )?;
+    Ok(())
 }
 
 /// The read statement for this distribution, merged into the bucket's policy.
@@ -749,6 +922,7 @@ mod tests {
             yes: false,
             domain: None,
             log_retention_days: 30,
+            variant_expiry_days: None,
         }
     }
 
@@ -797,7 +971,9 @@ mod tests {
                 template_file: "/tmp/p/template-edge.yaml".into(),
                 template: String::new(),
                 signing_keys: None,
-                function_template_file: None,
+                region_template_file: "/tmp/p/template-region.yaml".into(),
+                region_package_file: "/tmp/p/regional.zip".into(),
+                region_package: Artifact::of("regional", b"r"),
             })
         };
         let aws = Aws::with_program("/nonexistent/aws");
@@ -824,7 +1000,7 @@ mod tests {
             format!("{err:#}").contains("deploy step survey failed"),
             "{err:#}"
         );
-        assert!(lines[0].starts_with("[1/10] survey: ask AWS"), "{lines:?}");
+        assert!(lines[0].starts_with("[1/14] survey: ask AWS"), "{lines:?}");
         // A domain adds its two steps; regional mode has no Lambda@Edge logs.
         let with_domain = Options {
             domain: Some(DomainOptions {
@@ -844,8 +1020,12 @@ mod tests {
                 "certificate",
                 "package",
                 "upload",
+                "region-stack",
                 "change-set",
                 "wait",
+                "wire",
+                "events",
+                "lifecycle",
                 "bucket-policy",
                 "key-policy",
                 "dns",
@@ -855,8 +1035,51 @@ mod tests {
         let text = describe(&Ctx::new(with_domain));
         assert!(
             text.contains("3. certificate: reuse an ISSUED")
-                && text.contains("10. dns: UPSERT alias A and AAAA records images.example.com"),
+                && text.contains("14. dns: UPSERT alias A and AAAA records images.example.com"),
             "{text}"
+        );
+        assert!(
+            text.contains(
+                "6. region-stack: create or update stack scalefront-photos-region in eu-west-1"
+            ) && text.contains("s3://scalefront-artifacts-<account id>-eu-west-1/")
+                && text.contains("11. lifecycle: stored variants never expire"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn notifications_and_lifecycle_keep_what_the_bucket_has() {
+        use serde_json::json;
+        let theirs = json!({"QueueConfigurations": [{"Id": "q", "QueueArn": "arn:aws:sqs:eu-west-1:1:q", "Events": ["s3:ObjectCreated:*"]}]});
+        let on = with_eventbridge(Some(&theirs)).unwrap();
+        assert_eq!(on["QueueConfigurations"], theirs["QueueConfigurations"]);
+        assert_eq!(on["EventBridgeConfiguration"], json!({}));
+        assert_eq!(with_eventbridge(Some(&on)), None, "already on: no call");
+        assert_eq!(
+            with_eventbridge(None).unwrap(),
+            json!({"EventBridgeConfiguration": {}})
+        );
+        let other = json!({"Rules": [{"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 7}}]});
+        let id = lifecycle_rule_id("sf");
+        let with = merge_lifecycle(Some(&other), &id, "_sf", Some(90)).unwrap();
+        assert_eq!(with.len(), 2);
+        assert_eq!(with[0], other["Rules"][0]);
+        assert_eq!(with[1]["Filter"]["Prefix"], "_sf/");
+        assert_eq!(with[1]["Expiration"]["Days"], 90);
+        let current = json!({"Rules": with});
+        assert_eq!(
+            merge_lifecycle(Some(&current), &id, "_sf", Some(90)),
+            None,
+            "unchanged"
+        );
+        assert_eq!(
+            merge_lifecycle(Some(&current), &id, "_sf", None).unwrap(),
+            vec![other["Rules"][0].clone()]
+        );
+        assert_eq!(
+            merge_lifecycle(None, &id, "_sf", None),
+            None,
+            "off and absent: no call"
         );
     }
 }

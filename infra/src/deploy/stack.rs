@@ -157,7 +157,15 @@ pub fn prepare(
         stack.name,
         stack.region
     ));
-    stack.call(aws, "create-change-set", &args)?;
+    if let Err(e) = stack.call(aws, "create-change-set", &args) {
+        // CloudFormation says "no changes" on the change set's status; some endpoints (moto)
+        // refuse the create itself with UpdateStack's words. Either way nothing is to be done.
+        if e.to_string().contains("No updates are to be performed") {
+            say(&format!("stack {} is already up to date", stack.name));
+            return Ok(None);
+        }
+        return Err(e);
+    }
     let started = Instant::now();
     loop {
         let cs = stack.call(aws, "describe-change-set", &["--change-set-name", &name])?;
