@@ -4,6 +4,12 @@
 //!
 //! This is also the reference for driving [`resize_lambda::Flow`] from an async host: a loop
 //! that executes each step and feeds its outcome back ([`App::run`]).
+//!
+//! The same binary is also the automatic purge ([`purge`]): which handler runs is the function's
+//! `Handler` setting ([`Handler`]).
+
+pub mod cloudfront;
+pub mod purge;
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -31,18 +37,11 @@ impl App {
         let settings = config
             .settings(REGIONAL_MAX_RESPONSE_BYTES)
             .map_err(anyhow::Error::msg)?;
-        let shared = aws_config::from_env()
-            .region(aws_config::Region::new(config.region.clone()))
-            .load()
-            .await;
-        let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
-        if let Some(endpoint) = &config.s3_endpoint {
-            s3 = s3.endpoint_url(endpoint).force_path_style(true);
-        }
+        let shared = sdk_config(config).await;
         Ok(App {
             settings,
             bucket: config.bucket.clone(),
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            s3: s3_client(&shared, config),
         })
     }
 
@@ -78,6 +77,57 @@ impl App {
 
     async fn put(&self, write: Write) -> Result<Option<String>, String> {
         s3::put(&self.s3, &self.bucket, &write).await
+    }
+}
+
+/// The standard credential chain (the function's role in Lambda) in the package's region.
+pub async fn sdk_config(config: &PackageConfig) -> aws_config::SdkConfig {
+    aws_config::from_env()
+        .region(aws_config::Region::new(config.region.clone()))
+        .load()
+        .await
+}
+
+/// The bucket's S3 client, at the package's endpoint when it names one (tests).
+pub fn s3_client(shared: &aws_config::SdkConfig, config: &PackageConfig) -> aws_sdk_s3::Client {
+    let mut s3 = aws_sdk_s3::config::Builder::from(shared);
+    if let Some(endpoint) = &config.s3_endpoint {
+        s3 = s3.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
+}
+
+/// Which handler the `bootstrap` runs: the function's `Handler` setting, which a custom runtime
+/// reads from the `_HANDLER` environment variable ("_HANDLER – The location to the handler,
+/// from the function's configuration": Lambda Developer Guide, "Building a custom runtime for
+/// AWS Lambda", https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// The function URL's origin-side flow (the regional resize).
+    Resize,
+    /// The automatic purge, on S3's EventBridge events ([`purge`]).
+    Purge,
+}
+
+impl Handler {
+    pub const ENV: &'static str = "_HANDLER";
+
+    /// `resize` or `purge`; `bootstrap` (what functions deployed before the purge name) and no
+    /// setting at all are the resize, as before.
+    pub fn from_setting(setting: Option<&str>) -> Result<Handler, String> {
+        match setting.map(str::trim) {
+            None | Some("" | "bootstrap" | "resize") => Ok(Handler::Resize),
+            Some("purge") => Ok(Handler::Purge),
+            Some(other) => Err(format!(
+                "unknown handler {other:?} ({}, the function's Handler setting): resize or purge",
+                Handler::ENV
+            )),
+        }
+    }
+
+    /// From this process's environment.
+    pub fn from_env() -> Result<Handler, String> {
+        Handler::from_setting(std::env::var(Handler::ENV).ok().as_deref())
     }
 }
 
