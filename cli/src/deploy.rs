@@ -268,6 +268,8 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
             _ => None,
         },
         region_template_file: out.join(args.mode.region_file_name()),
+        edge_version: (args.mode == Mode::Edge)
+            .then(|| template::version_description(Mode::Edge, &params)),
         region_package_file: packaged.regional.clone(),
         region_package: params.regional_package.clone(),
     })

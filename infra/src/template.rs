@@ -407,6 +407,23 @@ pub fn edge_function_name(stack: &str) -> String {
     format!("{stack}-origin-response")
 }
 
+/// The published Lambda version's identity (its Description): everything that shapes the
+/// function — package, spec, memory, timeout, runtime, architecture. A published version freezes
+/// its configuration, so any change here publishes a new version and switches the distribution.
+pub fn version_description(mode: Mode, p: &Params) -> String {
+    let spec_hash = hex(&Sha256::digest(p.spec_fingerprint.as_bytes()));
+    let (code, runtime) = match mode {
+        Mode::Edge => (&p.edge_package, EDGE_RUNTIME),
+        Mode::Regional => (&p.regional_package, REGIONAL_RUNTIME),
+    };
+    format!(
+        "scalefront package {} spec {} {} MB {TIMEOUT_S} s {runtime} {ARCHITECTURE}",
+        &hex(&code.sha256)[..12],
+        &spec_hash[..12],
+        p.memory_mb,
+    )
+}
+
 /// Renders the template for `mode` with every value filled in.
 pub fn render(mode: Mode, p: &Params) -> Result<String, ParamError> {
     let template = match mode {
@@ -424,11 +441,6 @@ pub fn render_region(mode: Mode, p: &Params) -> Result<String, ParamError> {
 
 fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamError> {
     p.validate()?;
-    let spec_hash = hex(&Sha256::digest(p.spec_fingerprint.as_bytes()));
-    let code = match mode {
-        Mode::Edge => &p.edge_package,
-        Mode::Regional => &p.regional_package,
-    };
     let mut v: BTreeMap<&str, String> = BTreeMap::new();
     v.insert(
         "description",
@@ -542,15 +554,7 @@ fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamErr
     // version freezes its configuration, so a new memory size (or runtime, timeout,
     // architecture) must publish a new version, as a new package or spec does — and the
     // distribution then switches to it.
-    v.insert(
-        "version_description",
-        format!(
-            "scalefront package {} spec {} {} MB {TIMEOUT_S} s {runtime} {ARCHITECTURE}",
-            &hex(&code.sha256)[..12],
-            &spec_hash[..12],
-            p.memory_mb,
-        ),
-    );
+    v.insert("version_description", version_description(mode, p));
     v.insert("test_path", p.test_path());
     v.insert(
         "signing_keys_object",

@@ -473,6 +473,7 @@ fn deploys_the_rendered_template_to_moto() {
                 template_file,
                 signing_keys: None,
                 region_template_file,
+                edge_version: None,
                 region_package_file,
                 region_package: params.regional_package.clone(),
             })
@@ -1077,6 +1078,7 @@ fn deploys_regional_mode_next_to_the_bucket() {
             template_file: main,
             signing_keys: None,
             region_template_file: function,
+            edge_version: None,
             region_package_file: zip.clone(),
             region_package: params.regional_package.clone(),
         })

@@ -45,6 +45,9 @@ SCALEFRONT_AWS=/nonexistent "$bin" deploy --bucket example-photos --region eu-we
 vm=$(grep 'Description: "scalefront package' "$tmp/m/template-edge.yaml")
 [ "$va" != "$vm" ] || { echo "memory change did not change the Lambda version: $va"; exit 1; }
 grep -q 'Description: "scalefront package .* 3008 MB' "$tmp/dry-m.txt"
+# ...and the plan says the distribution switches to it (the change-set step names the version).
+grep -q 'associates Lambda@Edge version «scalefront package .* 3008 MB' "$tmp/dry-m.txt"
+grep -q 'associates Lambda@Edge version «scalefront package .* 1769 MB' "$tmp/dry-a.txt"
 echo "version on memory change: $va -> $vm"
 # Signed URLs: the stack creates a KeyValueStore from the uploaded keys and associates it with the
 # function; the plan uploads the keys; a signed spec without --keys is refused.

@@ -71,6 +71,9 @@ pub struct Built {
     /// the package its functions run: the regional package (the same as `package` in regional
     /// mode).
     pub region_template_file: PathBuf,
+    /// Edge mode: the Lambda@Edge version's identity ([`crate::template::version_description`]);
+    /// when it differs from the deployed one, a new version is published and associated.
+    pub edge_version: Option<String>,
     pub region_package_file: PathBuf,
     pub region_package: Artifact,
 }
@@ -301,7 +304,8 @@ impl Step {
                     Mode::Edge => "OAC, cache policy, viewer-request CloudFront Function, IAM role, origin-response Lambda@Edge + numbered version, distribution",
                     Mode::Regional => "OAC ×2, cache policy, viewer-request CloudFront Function, distribution with an origin group failing over to the function URL",
                 };
-                format!("prepare a change set to {verb} stack {} in {STACK_REGION} ({what}) and print each resource it changes", o.stack)
+                let version = ctx.built.as_ref().and_then(|b| b.edge_version.as_ref()).map(|v| format!("; the distribution associates Lambda@Edge version «{v}», published anew whenever this differs from the deployed one's")).unwrap_or_default();
+                format!("prepare a change set to {verb} stack {} in {STACK_REGION} ({what}) and print each resource it changes{version}", o.stack)
             }
             Step::RegionStack => format!(
                 "create or update stack {} in {region} from {} (next to the bucket: the purge function and the EventBridge rule that runs it when an original is replaced or deleted{}) and wait for it",
@@ -972,6 +976,7 @@ mod tests {
                 template: String::new(),
                 signing_keys: None,
                 region_template_file: "/tmp/p/template-region.yaml".into(),
+                edge_version: Some("scalefront package 0123 spec 4567 3008 MB".into()),
                 region_package_file: "/tmp/p/regional.zip".into(),
                 region_package: Artifact::of("regional", b"r"),
             })
@@ -988,7 +993,10 @@ mod tests {
         assert!(
             text.contains("1.8 MB")
                 && text
-                    .contains("s3://scalefront-artifacts-<account id>/scalefront/origin-response-"),
+                    .contains("s3://scalefront-artifacts-<account id>/scalefront/origin-response-")
+                && text.contains(
+                    "associates Lambda@Edge version «scalefront package 0123 spec 4567 3008 MB»"
+                ),
             "{text}"
         );
         // Execution starts with the survey, which needs AWS: here it fails and says which step.
