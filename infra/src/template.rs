@@ -561,6 +561,10 @@ fn render_one(template: &str, mode: Mode, p: &Params) -> Result<String, ParamErr
         p.signing_keys_object.clone().unwrap_or_default(),
     );
     v.insert("kvs_name", format!("{}-keys", p.stack_name));
+    v.insert(
+        "cache_tag_header",
+        viewer_fn::purge::CACHE_TAG_HEADER.to_string(),
+    );
     let read = crate::deploy::grants::read_resources(&p.bucket, &p.read_scope, &p.prefix);
     let quoted: Vec<String> = read.iter().map(|r| format!("\"{r}\"")).collect();
     v.insert("cloudfront_read_yaml", format!("[{}]", quoted.join(", ")));

@@ -851,3 +851,37 @@ fn the_purge_runs_next_to_the_bucket_on_its_events() {
         );
     }
 }
+
+/// Purges invalidate by cache tag: the distribution names the header every variant carries its
+/// original's tag in (`viewer_fn::purge`), and its properties are the ones this list knows.
+#[test]
+fn the_distribution_names_its_cache_tag_header_and_nothing_unknown() {
+    for mode in [Mode::Edge, Mode::Regional] {
+        let t = parse(&render(mode, &params()).unwrap());
+        let d = &one(&t, "AWS::CloudFront::Distribution")["DistributionConfig"];
+        assert_eq!(
+            d["CacheTagConfig"],
+            json!({"HeaderName": viewer_fn::purge::CACHE_TAG_HEADER})
+        );
+        let mut keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        let mut known = vec![
+            "Aliases",
+            "CacheTagConfig",
+            "Comment",
+            "CustomErrorResponses",
+            "DefaultCacheBehavior",
+            "Enabled",
+            "HttpVersion",
+            "IPV6Enabled",
+            "Origins",
+            "PriceClass",
+            "ViewerCertificate",
+        ];
+        if mode == Mode::Regional {
+            known.push("OriginGroups");
+        }
+        known.sort();
+        assert_eq!(keys, known, "{mode:?}");
+    }
+}
