@@ -352,7 +352,7 @@ impl Step {
                 crate::template::edge_function_name(&o.stack),
                 o.log_retention_days
             ),
-            Step::Verify => "request one variant through the distribution and report its status, x-cache and time".to_owned(),
+            Step::Verify => "request one variant of a photo in the bucket through the distribution and report its status, x-cache and time (skipped while the bucket holds no photo)".to_owned(),
         }
     }
 
@@ -553,6 +553,14 @@ impl Step {
                     .outputs
                     .as_ref()
                     .context("verify needs the stack's outputs")?;
+                // A new or empty bucket has no photo to try: nothing to verify yet.
+                if ctx.survey()?.sample_key.is_none() {
+                    say(&format!(
+                        "  no photo in bucket {} to try yet: upload one, then curl {}",
+                        ctx.opts.bucket, out.test_url
+                    ));
+                    return Ok(());
+                }
                 let probe = verify::probe_with_retries(&out.test_url, say)?;
                 say(&format!("  {}", probe.line()));
                 if probe.status != 200 {
@@ -1088,6 +1096,74 @@ mod tests {
             merge_lifecycle(None, &id, "_sf", None),
             None,
             "off and absent: no call"
+        );
+    }
+
+    /// A one-shot HTTP server answering `status` with CloudFront's headers; returns its URL.
+    fn one_answer(status: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 2048];
+            let _ = conn.read(&mut buf).unwrap();
+            let answer = format!("HTTP/1.1 {status}\r\ncontent-type: image/webp\r\nx-cache: Miss from cloudfront\r\ncontent-length: 4\r\nconnection: close\r\n\r\nRIFF");
+            conn.write_all(answer.as_bytes()).unwrap();
+        });
+        format!("http://127.0.0.1:{port}/photos/a.jpg?w=600")
+    }
+
+    #[test]
+    fn verify_reports_the_answer_and_fails_on_an_error() {
+        let survey = Survey {
+            account: "123456789012".into(),
+            bucket_region: "eu-west-1".into(),
+            bucket_exists: true,
+            stack_status: None,
+            distribution_id: None,
+            encryption: survey::Encryption::S3,
+            kms_key_arn: None,
+            put_encryption: None,
+            sample_key: Some("photos/a.jpg".into()),
+            findings: Vec::new(),
+        };
+        let aws = Aws::with_program("/nonexistent/aws");
+        let mut build = |_: &Ctx| -> Result<Built> { unreachable!() };
+        let mut ctx = Ctx::new(opts());
+        ctx.survey = Some(survey);
+        let mut verify = |ctx: &mut Ctx, url: String| {
+            ctx.outputs = Some(Outputs {
+                domain: "d1.cloudfront.net".into(),
+                test_url: url,
+                distribution_id: "E1".into(),
+                raw: Vec::new(),
+            });
+            let mut lines = Vec::new();
+            let r = Step::Verify.run(&aws, ctx, &mut build, &mut |l| lines.push(l.to_owned()));
+            (r, lines.join("\n"))
+        };
+        let (r, text) = verify(&mut ctx, one_answer("200 OK"));
+        r.unwrap();
+        assert!(
+            text.contains("200 image/webp, 4 bytes")
+                && text.contains("x-cache: Miss from cloudfront"),
+            "{text}"
+        );
+        let (r, _) = verify(&mut ctx, one_answer("404 Not Found"));
+        let err = r.unwrap_err().to_string();
+        assert!(
+            err.contains("answered 404")
+                && err.contains("scalefront doctor --stack scalefront-photos"),
+            "{err}"
+        );
+        // An empty bucket: nothing to try, nothing fetched.
+        ctx.survey.as_mut().unwrap().sample_key = None;
+        let (r, text) = verify(&mut ctx, "http://127.0.0.1:9/never".into());
+        r.unwrap();
+        assert!(
+            text.contains("no photo in bucket photos to try yet"),
+            "{text}"
         );
     }
 }
