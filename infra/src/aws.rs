@@ -100,12 +100,22 @@ pub const SERVICES: &[(&str, &str)] = &[
 const S3_ACTIONS: &[(&str, &str)] = &[
     ("create-bucket", "s3:CreateBucket"),
     ("delete-bucket", "s3:DeleteBucket"),
+    // DeleteBucketLifecycle is authorized by s3:PutLifecycleConfiguration.
+    ("delete-bucket-lifecycle", "s3:PutLifecycleConfiguration"),
     ("delete-bucket-policy", "s3:DeleteBucketPolicy"),
     ("delete-object", "s3:DeleteObject"),
     // DeleteObjects checks s3:DeleteObject for every key.
     ("delete-objects", "s3:DeleteObject"),
     ("get-bucket-encryption", "s3:GetEncryptionConfiguration"),
+    (
+        "get-bucket-lifecycle-configuration",
+        "s3:GetLifecycleConfiguration",
+    ),
     ("get-bucket-location", "s3:GetBucketLocation"),
+    (
+        "get-bucket-notification-configuration",
+        "s3:GetBucketNotification",
+    ),
     (
         "get-bucket-ownership-controls",
         "s3:GetBucketOwnershipControls",
@@ -122,6 +132,14 @@ const S3_ACTIONS: &[(&str, &str)] = &[
     ("list-objects", "s3:ListBucket"),
     ("list-objects-v2", "s3:ListBucket"),
     ("put-bucket-encryption", "s3:PutEncryptionConfiguration"),
+    (
+        "put-bucket-lifecycle-configuration",
+        "s3:PutLifecycleConfiguration",
+    ),
+    (
+        "put-bucket-notification-configuration",
+        "s3:PutBucketNotification",
+    ),
     (
         "put-bucket-ownership-controls",
         "s3:PutBucketOwnershipControls",

@@ -894,6 +894,18 @@ const HANDLERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::Events::Rule",
+        &[
+            "events:DeleteRule",
+            "events:DescribeRule",
+            "events:ListTargetsByRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "iam:PassRole",
+        ],
+    ),
+    (
         "AWS::IAM::Role",
         &[
             "iam:AttachRolePolicy",
@@ -1033,6 +1045,9 @@ const ONLY_WITH: &[(&str, &str, &[&str])] = &[
         "s3:GetBucketLocation",
         &["ImportSource"],
     ),
+    // A role only for targets that need one (Kinesis, ECS, another bus); Lambda targets use the
+    // function's resource policy.
+    ("AWS::Events::Rule", "iam:PassRole", &["RoleArn"]),
     (
         "AWS::IAM::Role",
         "iam:PutRolePermissionsBoundary",
@@ -1471,6 +1486,11 @@ fn statement_for(action: &str) -> (&'static str, Value, Option<Value>) {
             None,
         ),
         ("kms", _) => ("TheBucketKey", json!("arn:aws:kms:*:*:key/*"), None),
+        ("events", _) => (
+            "ThePurgeRules",
+            json!("arn:aws:events:*:*:rule/scalefront-*"),
+            None,
+        ),
         ("logs", _) => ("LogRetention", json!("*"), None),
         ("cloudfront", _) => ("CloudFront", json!("*"), None),
         ("cloudfront-keyvaluestore", _) => ("SigningKeyStore", json!("*"), None),
@@ -1501,6 +1521,7 @@ fn deployer_policy(actions: &BTreeSet<String>) -> Value {
         "PassTheFunctionRolesToLambda",
         "ThePhotoAndArtifactsBuckets",
         "TheBucketKey",
+        "ThePurgeRules",
         "LogRetention",
         "Certificates",
         "Dns",
