@@ -11,6 +11,7 @@ mod serve;
 mod sign;
 mod spec;
 mod srcset;
+mod teardown;
 mod viewer_fn;
 
 #[derive(Parser)]
@@ -38,6 +39,7 @@ enum Command {
     Sign(sign::Args),
     Spec(spec::Args),
     Srcset(srcset::Args),
+    Teardown(teardown::Args),
 }
 
 fn main() {
@@ -54,6 +56,7 @@ fn main() {
         Command::Sign(args) => sign::run(args),
         Command::Spec(args) => spec::run(args),
         Command::Srcset(args) => srcset::run(args),
+        Command::Teardown(args) => teardown::run(args),
     };
     if let Err(e) = result {
         eprintln!("scalefront: error: {e:#}");

@@ -236,14 +236,14 @@ fn invalidate(
 }
 
 /// A JSON argument passed as `file://…`: a thousand 900-byte keys would pass Linux's 128 KiB limit
-/// on one command-line argument. Removed when dropped.
-struct ArgFile {
+/// on one command-line argument. Removed when dropped. (Teardown's variant deletes use it too.)
+pub(crate) struct ArgFile {
     path: std::path::PathBuf,
-    arg: String,
+    pub(crate) arg: String,
 }
 
 impl ArgFile {
-    fn new(v: &Value) -> Result<ArgFile, String> {
+    pub(crate) fn new(v: &Value) -> Result<ArgFile, String> {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path =
