@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::aws::{Aws, ErrorKind};
-use crate::deploy::stack::{event_line, hint, Described};
+use crate::deploy::stack::{event_id, event_line, hint, stack_events, Described, StackRef};
 use crate::deploy::{
     artifacts, grants, lifecycle_rule_id, merge_lifecycle, policy_sid, survey, STACK_REGION,
 };
@@ -964,7 +964,7 @@ enum Ended {
 fn delete_stack(aws: &Aws, ctx: &mut Ctx, s: &Found, say: &mut dyn FnMut(&str)) -> Result<()> {
     let o = &ctx.opts;
     let target = if s.id.is_empty() { &s.name } else { &s.id };
-    let mut seen: BTreeSet<String> = stack_events(aws, &s.region, target)?
+    let mut seen: BTreeSet<String> = stack_events(aws, &StackRef::new(target, &s.region))?
         .iter()
         .map(event_id)
         .collect();
@@ -1098,7 +1098,7 @@ fn follow(
                 &["cloudformation", "describe-stacks", "--stack-name", target],
             )?
             .map(|v| Described::from(&v).status);
-        let mut fresh: Vec<Value> = stack_events(aws, &s.region, target)?
+        let mut fresh: Vec<Value> = stack_events(aws, &StackRef::new(target, &s.region))?
             .into_iter()
             .filter(|e| seen.insert(event_id(e)))
             .collect();
@@ -1151,32 +1151,6 @@ fn follow(
         }
         std::thread::sleep(Duration::from_secs(5));
     }
-}
-
-fn stack_events(aws: &Aws, region: &str, stack: &str) -> Result<Vec<Value>> {
-    let v = aws.call_opt(
-        region,
-        &[
-            "cloudformation",
-            "describe-stack-events",
-            "--stack-name",
-            stack,
-            "--max-items",
-            "100",
-        ],
-    )?;
-    Ok(v.as_ref()
-        .and_then(|v| v.get("StackEvents"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default())
-}
-
-fn event_id(e: &Value) -> String {
-    e.get("EventId")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -281,15 +281,27 @@ fn wait(
     }
 }
 
-fn stack_events(aws: &Aws, stack: &StackRef) -> Result<Vec<Value>> {
-    let v = stack.call(aws, "describe-stack-events", &["--max-items", "100"])?;
-    Ok(v.get("StackEvents")
+/// The stack's latest events, newest first (none for a stack that is gone: a deletion's last
+/// answer). `stack.name` may be the stack's id, which outlives its deletion.
+pub fn stack_events(aws: &Aws, stack: &StackRef) -> Result<Vec<Value>> {
+    let args = [
+        "cloudformation",
+        "describe-stack-events",
+        "--stack-name",
+        &stack.name,
+        "--max-items",
+        "100",
+    ];
+    let v = aws.call_opt(&stack.region, &args)?;
+    Ok(v.as_ref()
+        .and_then(|v| v.get("StackEvents"))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default())
 }
 
-fn event_id(e: &Value) -> String {
+/// An event's id, to print each event once.
+pub fn event_id(e: &Value) -> String {
     e.get("EventId")
         .and_then(Value::as_str)
         .unwrap_or("")
