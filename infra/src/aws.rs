@@ -84,6 +84,7 @@ pub const SERVICES: &[(&str, &str)] = &[
     ("cloudfront", "cloudfront"),
     ("cloudfront-keyvaluestore", "cloudfront-keyvaluestore"),
     ("cloudwatch", "cloudwatch"),
+    ("events", "events"),
     ("iam", "iam"),
     ("kms", "kms"),
     ("lambda", "lambda"),

@@ -103,6 +103,9 @@ fn healthy_setups_pass_every_check() {
                 "certificate-names",
                 "viewer-tls",
                 "alias-dns",
+                "purge-function",
+                "purge-permissions",
+                "purge-events",
             ]
         } else {
             &[
@@ -121,6 +124,9 @@ fn healthy_setups_pass_every_check() {
                 "logs",
                 "log-retention",
                 "concurrency",
+                "purge-function",
+                "purge-permissions",
+                "purge-events",
             ]
         };
         for c in expected {

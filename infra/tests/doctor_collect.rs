@@ -2,7 +2,8 @@
 //! (the KeyValueStore's data plane, `lambda get-account-settings`): a stand-in `aws` answers every
 //! call with the responses `tests/doctor/edge-good.json` holds (AWS's documented shapes), plus a
 //! `list-keys` answer with values, which must never reach the facts, and a new account's
-//! concurrency in eu-west-1.
+//! concurrency in eu-west-1. The stack next to the bucket (the automatic purge) is answered from
+//! the same file, each call in the bucket's region.
 mod common;
 
 use std::path::Path;
@@ -27,16 +28,20 @@ fn settings(concurrency: u32) -> Value {
         "AccountUsage": {"TotalCodeSize": 3687040, "FunctionCount": 2}})
 }
 
-/// The responses the good edge setup was recorded from, one file per call (per region where the
-/// answer depends on it).
-fn recorded(dir: &Path) {
-    let good: Value = serde_json::from_str(
+fn good() -> Value {
+    serde_json::from_str(
         &std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doctor/edge-good.json"),
         )
         .unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The responses the good edge setup was recorded from, one file per call (per region where the
+/// answer depends on it).
+fn recorded(dir: &Path) {
+    let good = good();
     let mut dist = good["distribution"].clone();
     // The site's own domain is another test's business (no alias: nothing of it is read).
     dist["Distribution"]["DistributionConfig"]["Aliases"] = json!({"Quantity": 0});
@@ -116,6 +121,34 @@ fn recorded(dir: &Path) {
             {"Key": "scalefront-o", "Value": "SECRET-o-0123456789abcdef"}
         ]}),
     );
+    // The stack in us-east-1 says where the bucket is; the one next to it holds the purge.
+    write(
+        dir,
+        "main-stack.json",
+        &json!({"Stacks": [{"StackName": "scalefront-example-photos", "StackStatus": "UPDATE_COMPLETE",
+            "Parameters": [{"ParameterKey": "BucketName", "ParameterValue": "example-photos"},
+                {"ParameterKey": "BucketRegion", "ParameterValue": "eu-west-1"}],
+            "Outputs": [{"OutputKey": "DistributionId", "OutputValue": "E2SCALEFRONT1"}]}]}),
+    );
+    let purge = &good["purge"];
+    write(dir, "region-stack.json", &purge["describe_stack"]);
+    let pf = &purge["function"];
+    write(dir, "purge-function.json", &pf["configuration"]);
+    write(dir, "purge-role.json", &pf["role"]["get_role"]);
+    for (i, name) in ["scalefront-purge", "scalefront-invalidate"]
+        .iter()
+        .enumerate()
+    {
+        write(
+            dir,
+            &format!("{name}.json"),
+            &json!({"RoleName": "r", "PolicyName": name, "PolicyDocument": pf["role"]["policy_documents"][i]}),
+        );
+    }
+    write(dir, "purge-policy.json", &pf["policy"]);
+    write(dir, "rule.json", &purge["rule"]);
+    write(dir, "targets.json", &purge["targets"]);
+    write(dir, "notification.json", &purge["notification"]);
     for (region, concurrency) in [
         ("us-east-1", 1000),
         ("eu-west-1", 10),
@@ -134,6 +167,11 @@ fn stand_in(dir: &Path) -> Aws {
     let region = r#"r=$(echo "$*" | sed 's/.*--region \([^ ]*\).*/\1/')"#;
     let arms = format!(
         r#"  "cloudformation describe-stack-resources") cat "{d}/stack-resources.json" ;;
+  "cloudformation describe-stacks") case "$*" in *-region\ *) cat "{d}/region-stack.json" ;; *) cat "{d}/main-stack.json" ;; esac ;;
+  "events describe-rule") cat "{d}/rule.json" ;;
+  "events list-targets-by-rule") cat "{d}/targets.json" ;;
+  "s3api get-bucket-notification-configuration") cat "{d}/notification.json" ;;
+  "lambda get-policy") case "$*" in *-purge\ *) cat "{d}/purge-policy.json" ;; *) exit 254 ;; esac ;;
   "cloudfront get-distribution") cat "{d}/distribution.json" ;;
   "cloudfront get-cache-policy") cat "{d}/cache-policy.json" ;;
   "cloudfront get-origin-access-control") cat "{d}/oac.json" ;;
@@ -142,11 +180,11 @@ fn stand_in(dir: &Path) -> Aws {
   "cloudfront-keyvaluestore list-keys") cat "{d}/list-keys.json" ;;
   "s3api get-bucket-location") echo '{{"LocationConstraint": "eu-west-1"}}' ;;
   "s3api get-bucket-policy") cat "{d}/bucket-policy.json" ;;
-  "lambda get-function-configuration") cat "{d}/function.json" ;;
+  "lambda get-function-configuration") case "$*" in *-purge\ *) cat "{d}/purge-function.json" ;; *) cat "{d}/function.json" ;; esac ;;
   "lambda get-account-settings") {region}; cat "{d}/settings-$r.json" ;;
-  "iam get-role") cat "{d}/role.json" ;;
-  "iam list-role-policies") echo '{{"PolicyNames": ["photos"]}}' ;;
-  "iam get-role-policy") cat "{d}/role-policy.json" ;;
+  "iam get-role") case "$*" in *PurgeRole*) cat "{d}/purge-role.json" ;; *) cat "{d}/role.json" ;; esac ;;
+  "iam list-role-policies") case "$*" in *PurgeRole*) echo '{{"PolicyNames": ["scalefront-purge", "scalefront-invalidate"]}}' ;; *) echo '{{"PolicyNames": ["photos"]}}' ;; esac ;;
+  "iam get-role-policy") case "$*" in *scalefront-purge\ *) cat "{d}/scalefront-purge.json" ;; *scalefront-invalidate\ *) cat "{d}/scalefront-invalidate.json" ;; *) cat "{d}/role-policy.json" ;; esac ;;
   "iam list-attached-role-policies") echo '{{"AttachedPolicies": [{{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}]}}' ;;
   "cloudwatch get-metric-statistics") {region}; case "$*" in *us-east-1.*) cat "{d}/metrics-$r.json" ;; *) echo '{{"Datapoints": []}}' ;; esac ;;
   "logs describe-log-groups") {region}; cat "{d}/logs-$r.json" ;;
@@ -214,6 +252,26 @@ fn collects_keys_quotas_and_retentions_from_recorded_responses() {
             .and_then(infra::runtime::Date::parse),
         Some(infra::runtime::Date::today())
     );
+
+    // The purge's wiring, read next to the bucket (its region from the stack's BucketRegion), as
+    // recorded.
+    let want: infra::doctor::facts::PurgeFacts =
+        serde_json::from_value(good()["purge"].clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(facts.purge.as_ref().unwrap()).unwrap(),
+        serde_json::to_value(&want).unwrap()
+    );
+    for call in [
+        "cloudformation describe-stacks --stack-name scalefront-example-photos --region us-east-1",
+        "cloudformation describe-stacks --stack-name scalefront-example-photos-region --region eu-west-1",
+        "lambda get-function-configuration --function-name scalefront-example-photos-purge --region eu-west-1",
+        "lambda get-policy --function-name scalefront-example-photos-purge --region eu-west-1",
+        "events describe-rule --name scalefront-example-photos-region-PurgeRule-1A2B3C4D5E6F --region eu-west-1",
+        "events list-targets-by-rule --rule scalefront-example-photos-region-PurgeRule-1A2B3C4D5E6F --region eu-west-1",
+        "s3api get-bucket-notification-configuration --bucket example-photos --region eu-west-1",
+    ] {
+        assert!(calls.contains(call), "{call}\n{calls}");
+    }
 
     // The checks: the new account's quota and the group kept forever warn; nothing fails.
     let lines = checks::run(&facts);

@@ -112,6 +112,18 @@ pub const CHECKS: &[(&str, &str)] = &[
         "signing-keys",
         "signed URLs: the viewer function reads a KeyValueStore holding scalefront-a, -b and -o",
     ),
+    (
+        "purge-function",
+        "the purge function next to the bucket exists, runs the purge handler and invalidates this distribution; warns when there is no automatic purge at all",
+    ),
+    (
+        "purge-permissions",
+        "the purge's role may delete under the variant prefix only, write no original, and invalidate this distribution only (warns on every distribution)",
+    ),
+    (
+        "purge-events",
+        "the bucket sends its events to EventBridge; the rule is enabled, matches its originals created and deleted, leaves out the variant prefix (warns), and may invoke the purge function",
+    ),
 ];
 
 /// One report line. Three states: ok (`ok`, not `warn`), a warning (`ok` and `warn`: the exit status
@@ -151,7 +163,11 @@ pub(super) fn fail(
         fix: fix.into(),
     }
 }
-fn warn(check: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Line {
+pub(super) fn warn(
+    check: &'static str,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Line {
     Line {
         check,
         ok: true,
@@ -206,6 +222,7 @@ pub fn run(f: &Facts) -> Vec<Line> {
     out.extend(log_retention(f));
     out.extend(concurrency(f));
     out.extend(signing_keys(f));
+    out.extend(super::purge::checks(f));
     out
 }
 
@@ -565,7 +582,7 @@ fn managed_policy(arn: &str) -> Option<Value> {
     }
 }
 
-fn role_statements(r: &RoleFacts) -> Vec<Statement> {
+pub(super) fn role_statements(r: &RoleFacts) -> Vec<Statement> {
     r.policy_documents
         .iter()
         .chain(
@@ -580,7 +597,7 @@ fn role_statements(r: &RoleFacts) -> Vec<Statement> {
 }
 
 /// The functions that read and write the bucket: every Lambda the facts hold, each once.
-fn resize_roles(f: &Facts) -> Vec<(&str, &RoleFacts)> {
+pub(super) fn resize_roles(f: &Facts) -> Vec<(&str, &RoleFacts)> {
     let mut seen = BTreeSet::new();
     f.lambdas
         .values()

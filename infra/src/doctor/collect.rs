@@ -38,20 +38,20 @@ pub enum Target {
     Stack(String),
 }
 
-const HOME: &str = "us-east-1";
+pub(super) const HOME: &str = "us-east-1";
 
 fn from<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> anyhow::Result<T> {
     serde_json::from_value(v).with_context(|| format!("unexpected shape of {what}"))
 }
 
-struct Collector<'a> {
-    aws: &'a Aws,
-    facts: Facts,
+pub(super) struct Collector<'a> {
+    pub(super) aws: &'a Aws,
+    pub(super) facts: Facts,
 }
 
 impl Collector<'_> {
     /// Runs a call; a failure is recorded (and `None` returned), "not found" is `Ok(None)` too.
-    fn get(&mut self, region: &str, args: &[&str]) -> Option<Value> {
+    pub(super) fn get(&mut self, region: &str, args: &[&str]) -> Option<Value> {
         match self.aws.call_opt(region, args) {
             Ok(v) => v,
             Err(e) => {
@@ -71,6 +71,10 @@ pub fn collect(
 ) -> anyhow::Result<Facts> {
     let mut stack_functions = Vec::new();
     let mut stack = None;
+    let stack_name = match target {
+        Target::Stack(name) => Some(name.as_str()),
+        Target::Distribution(_) => None,
+    };
     let id = match target {
         Target::Distribution(id) => id.clone(),
         Target::Stack(name) => {
@@ -264,6 +268,7 @@ pub fn collect(
         );
         c.facts.lambdas.insert(o.domain_name.clone(), lf);
     }
+    c.facts.purge = super::purge::collect(&mut c, stack_name, &mut *progress)?;
     account_settings(&mut c, &mut *progress);
     Ok(c.facts)
 }
@@ -405,7 +410,11 @@ fn function_for_url(
     })
 }
 
-fn lambda_facts(c: &mut Collector, region: &str, function: &str) -> anyhow::Result<LambdaFacts> {
+pub(super) fn lambda_facts(
+    c: &mut Collector,
+    region: &str,
+    function: &str,
+) -> anyhow::Result<LambdaFacts> {
     let mut lf = LambdaFacts::default();
     let Some(v) = c.get(
         region,

@@ -62,6 +62,79 @@ pub struct Facts {
     /// in (where its log groups are) or lives in (regional mode).
     #[serde(default)]
     pub account_settings: BTreeMap<String, AccountSettings>,
+    /// The automatic purge next to the bucket (`None`: no bucket to look next to, or facts saved
+    /// before doctor read it).
+    #[serde(default)]
+    pub purge: Option<PurgeFacts>,
+}
+
+/// The automatic purge's wiring, in the bucket's region: the stack next to the bucket
+/// (`<stack>-region`, [`crate::template::region_stack_name`]), its purge function (with its role and
+/// resource policy), the EventBridge rule that runs it and the bucket's notification configuration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PurgeFacts {
+    /// The photo bucket and its region.
+    pub bucket: String,
+    pub region: String,
+    /// The stack looked for next to the bucket.
+    pub stack: String,
+    /// Its name was guessed from scalefront's default naming (no `--stack`): another name would
+    /// not be found.
+    #[serde(default)]
+    pub guessed: bool,
+    /// `cloudformation describe-stacks` of that stack (`None`: there is no such stack).
+    #[serde(default)]
+    pub describe_stack: Option<Value>,
+    /// The function its `PurgeFunctionName` output names: `get-function-configuration`, its role,
+    /// and `lambda get-policy` (who may invoke it; `None`: no resource policy).
+    #[serde(default)]
+    pub function: Option<LambdaFacts>,
+    /// `events describe-rule` of the rule its `PurgeRuleArn` output names (`None`: not found).
+    #[serde(default)]
+    pub rule: Option<Value>,
+    /// `events list-targets-by-rule` of that rule.
+    #[serde(default)]
+    pub targets: Option<Value>,
+    /// `s3api get-bucket-notification-configuration` of the bucket (`{}`: no notifications).
+    #[serde(default)]
+    pub notification: Option<Value>,
+}
+
+impl PurgeFacts {
+    /// An output of the stack next to the bucket.
+    pub fn output(&self, key: &str) -> Option<&str> {
+        stack_value(
+            self.describe_stack.as_ref()?,
+            "Outputs",
+            "OutputKey",
+            "OutputValue",
+            key,
+        )
+    }
+
+    /// The stack's status (`UPDATE_COMPLETE`, `ROLLBACK_COMPLETE`…).
+    pub fn stack_status(&self) -> Option<&str> {
+        self.describe_stack
+            .as_ref()?
+            .pointer("/Stacks/0/StackStatus")
+            .and_then(Value::as_str)
+    }
+}
+
+/// `describe-stacks`' `Parameters` or `Outputs` entry named `key`: its value.
+pub fn stack_value<'a>(
+    describe_stacks: &'a Value,
+    list: &str,
+    key_field: &str,
+    value_field: &str,
+    key: &str,
+) -> Option<&'a str> {
+    describe_stacks
+        .pointer(&format!("/Stacks/0/{list}"))
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|o| o.get(key_field).and_then(Value::as_str) == Some(key))
+        .and_then(|o| o.get(value_field).and_then(Value::as_str))
 }
 
 /// What a scalefront stack holds besides the distribution.

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod collect;
 pub mod domain;
 pub mod facts;
+pub mod purge;
 
 pub use checks::{Line, CHECKS};
 pub use collect::{collect, Target, EDGE_REGIONS};
