@@ -8,10 +8,12 @@ use infra::doctor::{self, Facts, Target};
 const ABOUT: &str =
     "Diagnose a deployed setup: one line per check, ok, WARN or FAIL, the last two with the fix";
 const LONG_ABOUT: &str = "Diagnose a deployed setup (scalefront's or a hand-made one): reads the distribution, its \
-functions, role, cache policy, bucket policy, invocation metrics and log groups (read-only calls), then prints one line \
-per check: `ok`, `WARN` (works now, but not for long or not under load: a runtime Lambda deprecates within 180 days, \
-log groups that never expire, a concurrency quota below what a page of new photos needs) or `FAIL`, the last two with \
-the fix. It looks for Lambda@Edge logs and invocations in every region with edge caches, because that is where they are \
+functions, role, cache policy, bucket policy, invocation metrics and log groups, and the automatic purge next to the \
+bucket (the stack <stack>-region: its function, role and EventBridge rule, and the bucket's notifications) (read-only \
+calls), then prints one line per check: `ok`, `WARN` (works now, but not for long, not under load or not fully, or with \
+more power than it needs: a runtime Lambda deprecates within 180 days, log groups that never expire, a concurrency quota \
+below what a page of new photos needs, no automatic purge, a purge that may invalidate every distribution) or `FAIL`, \
+the last two with the fix. It looks for Lambda@Edge logs and invocations in every region with edge caches, because that is where they are \
 (/aws/lambda/us-east-1.<name> in the region that ran it).\n\n\
 Exit status 1 when a check fails; warnings alone leave it 0.\n\n\
 Examples:\n  scalefront doctor --stack scalefront-my-photos\n  scalefront doctor --distribution E2ABCDEF123456\n  \
