@@ -10,62 +10,19 @@
 //! moto's CloudFormation has no CloudFront, so the distribution is made through the API and the
 //! distribution's own stack is not used (`--stack` is proven on recorded responses in
 //! tests/doctor_collect.rs). The test starts `moto_server` from `.tools/venv` on a free port.
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use infra::aws::Aws;
 use infra::doctor::{self, checks, Facts, Target};
 use serde_json::{json, Value};
 
-struct Moto(Child);
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{aws_cli, start_moto as moto};
 
-fn start_moto() -> (Moto, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join(".tools/venv/bin/moto_server");
-    assert!(
-        bin.exists(),
-        "{} missing: run scripts/setup.sh",
-        bin.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (moto, format!("http://127.0.0.1:{port}"))
-}
-
-fn aws_cli(endpoint: &str) -> Aws {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    Aws::with_program(root.join(".tools/venv/bin/aws"))
-        .with_env("AWS_ENDPOINT_URL", endpoint)
-        .with_env("AWS_ACCESS_KEY_ID", "testing")
-        .with_env("AWS_SECRET_ACCESS_KEY", "testing")
-        .with_env("AWS_PROFILE", "")
-        .with_env("AWS_CONFIG_FILE", "/dev/null")
+fn start_moto() -> (common::Moto, String) {
+    moto(&[])
 }
 
 const BUCKET: &str = "example-photos";

@@ -8,10 +8,7 @@
 //! and the wait is seen from both sides), short enough for a test.
 mod common;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use infra::aws::Aws;
 use infra::doctor::domain::{self as doc, Lookup};
@@ -19,54 +16,10 @@ use infra::doctor::facts::{Distribution, Facts, GetDistribution};
 use infra::domain::{self, Wait};
 use serde_json::{json, Value};
 
-struct Moto(Child);
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// A moto server on a free port whose ACM issues a requested certificate after 10 s.
-fn start_moto() -> (Moto, Aws) {
-    let bin = root().join(".tools/venv/bin/moto_server");
-    assert!(
-        bin.exists(),
-        "{} missing: run scripts/setup.sh",
-        bin.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&bin)
-        .env("MOTO_ACM_VALIDATION_WAIT", "10")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let aws = Aws::with_program(root().join(".tools/venv/bin/aws"))
-        .with_env("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{port}"))
-        .with_env("AWS_ACCESS_KEY_ID", "testing")
-        .with_env("AWS_SECRET_ACCESS_KEY", "testing")
-        .with_env("AWS_PROFILE", "")
-        .with_env("AWS_CONFIG_FILE", "/dev/null");
-    (moto, aws)
+fn start_moto() -> (common::Moto, Aws) {
+    let (moto, endpoint) = common::start_moto(&[("MOTO_ACM_VALIDATION_WAIT", "10")]);
+    (moto, common::aws_cli(&endpoint))
 }
 
 const QUICK: Wait = Wait {

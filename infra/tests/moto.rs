@@ -4,67 +4,22 @@
 //! what moto serves; the checks themselves are proven on recorded responses (tests/doctor.rs).
 //!
 //! The test starts `moto_server` from `.tools/venv` (scripts/setup.sh installs it) on a free port.
+mod common;
+
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use infra::aws::Aws;
 use infra::deploy::Severity;
 use infra::doctor::{self, checks, collect, Facts, Target};
 use serde_json::json;
 
-struct Moto(Child);
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn start_moto() -> (common::Moto, String) {
+    common::start_moto(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
 }
 
-fn start_moto() -> (Moto, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join(".tools/venv/bin/moto_server");
-    assert!(
-        bin.exists(),
-        "{} missing: run scripts/setup.sh",
-        bin.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&bin)
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (moto, format!("http://127.0.0.1:{port}"))
-}
-
-/// The aws CLI pointed at one moto server (tests run in parallel, each with its own server).
-fn aws_cli(endpoint: &str) -> Aws {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    Aws::with_program(root.join(".tools/venv/bin/aws"))
-        .with_env("AWS_ENDPOINT_URL", endpoint)
-        .with_env("AWS_ACCESS_KEY_ID", "testing")
-        .with_env("AWS_SECRET_ACCESS_KEY", "testing")
-        .with_env("AWS_PROFILE", "")
-        .with_env("AWS_CONFIG_FILE", "/dev/null")
-}
+use common::aws_cli;
 
 /// The photo bucket every test starts from, in eu-west-1.
 fn photo_bucket(aws: &Aws) {

@@ -828,7 +828,10 @@ fn the_purge_runs_next_to_the_bucket_on_its_events() {
         let inv = &inv["Properties"]["PolicyDocument"]["Statement"][0];
         assert_eq!(
             inv["Action"],
-            json!(["cloudfront:CreateInvalidation", "cloudfront:GetDistributionConfig"])
+            json!([
+                "cloudfront:CreateInvalidation",
+                "cloudfront:GetDistributionConfig"
+            ])
         );
         assert!(inv["Resource"]
             .to_string()

@@ -1,7 +1,70 @@
 //! A stand-in `aws` for calls moto lacks, answering from recorded responses shaped like AWS's
 //! documented ones. Shared by infra's tests and, by path, the CLI's.
 #![allow(dead_code)]
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use infra::aws::Aws;
+
+/// A moto server, stopped when dropped.
+pub struct Moto(Child);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The checkout's root (`../` from either crate that uses this file).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A moto server on a free loopback port with `env` set (tests run in parallel, each with its
+/// own server); its endpoint URL.
+pub fn start_moto(env: &[(&str, &str)]) -> (Moto, String) {
+    let bin = root().join(".tools/venv/bin/moto_server");
+    assert!(
+        bin.exists(),
+        "{} missing: run scripts/setup.sh",
+        bin.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&bin)
+        .envs(env.iter().copied())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (moto, format!("http://127.0.0.1:{port}"))
+}
+
+/// The aws CLI of the checkout's venv, pointed at one moto server with test credentials.
+pub fn aws_cli(endpoint: &str) -> Aws {
+    Aws::with_program(root().join(".tools/venv/bin/aws"))
+        .with_env("AWS_ENDPOINT_URL", endpoint)
+        .with_env("AWS_ACCESS_KEY_ID", "testing")
+        .with_env("AWS_SECRET_ACCESS_KEY", "testing")
+        .with_env("AWS_PROFILE", "")
+        .with_env("AWS_CONFIG_FILE", "/dev/null")
+}
 
 /// The recorded KeyValueStore responses (`describe-stacks`, `describe-key-value-store`,
 /// `put-key`).
