@@ -290,7 +290,7 @@ impl Step {
                 };
                 s.push_str(" (buckets created if missing, checked to be this account's; skipped if already there)");
                 if let Some((file, key)) = ctx.built.as_ref().and_then(|b| b.signing_keys.as_ref()) {
-                    s.push_str(&format!("; the signing keys {} to s3://{artifacts}/{key} (the stack's KeyValueStore is created from it, once: later keys go in with scalefront sign --rotate)", file.display()));
+                    s.push_str(&format!("; upload the signing keys {} to s3://{artifacts}/{key} (the stack's KeyValueStore is created from it, once: later keys go in with scalefront sign --rotate)", file.display()));
                 }
                 s
             }
