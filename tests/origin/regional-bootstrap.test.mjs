@@ -92,7 +92,13 @@ async function bootstrap(events, config = null) {
   child.stderr.on('data', (c) => { stderr += c; });
   try {
     const answers = await Promise.all(replies);
-    const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    // The bootstrap logs each request's line after it posts the answer: wait for them all (a
+    // loaded machine may deliver the answer first), then read them.
+    const lines = () => stdout.split('\n').filter((l) => l.startsWith('{'));
+    for (let waited = 0; lines().length < answers.length && waited < 10_000; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const logs = lines().map((l) => JSON.parse(l));
     return { answers, logs, stderr };
   } finally {
     child.kill();
