@@ -190,6 +190,29 @@ fn scope(prefix: Option<&str>) -> Result<String> {
     })
 }
 
+/// What the verify step requests: a variant of the survey's sample photo as a page would ask for
+/// it under this spec (a preset when only presets are allowed; signed with slot a when URLs are
+/// signed). `None` before the survey, or with no photo in the bucket.
+fn verify_path(spec: &viewer_fn::Spec, keys: Option<&Path>, ctx: &Ctx) -> Result<Option<String>> {
+    let Some(key) = ctx.survey.as_ref().and_then(|s| s.sample_key.as_deref()) else {
+        return Ok(None);
+    };
+    let query = match spec.presets().keys().next() {
+        Some(name) if spec.presets_only() => format!("p={name}"),
+        _ => "w=600".to_owned(),
+    };
+    let path = format!("/{}?{query}", template::percent_encode_path(key));
+    match package::signing_keys(spec, keys)? {
+        Some(keys) => {
+            let slot = if keys.get('a').is_some() { 'a' } else { 'b' };
+            viewer_fn::sign::sign_url(spec, &keys, slot, &path)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("the verify request: {e}"))
+        }
+        None => Ok(Some(path)),
+    }
+}
+
 /// The header the survey found the bucket's policy demands, as the origin's config spells it.
 fn put_encryption(ctx: &Ctx) -> Result<Option<resize_lambda::Encryption>> {
     use infra::deploy::survey::PutEncryption;
@@ -267,6 +290,7 @@ fn build(args: &Args, ctx: &Ctx, out: &Path) -> Result<Built> {
             (Some(file), Some(key)) => Some((file.clone(), key.clone())),
             _ => None,
         },
+        verify_path: verify_path(&packaged.spec, args.keys.as_deref(), ctx)?,
         region_template_file: out.join(args.mode.region_file_name()),
         edge_version: (args.mode == Mode::Edge)
             .then(|| template::version_description(Mode::Edge, &params)),

@@ -377,7 +377,7 @@ fn write_zip(path: &Path, entries: &[Entry]) -> Result<()> {
 }
 
 /// The keys a signed spec needs (`None` for an unsigned one): the origin's, and one of the site's.
-fn signing_keys(spec: &Spec, path: Option<&Path>) -> Result<Option<viewer_fn::sign::Keys>> {
+pub fn signing_keys(spec: &Spec, path: Option<&Path>) -> Result<Option<viewer_fn::sign::Keys>> {
     match (spec.signed(), path) {
         (false, None) => Ok(None),
         (false, Some(_)) => bail!("--keys is for a rule spec with `signed = true`"),

@@ -429,6 +429,7 @@ fn deploys_the_rendered_template_to_moto() {
                 signing_keys: None,
                 region_template_file,
                 edge_version: None,
+                verify_path: None,
                 region_package_file,
                 region_package: params.regional_package.clone(),
             })
@@ -1034,6 +1035,7 @@ fn deploys_regional_mode_next_to_the_bucket() {
             signing_keys: None,
             region_template_file: function,
             edge_version: None,
+            verify_path: None,
             region_package_file: zip.clone(),
             region_package: params.regional_package.clone(),
         })

@@ -71,6 +71,9 @@ pub struct Built {
     /// the package its functions run: the regional package (the same as `package` in regional
     /// mode).
     pub region_template_file: PathBuf,
+    /// The path and query the verify step requests (a variant of a photo in the bucket, as this
+    /// spec wants it asked: a preset, a signature); `None`: no photo to try.
+    pub verify_path: Option<String>,
     /// Edge mode: the Lambda@Edge version's identity ([`crate::template::version_description`]);
     /// when it differs from the deployed one, a new version is published and associated.
     pub edge_version: Option<String>,
@@ -286,7 +289,8 @@ impl Step {
                 let mut s = match (&ctx.built, o.mode) {
                     (Some(b), Mode::Edge) => format!("upload the Lambda@Edge package to s3://{artifacts}/{} in {STACK_REGION} and the regional package (the purge) to s3://{region_bucket}/{} in {region}", b.package.key, b.region_package.key),
                     (Some(b), Mode::Regional) => format!("upload the regional package (resize and purge) to s3://{region_bucket}/{} in {region}", b.region_package.key),
-                    (None, _) => format!("upload the packages to s3://{artifacts}/ ({STACK_REGION}) and s3://{region_bucket}/ ({region})"),
+                    (None, Mode::Edge) => format!("upload the packages to s3://{artifacts}/ ({STACK_REGION}) and s3://{region_bucket}/ ({region})"),
+                    (None, Mode::Regional) => format!("upload the regional package to s3://{region_bucket}/ ({region})"),
                 };
                 s.push_str(" (buckets created if missing, checked to be this account's; skipped if already there)");
                 if let Some((file, key)) = ctx.built.as_ref().and_then(|b| b.signing_keys.as_ref()) {
@@ -333,7 +337,7 @@ impl Step {
             Step::KeyPolicy => match ctx.survey.as_ref().map(|s| &s.kms_key_arn) {
                 Some(None) => "nothing to do: the bucket is not encrypted with a customer managed KMS key".to_owned(),
                 Some(Some(k)) if o.yes => format!("merge statement {} (CloudFront may decrypt, for this distribution only) into the key policy of {k}", grants::sid("Decrypt", &o.stack)),
-                Some(Some(k)) => format!("print the statement CloudFront needs in the key policy of {k} (deploy --yes adds it)"),
+                Some(Some(k)) => format!("check that the key policy of {k} lets this distribution decrypt (the survey stopped if it did not: deploy --yes merges the statement)"),
                 None => "if the bucket is SSE-KMS with a customer managed key: let this distribution decrypt (with --yes; else print the statement)".to_owned(),
             },
             Step::Certificate => {
@@ -393,12 +397,26 @@ impl Step {
                             .join("; ")
                     );
                 }
+                // Without --yes, an SSE-KMS bucket goes on only when its key policy already
+                // lets this (existing) distribution decrypt.
                 if let (Some(k), false) = (&s.kms_key_arn, o.yes) {
-                    let example = grants::kms_statement(&format!(
-                        "arn:aws:cloudfront::{}:distribution/<distribution id>",
-                        s.account
+                    let sid = grants::sid("Decrypt", &o.stack);
+                    let Some(id) = &s.distribution_id else {
+                        let example = grants::kms_statement(&distribution_arn(
+                            &s.account,
+                            "<distribution id>",
+                        ));
+                        bail!("bucket {} is encrypted with the KMS key {k}: CloudFront can read it only if the key policy lets the distribution decrypt, and the distribution does not exist yet. Run deploy with --yes to have it add this statement (Sid {sid}) once the distribution exists:\n{}", o.bucket, serde_json::to_string_pretty(&example)?);
+                    };
+                    let statement = grants::kms_statement(&distribution_arn(&s.account, id));
+                    let (current, merged) =
+                        key_policy_merge(aws, &s.bucket_region, k, &statement, &sid)?;
+                    if !grants::same_policy(current.as_deref(), &merged) {
+                        bail!("bucket {} is encrypted with the KMS key {k}, whose policy does not let distribution {id} decrypt: run deploy with --yes to merge this statement (Sid {sid}), or add it yourself:\n{}", o.bucket, serde_json::to_string_pretty(&statement)?);
+                    }
+                    say(&format!(
+                        "  ok   key-policy: the policy of {k} lets distribution {id} decrypt"
                     ));
-                    bail!("bucket {} is encrypted with the KMS key {k}: CloudFront can read it only if the key policy lets the distribution decrypt. Run deploy again with --yes to have it add this statement (Sid {}) once the distribution exists, or add it yourself:\n{}", o.bucket, grants::sid("Decrypt", &o.stack), serde_json::to_string_pretty(&example)?);
                 }
                 stack::creates(&ctx.stack(), s.stack_status.as_deref())?;
                 ctx.survey = Some(s);
@@ -554,17 +572,18 @@ impl Step {
                     .as_ref()
                     .context("verify needs the stack's outputs")?;
                 // A new or empty bucket has no photo to try: nothing to verify yet.
-                if ctx.survey()?.sample_key.is_none() {
+                let Some(path) = ctx.built()?.verify_path.clone() else {
                     say(&format!(
                         "  no photo in bucket {} to try yet: upload one, then curl {}",
                         ctx.opts.bucket, out.test_url
                     ));
                     return Ok(());
-                }
-                let probe = verify::probe_with_retries(&out.test_url, say)?;
+                };
+                let url = at_origin_of(&out.test_url, &path);
+                let probe = verify::probe_with_retries(&url, say)?;
                 say(&format!("  {}", probe.line()));
                 if probe.status != 200 {
-                    bail!("the test request answered {} ({}): `scalefront doctor --stack {}` checks every part", probe.status, out.test_url, ctx.opts.stack);
+                    bail!("the test request answered {} ({url}): `scalefront doctor --stack {}` checks every part", probe.status, ctx.opts.stack);
                 }
             }
         }
@@ -623,6 +642,13 @@ pub fn run(
             .with_context(|| format!("deploy step {} failed", step.name()))?;
     }
     Ok(())
+}
+
+/// `path` at the origin (scheme and host) of the stack's `TestUrl` output: the distribution's
+/// own URL.
+fn at_origin_of(test_url: &str, path: &str) -> String {
+    let origin: Vec<&str> = test_url.splitn(4, '/').take(3).collect();
+    format!("{}{path}", origin.join("/"))
 }
 
 /// A distribution's ARN (CloudFront is global: no region in it).
@@ -856,6 +882,33 @@ fn bucket_policy(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> 
     Ok(())
 }
 
+/// The key's policy now, and with `statement` merged under `sid`.
+fn key_policy_merge(
+    aws: &Aws,
+    region: &str,
+    key: &str,
+    statement: &Value,
+    sid: &str,
+) -> Result<(Option<String>, String)> {
+    let current = aws.call(
+        region,
+        &[
+            "kms",
+            "get-key-policy",
+            "--key-id",
+            key,
+            "--policy-name",
+            "default",
+        ],
+    )?;
+    let text = current
+        .get("Policy")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let merged = merge_statement(text.as_deref(), statement, sid)?;
+    Ok((text, merged))
+}
+
 /// SSE-KMS: the decrypt statement for this distribution, merged into the key's policy (`--yes`).
 fn key_policy(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
     let s = ctx.survey()?;
@@ -868,24 +921,16 @@ fn key_policy(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
         .context("the key policy needs the stack's outputs")?;
     let statement = grants::kms_statement(&out.distribution_arn(&s.account));
     let sid = grants::sid("Decrypt", &ctx.opts.stack);
-    let current = aws.call(
-        &s.bucket_region,
-        &[
-            "kms",
-            "get-key-policy",
-            "--key-id",
-            key,
-            "--policy-name",
-            "default",
-        ],
-    )?;
-    let text = current.get("Policy").and_then(Value::as_str);
-    let merged = merge_statement(text, &statement, &sid)?;
+    let (current, merged) = key_policy_merge(aws, &s.bucket_region, key, &statement, &sid)?;
+    let text = current.as_deref();
     if grants::same_policy(text, &merged) {
         say(&format!(
             "the key policy of {key} already lets this distribution decrypt"
         ));
         return Ok(());
+    }
+    if !ctx.opts.yes {
+        bail!("the key policy of {key} does not let this distribution decrypt: run deploy with --yes to merge this statement (Sid {sid}), or add it yourself:\n{}", serde_json::to_string_pretty(&statement)?);
     }
     say(&format!(
         "merging statement {sid} into the key policy of {key}"
@@ -984,6 +1029,7 @@ mod tests {
                 template: String::new(),
                 signing_keys: None,
                 region_template_file: "/tmp/p/template-region.yaml".into(),
+                verify_path: None,
                 edge_version: Some("scalefront package 0123 spec 4567 3008 MB".into()),
                 region_package_file: "/tmp/p/regional.zip".into(),
                 region_package: Artifact::of("regional", b"r"),
@@ -1132,6 +1178,19 @@ mod tests {
         let mut build = |_: &Ctx| -> Result<Built> { unreachable!() };
         let mut ctx = Ctx::new(opts());
         ctx.survey = Some(survey);
+        ctx.built = Some(Built {
+            package_file: "/tmp/p/origin-response.zip".into(),
+            package: Artifact::of("origin-response", b"x"),
+            package_size: 1,
+            template_file: "/tmp/p/template-edge.yaml".into(),
+            template: String::new(),
+            signing_keys: None,
+            region_template_file: "/tmp/p/template-edge-region.yaml".into(),
+            verify_path: Some("/photos/a.jpg?w=600".into()),
+            region_package_file: "/tmp/p/regional.zip".into(),
+            region_package: Artifact::of("regional", b"r"),
+            edge_version: None,
+        });
         let mut verify = |ctx: &mut Ctx, url: String| {
             ctx.outputs = Some(Outputs {
                 domain: "d1.cloudfront.net".into(),
@@ -1158,7 +1217,7 @@ mod tests {
             "{err}"
         );
         // An empty bucket: nothing to try, nothing fetched.
-        ctx.survey.as_mut().unwrap().sample_key = None;
+        ctx.built.as_mut().unwrap().verify_path = None;
         let (r, text) = verify(&mut ctx, "http://127.0.0.1:9/never".into());
         r.unwrap();
         assert!(

@@ -234,9 +234,11 @@ fn wait(
 ) -> Result<()> {
     let started = Instant::now();
     let mut last_note = Instant::now();
-    loop {
-        // Status first, events second: the events that led to a final status are all printed.
-        let d = stack.describe(aws)?.unwrap_or_default();
+    // Executing a change set is asynchronous: right after it, an update's stack may still show
+    // its old *_COMPLETE. A final status counts only once the stack has moved (a new event, or
+    // an *_IN_PROGRESS status), read after the events that moved it.
+    let mut moved = false;
+    let print_fresh = |seen: &mut BTreeSet<String>, say: &mut dyn FnMut(&str)| -> Result<bool> {
         let mut fresh: Vec<Value> = stack_events(aws, stack)?
             .into_iter()
             .filter(|e| seen.insert(event_id(e)))
@@ -256,7 +258,18 @@ fn wait(
                 say(&format!("    → {h}"));
             }
         }
-        if d.status.ends_with("_COMPLETE") || d.status.ends_with("_FAILED") {
+        Ok(!fresh.is_empty())
+    };
+    loop {
+        moved |= print_fresh(&mut seen, say)?;
+        let d = stack.describe(aws)?.unwrap_or_default();
+        moved |= d.status.ends_with("_IN_PROGRESS") && d.status != "REVIEW_IN_PROGRESS";
+        let settled = d.status.ends_with("_COMPLETE") || d.status.ends_with("_FAILED");
+        if settled && moved {
+            // The events that led to the final status, printed before it.
+            print_fresh(&mut seen, say)?;
+        }
+        if settled && moved {
             if ["CREATE_COMPLETE", "UPDATE_COMPLETE"].contains(&d.status.as_str()) {
                 say(&format!(
                     "stack {}: {} after {}s",
