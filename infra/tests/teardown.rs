@@ -324,6 +324,7 @@ fn deploy(aws: &Aws, dir: &Path, stack: &str, package: &[u8]) {
             region_package_file,
             region_package: params.regional_package.clone(),
             edge_version: None,
+            verify_path: None,
         })
     };
     let err = infra::deploy::run(aws, &mut ctx, false, &mut build, &mut |_| {}).unwrap_err();
