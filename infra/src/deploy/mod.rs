@@ -827,18 +827,33 @@ fn lifecycle(aws: &Aws, ctx: &Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
         o.bucket
     ));
     let text = serde_json::to_string(&serde_json::json!({"Rules": rules}))?;
-    aws.call(
-        &s.bucket_region,
-        &[
-            "s3api",
-            "put-bucket-lifecycle-configuration",
-            "--bucket",
-            &o.bucket,
-            "--lifecycle-configuration",
-            &text,
-        ],
-    )?;
+    let mut args = vec![
+        "s3api",
+        "put-bucket-lifecycle-configuration",
+        "--bucket",
+        &o.bucket,
+        "--lifecycle-configuration",
+        &text,
+    ];
+    // A bucket-wide setting that lives beside the rules: put back as it was, or S3 resets it to
+    // its default for the owner's other transition rules.
+    let size = transition_default_size(current.as_ref());
+    if let Some(size) = &size {
+        args.extend(["--transition-default-minimum-object-size", size]);
+    }
+    aws.call(&s.bucket_region, &args)?;
     Ok(())
+}
+
+/// The lifecycle configuration's `TransitionDefaultMinimumObjectSize`, when the bucket has one
+/// (PutBucketLifecycleConfiguration resets it when it is not sent:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html).
+pub fn transition_default_size(current: Option<&Value>) -> Option<String> {
+    current?
+        .get("TransitionDefaultMinimumObjectSize")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// The read statement for this distribution, merged into the bucket's policy.
@@ -1143,6 +1158,14 @@ mod tests {
             None,
             "off and absent: no call"
         );
+        // The bucket-wide transition size goes back with the rules.
+        let sized =
+            json!({"TransitionDefaultMinimumObjectSize": "varies_by_storage_class", "Rules": []});
+        assert_eq!(
+            transition_default_size(Some(&sized)).as_deref(),
+            Some("varies_by_storage_class")
+        );
+        assert_eq!(transition_default_size(Some(&other)), None);
     }
 
     /// A one-shot HTTP server answering `status` with CloudFront's headers; returns its URL.
