@@ -104,24 +104,15 @@ fn setup(aws: &Aws, dir: &Path) -> String {
         ],
     );
     let params = infra::Params {
-        stack_name: STACK.into(),
-        bucket: BUCKET.into(),
-        bucket_region: REGION.into(),
-        create_bucket: false,
-        prefix: "_sf".into(),
-        viewer_function_code: "function handler(event) { return event.request; }\n".into(),
-        spec_fingerprint: "spec".into(),
-        artifact_bucket: Some(artifacts.into()),
-        edge_package: infra::Artifact::of("origin-response", b"unused"),
         regional_package: package,
-        memory_mb: 1769,
-        test_key: "photos/a.jpg".into(),
-        negotiates_format: true,
-        origin_shield: None,
-        signing_keys_object: None,
-        read_scope: String::new(),
-        kms_key_arn: None,
-        domain: None,
+        ..common::params(
+            STACK,
+            infra::Mode::Edge,
+            REGION,
+            Some(artifacts.into()),
+            b"unused",
+            "spec",
+        )
     };
     let template = dir.join("template-edge-region.yaml");
     std::fs::write(

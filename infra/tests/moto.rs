@@ -373,73 +373,8 @@ fn deploys_the_rendered_template_to_moto() {
     std::fs::create_dir_all(&dir).unwrap();
     photo_bucket(&aws);
 
-    let deploy_once = |package: &[u8], spec: &str| -> (Result<(), String>, Vec<String>) {
-        let zip = dir.join("origin-response.zip");
-        std::fs::write(&zip, package).unwrap();
-        let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
-            stack: "sf-moto".into(),
-            mode: infra::Mode::Edge,
-            bucket: "example-photos".into(),
-            region: None,
-            scope: String::new(),
-            variant_prefix: "_sf".into(),
-            yes: false,
-            domain: None,
-            log_retention_days: 30,
-            variant_expiry_days: None,
-        });
-        // The package step as the CLI does it, for the bucket the survey found.
-        let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
-            let params = infra::Params {
-                stack_name: "sf-moto".into(),
-                bucket: "example-photos".into(),
-                bucket_region: ctx.bucket_region(),
-                create_bucket: false,
-                prefix: "_sf".into(),
-                viewer_function_code: "function handler(event) { return event.request; }\n".into(),
-                spec_fingerprint: spec.into(),
-                artifact_bucket: ctx.artifact_bucket(),
-                edge_package: infra::Artifact::of("origin-response", package),
-                regional_package: infra::Artifact::of("regional", b"regional package"),
-                memory_mb: 1769,
-                test_key: "photos/a.jpg".into(),
-                negotiates_format: true,
-                origin_shield: None,
-                signing_keys_object: None,
-                read_scope: String::new(),
-                kms_key_arn: None,
-                domain: None,
-            };
-            let template = infra::render(infra::Mode::Edge, &params)?;
-            let template_file = dir.join("template-edge.yaml");
-            std::fs::write(&template_file, &template)?;
-            let region_template_file = dir.join(infra::Mode::Edge.region_file_name());
-            std::fs::write(
-                &region_template_file,
-                infra::template::render_region(infra::Mode::Edge, &params)?,
-            )?;
-            let region_package_file = dir.join("regional.zip");
-            std::fs::write(&region_package_file, b"regional package")?;
-            Ok(infra::deploy::Built {
-                package_file: zip.clone(),
-                package: params.edge_package.clone(),
-                package_size: package.len() as u64,
-                template,
-                template_file,
-                signing_keys: None,
-                region_template_file,
-                edge_version: None,
-                verify_path: None,
-                region_package_file,
-                region_package: params.regional_package.clone(),
-            })
-        };
-        let mut lines = Vec::new();
-        let r = infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| {
-            lines.push(l.to_owned())
-        })
-        .map_err(|e| format!("{e:#}"));
-        (r, lines)
+    let deploy_once = |package: &[u8], spec: &str| {
+        common::deploy(&aws, &dir, "sf-moto", infra::Mode::Edge, package, spec)
     };
 
     let (result, lines) = deploy_once(b"package one", "spec one");
@@ -799,18 +734,7 @@ fn surveys_an_encrypted_locked_down_bucket() {
     assert!(by("exposure").message.contains("backup/db.sql"));
     assert_eq!(s.sample_key.as_deref(), Some("photos/a.jpg"));
     // The survey step stops the deploy: nothing after it runs.
-    let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
-        stack: "sf".into(),
-        mode: infra::Mode::Edge,
-        bucket: "example-photos".into(),
-        region: None,
-        scope: String::new(),
-        variant_prefix: "_sf".into(),
-        yes: false,
-        domain: None,
-        log_retention_days: 30,
-        variant_expiry_days: None,
-    });
+    let mut ctx = infra::deploy::Ctx::new(common::deploy_options("sf", infra::Mode::Edge));
     let mut build = |_: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
         panic!("the package step ran after a refusal")
     };
@@ -984,66 +908,14 @@ fn deploys_regional_mode_next_to_the_bucket() {
     photo_bucket(&aws);
     let dir = std::env::temp_dir().join(format!("scalefront-moto-regional-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let zip = dir.join("regional.zip");
-    std::fs::write(&zip, b"regional package").unwrap();
-    let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
-        stack: "sf-reg".into(),
-        mode: infra::Mode::Regional,
-        bucket: "example-photos".into(),
-        region: None,
-        scope: String::new(),
-        variant_prefix: "_sf".into(),
-        yes: false,
-        domain: None,
-        log_retention_days: 30,
-        variant_expiry_days: None,
-    });
-    let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
-        let params = infra::Params {
-            stack_name: "sf-reg".into(),
-            bucket: "example-photos".into(),
-            bucket_region: ctx.bucket_region(),
-            create_bucket: false,
-            prefix: "_sf".into(),
-            viewer_function_code: "function handler(event) { return event.request; }\n".into(),
-            spec_fingerprint: "spec".into(),
-            artifact_bucket: ctx.artifact_bucket(),
-            edge_package: infra::Artifact::of("origin-response", b"unused"),
-            regional_package: infra::Artifact::of("regional", b"regional package"),
-            memory_mb: 1769,
-            test_key: "photos/a.jpg".into(),
-            negotiates_format: true,
-            origin_shield: None,
-            signing_keys_object: None,
-            read_scope: String::new(),
-            kms_key_arn: None,
-            domain: None,
-        };
-        let main = dir.join("template-regional.yaml");
-        let function = dir.join(infra::Mode::Regional.region_file_name());
-        std::fs::write(&main, infra::render(infra::Mode::Regional, &params)?)?;
-        std::fs::write(
-            &function,
-            infra::template::render_region(infra::Mode::Regional, &params)?,
-        )?;
-        Ok(infra::deploy::Built {
-            package_file: zip.clone(),
-            package: params.regional_package.clone(),
-            package_size: 16,
-            template: std::fs::read_to_string(&main)?,
-            template_file: main,
-            signing_keys: None,
-            region_template_file: function,
-            edge_version: None,
-            verify_path: None,
-            region_package_file: zip.clone(),
-            region_package: params.regional_package.clone(),
-        })
-    };
-    let mut lines = Vec::new();
-    let result = infra::deploy::run(&aws, &mut ctx, false, &mut build, &mut |l| {
-        lines.push(l.to_owned())
-    });
+    let (result, lines) = common::deploy(
+        &aws,
+        &dir,
+        "sf-reg",
+        infra::Mode::Regional,
+        b"regional package",
+        "spec",
+    );
     let text = lines.join("\n");
     // The package went to the bucket region's artifacts bucket.
     let key = infra::Artifact::of("regional", b"regional package").key;

@@ -268,69 +268,12 @@ fn start_moto() -> (common::Moto, String) {
 /// Deploys `stack` over example-photos with `package` as deploy does (moto: no distribution, so
 /// deploy stops after the stack with "no DistributionDomain").
 fn deploy(aws: &Aws, dir: &Path, stack: &str, package: &[u8]) {
-    let zip = dir.join(format!("{stack}.zip"));
-    std::fs::write(&zip, package).unwrap();
-    let mut ctx = infra::deploy::Ctx::new(infra::deploy::Options {
-        stack: stack.into(),
-        mode: infra::Mode::Edge,
-        bucket: "example-photos".into(),
-        region: None,
-        scope: String::new(),
-        variant_prefix: "_sf".into(),
-        yes: false,
-        domain: None,
-        log_retention_days: 30,
-        variant_expiry_days: None,
-    });
-    let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
-        let params = infra::Params {
-            stack_name: stack.into(),
-            bucket: "example-photos".into(),
-            bucket_region: ctx.bucket_region(),
-            create_bucket: false,
-            prefix: "_sf".into(),
-            viewer_function_code: "function handler(event) { return event.request; }\n".into(),
-            spec_fingerprint: "spec".into(),
-            artifact_bucket: ctx.artifact_bucket(),
-            edge_package: infra::Artifact::of("origin-response", package),
-            regional_package: infra::Artifact::of("regional", b"regional package"),
-            memory_mb: 1769,
-            test_key: "photos/a.jpg".into(),
-            negotiates_format: true,
-            origin_shield: None,
-            signing_keys_object: None,
-            read_scope: String::new(),
-            kms_key_arn: None,
-            domain: None,
-        };
-        let template = infra::render(infra::Mode::Edge, &params)?;
-        let template_file = dir.join(format!("{stack}.yaml"));
-        std::fs::write(&template_file, &template)?;
-        let region_template_file = dir.join(format!("{stack}-region.yaml"));
-        std::fs::write(
-            &region_template_file,
-            infra::template::render_region(infra::Mode::Edge, &params)?,
-        )?;
-        let region_package_file = dir.join("regional.zip");
-        std::fs::write(&region_package_file, b"regional package")?;
-        Ok(infra::deploy::Built {
-            package_file: zip.clone(),
-            package: params.edge_package.clone(),
-            package_size: package.len() as u64,
-            template,
-            template_file,
-            signing_keys: None,
-            region_template_file,
-            region_package_file,
-            region_package: params.regional_package.clone(),
-            edge_version: None,
-            verify_path: None,
-        })
-    };
-    let err = infra::deploy::run(aws, &mut ctx, false, &mut build, &mut |_| {}).unwrap_err();
+    let (r, lines) = common::deploy(aws, dir, stack, infra::Mode::Edge, package, "spec");
+    let err = r.unwrap_err();
     assert!(
-        format!("{err:#}").contains("no DistributionDomain"),
-        "{err:#}"
+        err.contains("no DistributionDomain"),
+        "{err}\n{}",
+        lines.join("\n")
     );
 }
 

@@ -107,3 +107,121 @@ pub const KVS: &str = r#"  "cloudformation describe-stacks") cat "$f/describe-st
   "cloudfront-keyvaluestore put-key")
     input=$(echo "$4" | sed 's|^file://||'); cat "$input" >> "$log"; echo >> "$log"
     cat "$f/put-key.json" ;;"#;
+
+/// The photo bucket the moto tests deploy over.
+pub const PHOTO_BUCKET: &str = "example-photos";
+
+/// Deploy's options for `stack` over [`PHOTO_BUCKET`], as the command line's defaults make them.
+pub fn deploy_options(stack: &str, mode: infra::Mode) -> infra::deploy::Options {
+    infra::deploy::Options {
+        stack: stack.into(),
+        mode,
+        bucket: PHOTO_BUCKET.into(),
+        region: None,
+        scope: String::new(),
+        variant_prefix: "_sf".into(),
+        yes: false,
+        domain: None,
+        log_retention_days: 30,
+        variant_expiry_days: None,
+    }
+}
+
+/// Template parameters for `stack` over [`PHOTO_BUCKET`]: `package` is the mode's own package
+/// (Lambda@Edge's zip in edge mode, the regional bootstrap's in regional mode).
+pub fn params(
+    stack: &str,
+    mode: infra::Mode,
+    bucket_region: &str,
+    artifact_bucket: Option<String>,
+    package: &[u8],
+    spec: &str,
+) -> infra::Params {
+    let (edge, regional): (&[u8], &[u8]) = match mode {
+        infra::Mode::Edge => (package, REGIONAL_PACKAGE),
+        infra::Mode::Regional => (b"unused", package),
+    };
+    infra::Params {
+        stack_name: stack.into(),
+        bucket: PHOTO_BUCKET.into(),
+        bucket_region: bucket_region.into(),
+        create_bucket: false,
+        prefix: "_sf".into(),
+        viewer_function_code: "function handler(event) { return event.request; }\n".into(),
+        spec_fingerprint: spec.into(),
+        artifact_bucket,
+        edge_package: infra::Artifact::of("origin-response", edge),
+        regional_package: infra::Artifact::of("regional", regional),
+        memory_mb: 1769,
+        test_key: "photos/a.jpg".into(),
+        negotiates_format: true,
+        origin_shield: None,
+        signing_keys_object: None,
+        read_scope: String::new(),
+        kms_key_arn: None,
+        domain: None,
+    }
+}
+
+/// The regional package's bytes in edge mode (the purge's code next to the bucket).
+pub const REGIONAL_PACKAGE: &[u8] = b"regional package";
+
+/// `deploy::run` for `stack` in `mode` with `package` (see [`params`]) and its templates written
+/// under `dir`, as the CLI's package step makes them. Returns the result (as text) and every line.
+pub fn deploy(
+    aws: &Aws,
+    dir: &Path,
+    stack: &str,
+    mode: infra::Mode,
+    package: &[u8],
+    spec: &str,
+) -> (Result<(), String>, Vec<String>) {
+    let mut ctx = infra::deploy::Ctx::new(deploy_options(stack, mode));
+    let mut build = |ctx: &infra::deploy::Ctx| -> anyhow::Result<infra::deploy::Built> {
+        let p = params(
+            stack,
+            mode,
+            &ctx.bucket_region(),
+            ctx.artifact_bucket(),
+            package,
+            spec,
+        );
+        let write = |name: String, bytes: &[u8]| -> std::io::Result<PathBuf> {
+            let path = dir.join(format!("{stack}-{name}"));
+            std::fs::write(&path, bytes)?;
+            Ok(path)
+        };
+        let template = infra::render(mode, &p)?;
+        let region_template = infra::template::render_region(mode, &p)?;
+        let package_file = write("package.zip".into(), package)?;
+        let region_package_file = match mode {
+            infra::Mode::Edge => write("regional.zip".into(), REGIONAL_PACKAGE)?,
+            infra::Mode::Regional => package_file.clone(),
+        };
+        Ok(infra::deploy::Built {
+            package: match mode {
+                infra::Mode::Edge => p.edge_package.clone(),
+                infra::Mode::Regional => p.regional_package.clone(),
+            },
+            package_size: package.len() as u64,
+            package_file,
+            template_file: write(mode.file_name().into(), template.as_bytes())?,
+            template,
+            signing_keys: None,
+            region_template_file: write(
+                mode.region_file_name().into(),
+                region_template.as_bytes(),
+            )?,
+            region_package_file,
+            region_package: p.regional_package.clone(),
+            edge_version: None,
+            verify_path: None,
+        })
+    };
+    let mut lines = Vec::new();
+    let r = infra::deploy::run(aws, &mut ctx, false, &mut build, &mut |l| {
+        lines.push(l.to_owned())
+    })
+    .map_err(|e| format!("{e:#}"));
+    (r, lines)
+}
