@@ -21,6 +21,7 @@ pub mod logs;
 pub mod policy;
 pub mod purge;
 pub mod runtime;
+pub mod steps;
 pub mod teardown;
 pub mod template;
 

@@ -205,6 +205,19 @@ pub fn steps(opts: &Options) -> Vec<Step> {
     list
 }
 
+impl crate::steps::NamedStep<Ctx> for Step {
+    fn name(self) -> &'static str {
+        Step::name(self)
+    }
+    fn describe(self, ctx: &Ctx) -> String {
+        Step::describe(self, ctx)
+    }
+    /// Steps that change nothing (reading the stack, finding log groups): a dry run runs them.
+    fn runs_dry(self) -> bool {
+        matches!(self, Step::Read | Step::Logs)
+    }
+}
+
 impl Step {
     pub fn name(self) -> &'static str {
         match self {
@@ -218,11 +231,6 @@ impl Step {
             Step::Packages => "packages",
             Step::Logs => "logs",
         }
-    }
-
-    /// Steps that change nothing: a dry run runs them too.
-    pub fn inspects(self) -> bool {
-        matches!(self, Step::Read | Step::Logs)
     }
 
     /// What the step does, with what is known so far.
@@ -364,14 +372,7 @@ pub fn describe(ctx: &Ctx) -> String {
         ),
         None => format!("plan: tear down stack {} ({STACK_REGION})\n", o.stack),
     };
-    for (i, step) in steps(o).iter().enumerate() {
-        out.push_str(&format!(
-            "  {}. {}: {}\n",
-            i + 1,
-            step.name(),
-            step.describe(ctx)
-        ));
-    }
+    out.push_str(&crate::steps::plan(&steps(o), ctx));
     out.push_str("stays:\n");
     for line in stays(ctx).iter().chain(&ctx.left) {
         out.push_str(&format!("  - {line}\n"));
@@ -436,23 +437,14 @@ pub fn summary(ctx: &Ctx) -> String {
 /// announced as `[i/n] name: what` before it runs.
 pub fn run(aws: &Aws, ctx: &mut Ctx, dry_run: bool, say: &mut dyn FnMut(&str)) -> Result<()> {
     let list = steps(&ctx.opts);
-    for (i, step) in list.iter().enumerate() {
-        if dry_run && !step.inspects() {
-            continue;
-        }
-        if !dry_run {
-            say(&format!(
-                "[{}/{}] {}: {}",
-                i + 1,
-                list.len(),
-                step.name(),
-                step.describe(ctx)
-            ));
-        }
-        step.run(aws, ctx, say)
-            .with_context(|| format!("teardown step {} failed", step.name()))?;
-    }
-    Ok(())
+    crate::steps::drive(
+        "teardown",
+        &list,
+        ctx,
+        dry_run,
+        |step, ctx, say| step.run(aws, ctx, say),
+        say,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! `scalefront deploy` as one ordered list of named steps ([`steps`]): survey → bucket → package →
 //! upload → change set → wait → bucket policy → key policy → verify (plus the function's own stack
 //! in regional mode). `--dry-run` prints the very list execution runs ([`describe`]), running
-//! only the steps that call no AWS API ([`Step::local`]: packaging); execution prints each step as
+//! only the steps that call no AWS API ([`crate::steps::NamedStep::runs_dry`]: packaging; one driver, [`crate::steps::drive`], for deploy and teardown); execution prints each step as
 //! it starts, then its progress ([`run`]).
 //!
 //! What the steps learn goes into one [`Ctx`]; the pure parts (survey findings, policy merges,
@@ -237,6 +237,19 @@ pub fn steps(opts: &Options) -> Vec<Step> {
     .collect()
 }
 
+impl crate::steps::NamedStep<Ctx> for Step {
+    fn name(self) -> &'static str {
+        Step::name(self)
+    }
+    fn describe(self, ctx: &Ctx) -> String {
+        Step::describe(self, ctx)
+    }
+    /// Steps that call no AWS API (packaging): a dry run runs them too.
+    fn runs_dry(self) -> bool {
+        self == Step::Package
+    }
+}
+
 impl Step {
     pub fn name(self) -> &'static str {
         match self {
@@ -257,11 +270,6 @@ impl Step {
             Step::Logs => "logs",
             Step::Verify => "verify",
         }
-    }
-
-    /// Steps that call no AWS API: a dry run runs them too.
-    pub fn local(self) -> bool {
-        self == Step::Package
     }
 
     /// What the step does, with what is known so far.
@@ -604,14 +612,7 @@ pub fn describe(ctx: &Ctx) -> String {
         o.bucket,
         ctx.bucket_region()
     );
-    for (i, step) in steps(o).iter().enumerate() {
-        out.push_str(&format!(
-            "  {}. {}: {}\n",
-            i + 1,
-            step.name(),
-            step.describe(ctx)
-        ));
-    }
+    out.push_str(&crate::steps::plan(&steps(o), ctx));
     out
 }
 
@@ -625,23 +626,14 @@ pub fn run(
     say: &mut dyn FnMut(&str),
 ) -> Result<()> {
     let list = steps(&ctx.opts);
-    for (i, step) in list.iter().enumerate() {
-        if dry_run && !step.local() {
-            continue;
-        }
-        if !dry_run {
-            say(&format!(
-                "[{}/{}] {}: {}",
-                i + 1,
-                list.len(),
-                step.name(),
-                step.describe(ctx)
-            ));
-        }
-        step.run(aws, ctx, build, say)
-            .with_context(|| format!("deploy step {} failed", step.name()))?;
-    }
-    Ok(())
+    crate::steps::drive(
+        "deploy",
+        &list,
+        ctx,
+        dry_run,
+        |step, ctx, say| step.run(aws, ctx, build, say),
+        say,
+    )
 }
 
 /// `path` at the origin (scheme and host) of the stack's `TestUrl` output: the distribution's
