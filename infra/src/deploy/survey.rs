@@ -147,35 +147,19 @@ pub fn kms_key(meta: &Value, id: &str) -> (Finding, Option<String>) {
     (f, Some(arn))
 }
 
-/// Whether a statement's actions include `s3:PutObject` (`s3:*`, `*` and `s3:Put*` do).
-fn covers_put(stmt: &Value) -> bool {
-    let one = |a: &str| {
-        let a = a.to_ascii_lowercase();
-        a == "*" || a == "s3:*" || a == "s3:put*" || a == "s3:putobject"
-    };
-    match stmt.get("Action") {
-        Some(Value::String(a)) => one(a),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(one),
-        _ => false,
-    }
-}
-
 /// The encryption header a bucket policy demands on PUT: a `Deny` of `s3:PutObject` conditioned
 /// on `s3:x-amz-server-side-encryption` (AWS's documented pattern,
 /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms).
 /// A `Null` condition (any header) is met with the bucket's own default.
 pub fn demanded_encryption(policy: Option<&str>, default: &Encryption) -> Option<PutEncryption> {
-    let doc: Value = serde_json::from_str(policy?).ok()?;
-    let statements = match doc.get("Statement")? {
-        Value::Array(a) => a.clone(),
-        one => vec![one.clone()],
-    };
+    // The doctor's reading of policies: statements normalised, actions matched with wildcards.
+    let statements = crate::policy::statements(&Value::String(policy?.to_owned()));
     let mut demanded = None;
     for s in statements
         .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny") && covers_put(s))
+        .filter(|s| !s.allow && s.covers_action("s3:PutObject"))
     {
-        let Some(cond) = s.get("Condition").and_then(Value::as_object) else {
+        let Some(cond) = s.condition.as_object() else {
             continue;
         };
         for (op, keys) in cond {
