@@ -113,15 +113,56 @@ fn webp(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
     }
 }
 
+/// sharp's (libheif → aom) AVIF quality scale → ravif's: at each of these qualities sharp's AVIF
+/// and ours give the same DSSIM (median over 6 photos × 320, 640 and 1200 px wide, 10-bit,
+/// speeds 6 and 10; `node tests/bench/avif-calibrate.mjs`, table in wasm/README.md). ravif's own
+/// scale reads low: its q60 looked like sharp's q50. Between two points, linear.
+pub const AVIF_QUALITY: [(u8, f32); 8] = [
+    (1, 1.0),
+    (40, 62.0),
+    (50, 78.0),
+    (60, 83.0),
+    (75, 87.5),
+    (80, 89.0),
+    (90, 92.6),
+    (100, 100.0),
+];
+
+/// The ravif quality that gives sharp's DSSIM at `quality` (1-100).
+pub fn avif_quality(quality: u8) -> f32 {
+    let q = quality.clamp(1, 100);
+    AVIF_QUALITY
+        .windows(2)
+        .find(|w| q <= w[1].0)
+        .map_or(100.0, |w| {
+            let ((q0, r0), (q1, r1)) = ((f32::from(w[0].0), w[0].1), (f32::from(w[1].0), w[1].1));
+            r0 + (r1 - r0) * (f32::from(q) - q0) / (q1 - q0)
+        })
+}
+
+/// rav1e's speed for an output of `pixels`: speed 6 where it still takes well under a second in
+/// the edge's wasm, speed 10 above (3-4× faster for ~40 % more bytes at the same DSSIM; still
+/// ~0.6× the WebP at that DSSIM). Measured points in wasm/README.md.
+pub const AVIF_SPEED_6_MAX_PIXELS: u64 = 300_000;
+
+pub fn avif_speed(pixels: u64) -> u8 {
+    if pixels <= AVIF_SPEED_6_MAX_PIXELS {
+        6
+    } else {
+        10
+    }
+}
+
 #[cfg(feature = "avif")]
 fn avif(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
-    use ravif::{Encoder, RGB8, RGBA8};
+    use ravif::{BitDepth, Encoder, RGB8, RGBA8};
     let p = rgb_or_rgba(p);
     let (w, h) = (p.width as usize, p.height as usize);
-    // Speed 6: within a few % of speed 4's bytes at a third of the time (rav1e's own tuning).
+    // 10-bit: 8-bit AV1 needed 1.3-1.5× the bytes for the same DSSIM (and was barely faster).
     let enc = Encoder::new()
-        .with_quality(f32::from(quality))
-        .with_speed(6)
+        .with_quality(avif_quality(quality))
+        .with_speed(avif_speed(w as u64 * h as u64))
+        .with_bit_depth(BitDepth::Ten)
         .with_num_threads(Some(1));
     let err = |e: ravif::Error| Error::internal(format!("AVIF encoder: {e}"));
     let out = match p.layout {

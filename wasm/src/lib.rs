@@ -33,6 +33,7 @@ mod cshim;
 #[cfg(target_arch = "wasm32")]
 mod js;
 
+pub use encode::{avif_quality, avif_speed, AVIF_QUALITY, AVIF_SPEED_6_MAX_PIXELS};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Plan;
 pub use limits::Limits;

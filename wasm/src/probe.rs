@@ -37,6 +37,11 @@ pub struct Info {
     pub orientation: u8,
 }
 
+/// An ISO-BMFF file whose `ftyp` box names an AVIF brand (`avif` still image, `avis` sequence).
+fn is_avif(input: &[u8]) -> bool {
+    input.len() >= 12 && &input[4..8] == b"ftyp" && matches!(&input[8..12], b"avif" | b"avis")
+}
+
 pub fn probe(input: &[u8]) -> Result<Info> {
     let (format, w, h, orientation) = if input.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let (w, h, o) = jpeg(input)?;
@@ -50,6 +55,12 @@ pub fn probe(input: &[u8]) -> Result<Info> {
     } else if input.len() >= 12 && &input[0..4] == b"RIFF" && &input[8..12] == b"WEBP" {
         let (w, h, o) = webp(input)?;
         (SourceFormat::Webp, w, h, o)
+    } else if is_avif(input) {
+        // Not decoded: an AV1 decoder would double the edge module (issue 14's measurement,
+        // viewer-fn's spec refuses `avif` source extensions for the same reason).
+        return Err(Error::unsupported(
+            "an AVIF image: AVIF originals are not decoded, store the photo as JPEG, PNG or WebP",
+        ));
     } else {
         return Err(Error::unsupported(format!(
             "not a JPEG, PNG, GIF or WebP image (starts with {})",
