@@ -392,11 +392,12 @@ const DEFAULT_SIZES: [u32; 16] = [
     16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840,
 ];
 
-/// The longest output side `f=auto` makes AVIF for. AVIF is the slow encoder (rav1e, one core in
-/// the edge's wasm): 1200 px a side is about 1.4 megapixels at most, within image-core's
-/// `max_avif_pixels` (3 MiP) for any box and for free heights up to a 9:16 portrait, and seconds,
-/// not tens of seconds, of encoding. Larger outputs get WebP. (Issue 14 calibrates it.)
-const DEFAULT_AVIF_MAX_SIDE: u32 = 1200;
+/// The longest output side `f=auto` makes AVIF for: 828 (Next.js' 414 pt × 2), the widest at which
+/// every shape of `ratios` stays within 1.5 s from a 15 MP photo in the edge's wasm. Measured
+/// 2026-12-06 (CPU ms, calibrated q75, one core; wasm/README.md "AVIF"): 640 w 0.44 s, 828 w
+/// 0.66 s, 828×828 0.94 s, 1080 w 1.01 s, 1200 w 1.26 s, 1080×1080 1.86 s, 1200×1200 2.08 s.
+/// Where it picks AVIF the file is 0.5-0.75× the WebP of equal DSSIM. Larger outputs get WebP.
+const DEFAULT_AVIF_MAX_SIDE: u32 = 828;
 
 /// The shapes of photos and of the boxes pages crop them to: square, the 4:3 of phone cameras,
 /// the 3:2 of other cameras, 16:9 video frames, and phone portraits (3:4).

@@ -56,6 +56,7 @@ fn limits() -> Limits {
     Limits {
         max_input_bytes: usize::MAX,
         max_avif_pixels: u64::MAX,
+        max_work_ms: u64::MAX,
         ..Limits::default()
     }
 }

@@ -138,8 +138,8 @@ pub struct Encoder {
     pub bytes_per_pixel: f64,
 }
 
-/// JPEG, PNG, WebP, AVIF (in [`Format::ALL`]'s order). AVIF's time depends on the quality:
-/// [`AVIF_MS_PER_MP`] replaces `ms_per_mp`. Peak RSS (bench binary, 2048 w from kay, 2.36 MP
+/// JPEG, PNG, WebP, AVIF (in [`Format::ALL`]'s order). AVIF's time depends on the speed and the
+/// quality: [`avif_wasm_ms_per_mp`] replaces `ms_per_mp` × `wasm`. Peak RSS (bench binary, 2048 w from kay, 2.36 MP
 /// out): JPEG/PNG/WebP 91–96 MiB, AVIF 135 MiB, i.e. ~45 B/px for rav1e.
 pub const ENCODERS: [Encoder; 4] = [
     // jpeg-encoder with optimised Huffman tables keeps the whole image twice over: the YCbCr
@@ -163,43 +163,54 @@ pub const ENCODERS: [Encoder; 4] = [
         wasm: 2.4,
         bytes_per_pixel: 8.0,
     },
-    // ravif/rav1e at speed 6: the RGB(A) copy, 10-bit YUV planes, rav1e's frame state.
-    // wasm 1.64× native (README: 864.6 vs 527.3 ms for a 600 w AVIF).
+    // ravif/rav1e: the RGB(A) copy, 10-bit YUV planes, rav1e's frame state. Its time is wasm's
+    // own, by speed and quality: [`avif_wasm_ms_per_mp`].
     Encoder {
-        ms_per_mp: 3410.0,
-        wasm: 1.7,
+        ms_per_mp: 0.0,
+        wasm: 0.0,
         bytes_per_pixel: 48.0,
     },
 ];
 
-/// rav1e's native milliseconds per output megapixel by quality (safelanding at 1366 × 768, the
-/// slowest of the three photos; flow and kay take 55–70 % of it). Between two points the rate is
-/// interpolated. Above q50 rav1e's work jumps (q65 is 2.3× q50). An alpha plane, encoded as a
-/// second AV1 image, added 13 % (the same photo with an alpha gradient, q75: 3.86 vs 3.41 s/MP):
-/// within what the slowest photo's rate leaves over the others, and a PNG's alpha channel is
-/// often opaque (flattened before encoding), so it is not counted apart.
-pub const AVIF_MS_PER_MP: [(u8, f64); 9] = [
-    (1, 1080.0),
-    (20, 1080.0),
-    (50, 1360.0),
-    (65, 3130.0),
-    (75, 3410.0),
-    (80, 3640.0),
-    (90, 4350.0),
-    (95, 4940.0),
-    (100, 7750.0),
+/// rav1e's milliseconds per output megapixel in the edge's wasm at q75, one core (CPU time), for
+/// each speed [`crate::avif_speed`] picks: the slowest of ten photos (safelanding, fine texture;
+/// the others took 60-75 % of it). Measured 2026-12-06 with the calibrated quality, 10-bit:
+/// speed 6 at 320×180 387 ms (native 242: wasm 1.6×), speed 10 at 1200×675 1,168 ms (native
+/// 384: 3.0×, no asm in wasm).
+pub const AVIF_WASM_MS_PER_MP: [(u8, f64); 2] = [(6, 6700.0), (10, 1450.0)];
+
+/// How rav1e's work grows with quality (sharp's scale), relative to q75: the shape of rav1e's
+/// rates over its own quality scale (speed 6 on safelanding at 1366 × 768: 62 → 2,800 ms/MP,
+/// 87.5 → 4,170, 92.6 → 4,660) read at [`crate::avif_quality`]'s points. Measured again: speed 6
+/// q50 → q80 1.2× (the curve says 1.23×); speed 10 flat from q50 to q80 (the curve over-counts
+/// its low qualities, which only errs towards refusing), q90 1.17× and q100 2.2× q75 (2048 w).
+pub const AVIF_QUALITY_WORK: [(u8, f64); 8] = [
+    (1, 0.5),
+    (40, 0.67),
+    (50, 0.84),
+    (60, 0.91),
+    (75, 1.0),
+    (80, 1.03),
+    (90, 1.12),
+    (100, 2.2),
 ];
 
-/// Native milliseconds per megapixel rav1e takes at `quality`.
-pub fn avif_ms_per_mp(quality: u8) -> f64 {
+/// Wasm milliseconds per output megapixel for an AVIF of `pixels` at `quality`.
+pub fn avif_wasm_ms_per_mp(quality: u8, pixels: u64) -> f64 {
+    let speed = crate::avif_speed(pixels);
+    let rate = AVIF_WASM_MS_PER_MP
+        .iter()
+        .find(|(s, _)| *s == speed)
+        .map_or(AVIF_WASM_MS_PER_MP[0].1, |(_, r)| *r);
     let q = f64::from(quality.clamp(1, 100));
-    AVIF_MS_PER_MP
+    let factor = AVIF_QUALITY_WORK
         .windows(2)
         .find(|w| q <= f64::from(w[1].0))
-        .map_or(AVIF_MS_PER_MP[8].1, |w| {
+        .map_or(AVIF_QUALITY_WORK[7].1, |w| {
             let ((q0, r0), (q1, r1)) = ((f64::from(w[0].0), w[0].1), (f64::from(w[1].0), w[1].1));
             r0 + (r1 - r0) * (q - q0) / (q1 - q0)
-        })
+        });
+    rate * factor
 }
 
 fn encoder(format: Format) -> Encoder {
@@ -339,10 +350,10 @@ pub fn estimate(src: &Source, plan: &Plan, format: Format, quality: u8) -> Estim
         decoded_mp * r.resize_in
     } + out_mp * r.resize_out;
     let encode_ms = match format {
-        Format::Avif => avif_ms_per_mp(quality),
-        _ => enc.ms_per_mp,
+        Format::Avif => out_mp * avif_wasm_ms_per_mp(quality, canvas.max(area(resized))),
+        _ => out_mp * enc.ms_per_mp * enc.wasm,
     };
-    let ms = (decode_ms + resize_ms) * r.wasm + out_mp * encode_ms * enc.wasm;
+    let ms = (decode_ms + resize_ms) * r.wasm + encode_ms;
     Estimate {
         memory_bytes: input + phase,
         memory_phase,
@@ -480,9 +491,10 @@ mod tests {
         assert!(at(Format::Webp, 80) < at(Format::Avif, 50));
         assert!(at(Format::Avif, 50) < at(Format::Avif, 75));
         assert!(at(Format::Avif, 75) < at(Format::Avif, 100));
-        // By hand: decode 24 MP (4 + 12 ms/MP), resize (5 per MP in, 30 per MP out), q75 AVIF.
+        // By hand: decode 24 MP (4 + 12 ms/MP), resize (5 per MP in, 30 per MP out), q75 AVIF
+        // (2.5 MP: speed 10).
         let out = 1920.0 * 1280.0 / MP;
-        let by_hand = (24.0 * 16.0 + 24.0 * 5.0 + out * 30.0) * 1.6 + out * 3410.0 * 1.7;
+        let by_hand = (24.0 * 16.0 + 24.0 * 5.0 + out * 30.0) * 1.6 + out * 1450.0;
         assert_eq!(at(Format::Avif, 75), by_hand.ceil() as u64);
         // Every scan of a progressive JPEG is another pass over the whole image.
         let scans = |n| {
@@ -493,12 +505,13 @@ mod tests {
     }
 
     #[test]
-    fn avif_rates_interpolate_between_measured_qualities() {
-        assert_eq!(avif_ms_per_mp(75), 3410.0);
-        assert_eq!(avif_ms_per_mp(70), (3130.0 + 3410.0) / 2.0);
-        assert_eq!(avif_ms_per_mp(1), 1080.0);
-        assert_eq!(avif_ms_per_mp(100), 7750.0);
-        let all: Vec<f64> = (1..=100).map(avif_ms_per_mp).collect();
+    fn avif_rates_follow_speed_and_quality() {
+        let (small, large) = (300 * 300, 1200 * 800);
+        assert_eq!(avif_wasm_ms_per_mp(75, small), 6700.0);
+        assert_eq!(avif_wasm_ms_per_mp(75, large), 1450.0);
+        assert_eq!(avif_wasm_ms_per_mp(100, large), 1450.0 * 2.2);
+        assert_eq!(avif_wasm_ms_per_mp(55, large), 1450.0 * (0.84 + 0.91) / 2.0);
+        let all: Vec<f64> = (1..=100).map(|q| avif_wasm_ms_per_mp(q, small)).collect();
         assert!(all.windows(2).all(|w| w[0] <= w[1]));
     }
 }

@@ -115,13 +115,14 @@ fn webp(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
 
 /// sharp's (libheif → aom) AVIF quality scale → ravif's: at each of these qualities sharp's AVIF
 /// and ours give the same DSSIM (median over 6 photos × 320, 640 and 1200 px wide, 10-bit,
-/// speeds 6 and 10; `node tests/bench/avif-calibrate.mjs`, table in wasm/README.md). ravif's own
-/// scale reads low: its q60 looked like sharp's q50. Between two points, linear.
+/// speeds 6 and 10; `node tests/bench/avif-calibrate.mjs`, table in wasm/README.md), q50 and q60
+/// then moved by the check on ten photos (four not tuned on): ours was 11 % finer at q50, 7 %
+/// coarser at q60, ~2.3 % of DSSIM per step of rav1e's quantizer. Between two points, linear.
 pub const AVIF_QUALITY: [(u8, f32); 8] = [
     (1, 1.0),
     (40, 62.0),
-    (50, 78.0),
-    (60, 83.0),
+    (50, 74.5),
+    (60, 83.5),
     (75, 87.5),
     (80, 89.0),
     (90, 92.6),
@@ -140,10 +141,11 @@ pub fn avif_quality(quality: u8) -> f32 {
         })
 }
 
-/// rav1e's speed for an output of `pixels`: speed 6 where it still takes well under a second in
-/// the edge's wasm, speed 10 above (3-4× faster for ~40 % more bytes at the same DSSIM; still
-/// ~0.6× the WebP at that DSSIM). Measured points in wasm/README.md.
-pub const AVIF_SPEED_6_MAX_PIXELS: u64 = 300_000;
+/// rav1e's speed for an output of `pixels`. 10-bit, in the edge's wasm (CPU time, calibrated q75):
+/// speed 6 takes 4.3-6.7 s per output megapixel, speed 10 0.9-1.4 s, for ~40 % more bytes at the
+/// same DSSIM (still 0.5-0.75× the WebP at that DSSIM). Speed 6 only where it stays well under a
+/// second (316×316); speed 8 was no faster than 6 at 10 bits (wasm/README.md, AVIF).
+pub const AVIF_SPEED_6_MAX_PIXELS: u64 = 100_000;
 
 pub fn avif_speed(pixels: u64) -> u8 {
     if pixels <= AVIF_SPEED_6_MAX_PIXELS {

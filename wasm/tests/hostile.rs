@@ -233,24 +233,44 @@ fn memory_and_time_are_refused_just_over_their_budget_and_pass_at_it() {
 fn the_time_budget_refuses_up_front_what_would_run_past_it() {
     let limits = Limits::default();
     let photo = hostile::jpeg_frame(0xC0, 8660, 5773, &[0x22, 0x11, 0x11]);
-    // q100 AVIF is twice as slow as q75: even at the AVIF cap it does not fit.
+    // q100 AVIF (2.2× q75's work) at the AVIF cap, from 50 MP: about 13 s, within the default
+    // budget; a host with a third of it refuses the same request from the header alone.
+    let unsized_q100 = at(None, Format::Avif, 100);
+    let fits = image_core::check(&photo, &unsized_q100, &limits).unwrap();
+    assert!(
+        (8_000..22_000).contains(&fits.cost.work_ms),
+        "{:?}",
+        fits.cost
+    );
+    let tight = Limits {
+        max_work_ms: 7_000,
+        ..limits
+    };
     let start = std::time::Instant::now();
-    let e = image_core::check(&photo, &at(None, Format::Avif, 100), &limits).unwrap_err();
+    let e = image_core::check(&photo, &unsized_q100, &tight).unwrap_err();
     assert!(start.elapsed().as_millis() < 100);
     assert_eq!((e.kind, e.status()), (ErrorKind::TooLarge, 400), "{e}");
     assert!(
         e.message
-            .contains("s of work (estimated); the time limit is 22.0 s a request"),
+            .contains("s of work (estimated); the time limit is 7.0 s a request"),
         "{e}"
     );
     // 64 scans (the most a JPEG may have) over 50 MP, then a 2048 w AVIF: each scan is a pass
-    // over every coefficient. The same request of the baseline photo fits.
+    // over every coefficient, seconds more than the baseline photo. A budget between the two
+    // refuses the progressive one and lets the baseline one through.
     let mut progressive = hostile::jpeg_frame(0xC2, 8660, 5773, &[0x22, 0x11, 0x11]);
     let eoi = progressive.len() - 2;
     let sos = [0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00];
     progressive.splice(eoi..eoi, sos.repeat(64));
     let t = at(Some(2048), Format::Avif, 75);
-    let e = image_core::check(&progressive, &t, &limits).unwrap_err();
+    let work = |input: &[u8]| image_core::check(input, &t, &limits).unwrap().cost.work_ms;
+    let (baseline, scans) = (work(&photo), work(&progressive));
+    assert!(scans > baseline + 5_000, "{scans} vs {baseline}");
+    let between = Limits {
+        max_work_ms: (baseline + scans) / 2,
+        ..limits
+    };
+    let e = image_core::check(&progressive, &t, &between).unwrap_err();
     assert!(e.message.contains("time limit"), "{e}");
-    assert!(image_core::check(&photo, &t, &limits).is_ok());
+    assert!(image_core::check(&photo, &t, &between).is_ok());
 }

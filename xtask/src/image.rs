@@ -3,7 +3,8 @@
 //!   and `wasm/pkg/web` (`--target web`), simd128, without AVIF; `--avif` also builds
 //!   `wasm/pkg/node-avif` (the same API plus AVIF output, a separate, larger module).
 //! - `cargo xtask fixtures [--reseed PHOTO]`: regenerate `wasm/tests/fixtures/`.
-//! - `cargo xtask bench-image [PHOTO_DIR]`: native vs wasm-in-Node vs sharp (tests/bench/image.mjs).
+//! - `cargo xtask bench-image [PHOTO_DIR]`: native vs wasm-in-Node vs sharp (tests/bench/image.mjs),
+//!   AVIF rows in the AVIF module (built with `--avif`).
 //!
 //! The wasm builds use their own target dir (`target/image-wasm`): their RUSTFLAGS (simd128)
 //! differ from other wasm32 builds in the workspace, which would otherwise rebuild each other.
@@ -82,7 +83,8 @@ pub fn bench(args: &[String]) -> Result<()> {
         "--example",
         "bench",
     ]))?;
-    wasm(&[])?;
+    // With the AVIF module: the benchmark's AVIF rows run in it.
+    wasm(&["--avif".to_string()])?;
     run(Command::new("node")
         .arg(root.join("tests/bench/image.mjs"))
         .arg(&photos)
