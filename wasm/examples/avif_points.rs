@@ -89,7 +89,10 @@ fn encode(out: &str, widths: &str, photos: &[String]) -> Result<(), String> {
             };
             let png = process(&input, &t, &limits()).map_err(|e| e.to_string())?;
             let name = format!("{stem}-w{w}.png");
-            std::fs::write(out.join(&name), &png.data).map_err(|e| e.to_string())?;
+            // Unchanged references keep their age: the driver reuses sharp's encodes of them.
+            if std::fs::read(out.join(&name)).ok().as_deref() != Some(&png.data[..]) {
+                std::fs::write(out.join(&name), &png.data).map_err(|e| e.to_string())?;
+            }
             let rgb = quality::decode_rgb(&png.data, &limits()).map_err(|e| e.to_string())?;
             for &s in &speeds {
                 for &d in &depths {
