@@ -14,22 +14,8 @@
 //! WEBP_QUALITIES (40…95 by 5), PIPELINE_QUALITIES (40,50,60,75,80,90). One thread, as the hosts
 //! run it; ms is the thread's CPU time, so other work on a shared machine does not count.
 use image_core::{process, quality, Fit, Format, Limits, Transform};
+use quality::cpu_time as cpu;
 use std::path::Path;
-use std::time::Instant;
-
-/// CPU milliseconds of this thread (`/proc/thread-self/schedstat`), wall time where absent.
-fn cpu<T>(f: impl FnOnce() -> T) -> (f64, T) {
-    let now = || -> Option<f64> {
-        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
-    };
-    let (start, a) = (Instant::now(), now());
-    let out = f();
-    match (a, now()) {
-        (Some(a), Some(b)) => (b - a, out),
-        _ => (start.elapsed().as_secs_f64() * 1000.0, out),
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

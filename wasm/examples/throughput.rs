@@ -12,26 +12,11 @@
 //! alone), a resize to half the width, each encoder at the photo's full size, and AVIF at each
 //! quality at the given widths (default 1366).
 use image_core::{process, quality, Format, Limits, Transform};
-use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Milliseconds this thread spent on a CPU (`/proc/thread-self/schedstat`: nanoseconds running),
-/// so other work on a shared machine does not count; wall time where that file is absent.
-fn cpu_ms() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (f64, T) {
-    let (start, cpu) = (Instant::now(), cpu_ms());
-    let out = f();
-    match (cpu, cpu_ms()) {
-        (Some(a), Some(b)) => (b - a, out),
-        _ => (start.elapsed().as_secs_f64() * 1000.0, out),
-    }
-}
+use quality::cpu_time as time;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

@@ -7,6 +7,7 @@
 //! - [`reference_resize`]: a slow, straightforward float Lanczos3 in linear light, the yardstick
 //!   the fast path is measured against.
 //! - [`decode_rgb`]: any input → full-size, oriented, sRGB, flattened-on-white RGB pixels.
+//! - [`cpu_time`]: how long a step took on this thread, for the benchmark examples.
 use crate::error::Result;
 use crate::{colour, decode, limits::Limits, orient, pixels::Layout, probe};
 
@@ -263,6 +264,22 @@ pub fn dssim(a: &Rgb, b: &Rgb) -> Option<f64> {
         }
     }
     Some(1.0 / (total / wsum).max(1e-6) - 1.0)
+}
+
+/// Runs `f` and returns the milliseconds this thread spent on a CPU meanwhile
+/// (`/proc/thread-self/schedstat`: nanoseconds running), so other work on a shared machine does
+/// not count; wall time where that file is absent (other systems, wasm).
+pub fn cpu_time<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let cpu_ms = || -> Option<f64> {
+        let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
+    };
+    let (start, before) = (std::time::Instant::now(), cpu_ms());
+    let out = f();
+    match (before, cpu_ms()) {
+        (Some(a), Some(b)) => (b - a, out),
+        _ => (start.elapsed().as_secs_f64() * 1000.0, out),
+    }
 }
 
 #[cfg(test)]
