@@ -258,7 +258,8 @@ fn decode(src: &Source, min: (u32, u32)) -> ((u32, u32), u64) {
                 bytes += area(frame) * 4;
             }
             if src.format == SourceFormat::Webp {
-                // image-webp's own planes (YUV, alpha, or lossless ARGB words).
+                // The decoder's own image: libwebp's lossless ARGB words (its lossy decoder only
+                // keeps rows), or image-webp's canvas for an animation's first frame.
                 bytes += full * 4;
             }
             ((w, h), bytes)
