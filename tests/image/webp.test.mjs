@@ -1,7 +1,7 @@
 // WebP in wasm against the native build over more encoder paths than the core corpus: the outputs
 // of wasm/examples/webp_cases.rs (qualities 1–100, full size and 97 px, alpha, grey, palette, WebP
 // originals, an 803×601 synthetic image), which the wasm module must reproduce byte for byte. The
-// wasm build runs libwebp's SSE2/SSE4.1 code through SIMDe (wasm/simd), the native one x86 SSE2.
+// wasm build runs libwebp's SSE2 code through SIMDe (wasm/simd), the native one x86 SSE2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

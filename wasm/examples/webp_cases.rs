@@ -1,6 +1,6 @@
 //! Writes the native build's WebP outputs for a spread of qualities, sizes and inputs to a folder,
 //! as `manifest.tsv` (input, width or `-`, quality, byte count, FNV-1a 64 of the bytes), for the
-//! wasm build's test (tests/image/webp.test.mjs). The wasm build runs libwebp's SSE2/SSE4.1 code
+//! wasm build's test (tests/image/webp.test.mjs). The wasm build runs libwebp's SSE2 code
 //! through SIMDe (wasm/simd) where the native build runs x86 SSE2: this is where a difference
 //! between the two would show, over more encoder paths (quantiser settings, alpha, odd sizes,
 //! a larger image) than the core corpus's three WebP cases.

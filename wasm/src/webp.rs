@@ -1,6 +1,6 @@
 //! libwebp (C, BSD) glue shared by the encoder and the decoder.
 //!
-//! In wasm, libwebp's SSE2 and SSE4.1 code paths are compiled through SIMDe's SSE → simd128
+//! In wasm, libwebp's SSE2 code paths are compiled through SIMDe's SSE → simd128
 //! translation (wasm/simd/clang). libwebp picks them at run time by asking its CPU-info hook,
 //! `VP8GetCPUInfo`, which it leaves NULL on an architecture it does not know (wasm32 outside
 //! Emscripten), so every dsp init would choose the plain C. [`use_simd`] points the hook at an
@@ -28,9 +28,9 @@ pub(crate) fn use_simd() {
         static mut VP8GetCPUInfo: Option<CpuInfo>;
     }
     /// `CPUFeature` in libwebp's src/dsp/cpu.h: kSSE2 = 0, kSSE3 = 1, kSlowSSSE3 = 2,
-    /// kSSE4_1 = 3, then AVX, AVX2, NEON, MIPS. Yes to SSE2, SSE3 and SSE4.1, which the wasm
-    /// C build compiles (an init only calls a path its file was compiled with, so saying yes to
-    /// a missing one is harmless). No to kSlowSSSE3: it selects an alternative coefficient
+    /// kSSE4_1 = 3, then AVX, AVX2, NEON, MIPS. Yes to SSE2, and to SSE3 and SSE4.1 should
+    /// wasm/simd/clang compile them (it does not now: an init only calls a path its file was
+    /// compiled with, so saying yes to a missing one is harmless). No to kSlowSSSE3: it selects an alternative coefficient
     /// reader meant for Atom CPUs, which x86 hosts, and so the native build, do not use.
     unsafe extern "C" fn wasm_cpu_info(feature: c_int) -> c_int {
         c_int::from(matches!(feature, 0 | 1 | 3))

@@ -1,4 +1,5 @@
-/* SSE4.1 (and the SSSE3 it includes) for the wasm32 C build (libwebp's *_sse41.c), as
+/* SSE4.1 (and the SSSE3 it includes) for the wasm32 C build (libwebp's *_sse41.c, when
+ * wasm/simd/clang defines __SSE4_1__, which it does not now: see there), as
  * emmintrin.h here, which comes first so its replacements apply in these files too. */
 #ifndef SCALEFRONT_WASM_SMMINTRIN_H
 #define SCALEFRONT_WASM_SMMINTRIN_H
