@@ -8,13 +8,17 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# --- Debian packages: clang + wasi-libc (libwebp C into wasm), nasm (ravif asm), chromium (browser test)
+# --- Debian packages: clang + wasi-libc (libwebp C into wasm), libsimde-dev (libwebp's SSE2 paths as
+#     simd128 in wasm, wasm/simd/), nasm (ravif asm), chromium (browser test), webp (cwebp/dwebp)
 need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 command -v llvm-ar >/dev/null || need_apt+=(llvm)
 [ -d /usr/include/wasm32-wasi ] || need_apt+=(wasi-libc)
+[ -d /usr/include/simde ] || need_apt+=(libsimde-dev)
 command -v nasm >/dev/null || need_apt+=(nasm)
 [ "$MODE" = test ] && { command -v chromium >/dev/null || need_apt+=(chromium); }
+# cwebp/dwebp: the benchmark's WebP original, and a second reference for the WebP decoder's test
+[ "$MODE" = test ] && { command -v dwebp >/dev/null || need_apt+=(webp); }
 command -v zip >/dev/null || need_apt+=(zip)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then

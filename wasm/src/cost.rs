@@ -106,6 +106,9 @@ pub struct Rates {
     /// GIF, per screen megapixel: not measured (no GIF photo at hand); LZW costs about what
     /// inflate does, taken at twice PNG's rate for 4 bytes a pixel.
     pub gif: f64,
+    /// WebP, per megapixel: image-webp's rate ("decoding our full-size WebP" above). Still
+    /// files decode through libwebp now (a 4096² lossy photo ~14 ms/MP, lossless ~26, natively
+    /// on a busy machine); animations still go through image-webp, so the rate stays.
     pub webp: f64,
     /// The resize, per decoded megapixel read (box filter, horizontal pass) …
     pub resize_in: f64,
@@ -157,7 +160,9 @@ pub const ENCODERS: [Encoder; 4] = [
         bytes_per_pixel: 8.0,
     },
     // libwebp: the YUVA picture (2.5 B/px), its per-macroblock state and tokens, the output.
-    // Scalar C in wasm: 2.35× native (README: ~40 vs 17 ms for a 600 w WebP).
+    // Scalar C in wasm was 2.35× native (README: ~40 vs 17 ms for a 600 w WebP); with the SSE2
+    // paths as simd128 a 600 px encode measured ~1.4× (31 vs 22 ms on a busy machine). The
+    // factor stays at 2.4 until the estimates table above is re-checked against wasm.
     Encoder {
         ms_per_mp: 105.0,
         wasm: 2.4,
@@ -269,7 +274,8 @@ fn decode(src: &Source, min: (u32, u32)) -> ((u32, u32), u64) {
                 bytes += area(frame) * 4;
             }
             if src.format == SourceFormat::Webp {
-                // image-webp's own planes (YUV, alpha, or lossless ARGB words).
+                // The decoder's own image: libwebp's lossless ARGB words (its lossy decoder only
+                // keeps rows), or image-webp's canvas for an animation's first frame.
                 bytes += full * 4;
             }
             ((w, h), bytes)

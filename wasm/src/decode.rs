@@ -21,7 +21,11 @@ pub fn decode(input: &[u8], info: &Info, min_size: (u32, u32), limits: &Limits) 
         SourceFormat::Jpeg => jpeg(input, min_size, limits),
         SourceFormat::Png => with_image(input, image::ImageFormat::Png, limits),
         SourceFormat::Gif => with_image(input, image::ImageFormat::Gif, limits),
-        SourceFormat::Webp => with_image(input, image::ImageFormat::WebP, limits),
+        SourceFormat::Webp => match crate::webp::decode(input, info)? {
+            Some(decoded) => Ok(decoded),
+            // An animation: its first frame, through image's decoder.
+            None => with_image(input, image::ImageFormat::WebP, limits),
+        },
     }
 }
 
@@ -110,7 +114,8 @@ fn image_error(e: image::ImageError) -> Error {
     }
 }
 
-/// PNG, GIF (first frame) and WebP through the `image` crate's decoders, bounded by our limits.
+/// PNG, GIF (first frame) and animated WebP (first frame) through the `image` crate's decoders,
+/// bounded by our limits. Still WebPs go through libwebp (webp.rs).
 fn with_image(input: &[u8], format: image::ImageFormat, limits: &Limits) -> Result<Decoded> {
     use image::{ColorType as C, ImageDecoder};
     let mut reader = image::ImageReader::with_format(Cursor::new(input), format);

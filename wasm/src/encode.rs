@@ -79,6 +79,7 @@ fn webp(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
     use libwebp_sys as s;
     let p = rgb_or_rgba(p);
     let stride = p.width as i32 * p.layout.channels() as i32;
+    crate::webp::use_simd();
     // SAFETY: the picture and writer live on this stack frame; libwebp only reads `p.data`
     // (bounded by width × height × channels, which Pixels guarantees) and frees what it allocates.
     unsafe {

@@ -27,6 +27,7 @@ mod probe;
 pub mod quality;
 mod resize;
 mod transform;
+mod webp;
 
 #[cfg(target_arch = "wasm32")]
 mod cshim;
