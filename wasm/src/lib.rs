@@ -17,6 +17,8 @@ mod colour;
 pub mod cost;
 mod decode;
 mod encode;
+#[doc(hidden)]
+pub mod jpeg;
 mod error;
 pub mod exif;
 pub mod geometry;

@@ -1,0 +1,221 @@
+//! The inverse DCT, scaled: an 8×8 block of coefficients becomes an N×N block of samples for
+//! any N in 1..=16, with the maths libjpeg-turbo's `djpeg -scale` uses for each size (see
+//! [`weights`]): box means of the 8-point transform for N = 1, 2, 4, the N-point transform of the
+//! low frequencies for N = 3, 5, 6, 7 (jidctint.c's `jpeg_idct_NxN`), and of all eight spread over
+//! N samples for N > 8. Every one keeps a flat block's level.
+//!
+//! Written as two passes of an N×8 matrix product in integers (weights in 12-bit fixed point,
+//! computed with `libm` so every target builds the same table), skipping the columns and rows
+//! whose coefficients are all zero: in a photo most of a block's 64 coefficients are, so the
+//! work follows what is coded. Integer-only and in a fixed order: native and wasm give the same
+//! bytes. Every intermediate is clamped so no input, however hostile, overflows.
+use std::sync::OnceLock;
+
+/// Fractional bits of the weights.
+const W: u32 = 12;
+/// Fractional bits kept between the passes.
+const P: u32 = 3;
+/// Dequantised coefficients are clamped to this (legal 8-bit data stays within ±2^12).
+pub const COEF_MAX: i32 = 1 << 15;
+/// Pass-one results are clamped to this (±2^13 in sample units: four times the legal range).
+const MID_MAX: i32 = 1 << 16;
+
+/// How many coefficients per axis an N-sample transform reads: all 8, except for the sizes libjpeg
+/// computes as N-point transforms of the low frequencies (3, 5, 6, 7).
+fn taps(n: usize) -> usize {
+    if matches!(n, 3 | 5 | 6 | 7) {
+        n
+    } else {
+        8
+    }
+}
+
+/// `weights(n)[x * 8 + u]`: the weight of frequency u in sample x of n, in W-bit fixed point.
+/// - n = 1, 2, 4: the mean of 8/n neighbouring samples of the 8-point transform (libjpeg-turbo
+///   takes these three sizes from libjpeg 6b's jidctred.c, which computes exactly that: box
+///   averages, where the frequencies that cancel over a box drop out);
+/// - any other n: ½·c(u)·cos((2x+1)uπ / 2n) for u < taps(n) (jidctint.c's N-point transforms;
+///   n = 8 is the plain inverse DCT, n > 8 spreads the 8 frequencies over more samples).
+fn weights(n: usize) -> &'static [i32] {
+    static TABLES: OnceLock<Vec<Vec<i32>>> = OnceLock::new();
+    &TABLES.get_or_init(|| {
+        let basis = |x: f64, u: usize, n: usize| {
+            let c = if u == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            };
+            0.5 * c * libm::cos((2.0 * x + 1.0) * u as f64 * std::f64::consts::PI / (2 * n) as f64)
+        };
+        (0..=16usize)
+            .map(|n| {
+                let mut t = vec![0i32; n * 8];
+                for x in 0..n {
+                    for u in 0..taps(n) {
+                        let v = if matches!(n, 1 | 2 | 4) {
+                            let k = 8 / n;
+                            (0..k).map(|j| basis((x * k + j) as f64, u, 8)).sum::<f64>() / k as f64
+                        } else {
+                            basis(x as f64, u, n)
+                        };
+                        t[x * 8 + u] = libm::round(v * f64::from(1u32 << W)) as i32;
+                    }
+                }
+                t
+            })
+            .collect()
+    })[n]
+}
+
+/// Which coefficients a block holds: a bit per column with any nonzero value, and the number of
+/// rows up to the last nonzero one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extent {
+    pub cols: u8,
+    pub rows: u8,
+}
+
+impl Extent {
+    #[inline(always)]
+    pub fn add(&mut self, natural: usize) {
+        self.cols |= 1 << (natural & 7);
+        self.rows = self.rows.max((natural >> 3) as u8 + 1);
+    }
+
+    #[cfg(test)]
+    pub fn of(block: &[i32; 64]) -> Extent {
+        let mut e = Extent::default();
+        for (i, &v) in block.iter().enumerate() {
+            if v != 0 {
+                e.add(i);
+            }
+        }
+        e
+    }
+}
+
+/// The N×N samples of one dequantised block (natural order) into `out` (rows `stride` apart).
+#[inline(never)]
+pub fn idct(block: &[i32; 64], extent: Extent, n: usize, out: &mut [u8], stride: usize) {
+    let t = weights(n);
+    let k = taps(n);
+    let rows = usize::from(extent.rows).min(k);
+    let cols = (u16::from(extent.cols) & ((1u16 << k) - 1)) as u8;
+    let ncols = 8 - cols.leading_zeros() as usize;
+    const ROUND1: i32 = 1 << (W - P - 1);
+    const BIAS: i32 = (128 << (W + P)) + (1 << (W + P - 1));
+    if cols <= 1 && rows <= 1 {
+        // Only the DC term: a flat block, computed exactly as the general path would.
+        let dc = block[0];
+        let mid = ((t[0] * dc + ROUND1) >> (W - P)).clamp(-MID_MAX, MID_MAX);
+        let v = ((t[0] * mid + BIAS) >> (W + P)).clamp(0, 255) as u8;
+        for y in 0..n {
+            out[y * stride..y * stride + n].fill(v);
+        }
+        return;
+    }
+    // Pass one, down the columns: mid[y][u] = Σ_v w(y, v)·F(v, u).
+    let mut mid = [0i32; 16 * 8];
+    for u in 0..ncols {
+        if cols >> u & 1 == 0 {
+            continue;
+        }
+        for y in 0..n {
+            let w = &t[y * 8..y * 8 + 8];
+            let mut s = ROUND1;
+            for v in 0..rows {
+                s += w[v] * block[v * 8 + u];
+            }
+            mid[y * 8 + u] = (s >> (W - P)).clamp(-MID_MAX, MID_MAX);
+        }
+    }
+    // Pass two, along the rows.
+    for y in 0..n {
+        let m = &mid[y * 8..y * 8 + 8];
+        let row = &mut out[y * stride..y * stride + n];
+        for (x, o) in row.iter_mut().enumerate() {
+            let w = &t[x * 8..x * 8 + 8];
+            let mut s = BIAS;
+            for u in 0..ncols {
+                s += w[u] * m[u];
+            }
+            *o = (s >> (W + P)).clamp(0, 255) as u8;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 2-D transform in f64: the 8×8 inverse DCT box-averaged for n = 1, 2, 4, else the
+    /// n-point transform of the low `taps(n)` frequencies.
+    fn reference(block: &[i32; 64], n: usize) -> Vec<f64> {
+        let c = |u: usize| {
+            if u == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            }
+        };
+        let basis = |p: f64, f: usize, n: usize| {
+            0.5 * c(f) * ((2.0 * p + 1.0) * f as f64 * std::f64::consts::PI / (2 * n) as f64).cos()
+        };
+        let one = |x: usize, u: usize| -> f64 {
+            if matches!(n, 1 | 2 | 4) {
+                let k = 8 / n;
+                (0..k).map(|j| basis((x * k + j) as f64, u, 8)).sum::<f64>() / k as f64
+            } else {
+                basis(x as f64, u, n)
+            }
+        };
+        let k = taps(n);
+        let mut out = vec![0.0; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                let mut s = 0.0;
+                for v in 0..k {
+                    for u in 0..k {
+                        s += f64::from(block[v * 8 + u]) * one(x, u) * one(y, v);
+                    }
+                }
+                out[y * n + x] = (s + 128.0).clamp(0.0, 255.0);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_exact_transform_at_every_size() {
+        let mut seed = 12345u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as i32
+        };
+        for n in 1..=16 {
+            for _ in 0..200 {
+                let mut b = [0i32; 64];
+                for (i, v) in b.iter_mut().enumerate() {
+                    // Larger low frequencies, as in photos.
+                    let range = 1024 >> (i / 8 + i % 8).min(8);
+                    *v = rnd() % (range + 1) - range / 2;
+                }
+                let mut out = vec![0u8; n * n];
+                idct(&b, Extent::of(&b), n, &mut out, n);
+                for (o, r) in out.iter().zip(reference(&b, n)) {
+                    assert!((f64::from(*o) - r).abs() <= 1.0, "n={n}: {o} vs {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_coefficients_do_not_overflow() {
+        let b = [COEF_MAX; 64];
+        let mut out = vec![0u8; 256];
+        for n in 1..=16 {
+            idct(&b, Extent::of(&b), n, &mut out, 16);
+            idct(&b.map(|v| -v), Extent::of(&b), n, &mut out, 16);
+        }
+    }
+}
