@@ -15,6 +15,8 @@ command -v llvm-ar >/dev/null || need_apt+=(llvm)
 [ -d /usr/include/wasm32-wasi ] || need_apt+=(wasi-libc)
 command -v nasm >/dev/null || need_apt+=(nasm)
 [ "$MODE" = test ] && { command -v chromium >/dev/null || need_apt+=(chromium); }
+# djpeg/cjpeg: image-core's JPEG conformance test (tests/jpeg_conformance.rs) compares against them.
+command -v djpeg >/dev/null || need_apt+=(libjpeg-turbo-progs)
 command -v zip >/dev/null || need_apt+=(zip)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then
