@@ -26,8 +26,12 @@ fn main() {
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
     let bytes = std::fs::read(path).unwrap();
     let limits = Limits::default();
+    // SCALES=1,5 limits the scales (for profiling one of them).
+    let scales: Vec<u32> = std::env::var("SCALES")
+        .map(|s| s.split(',').filter_map(|m| m.parse().ok()).collect())
+        .unwrap_or_else(|_| vec![8, 5, 4, 2, 1]);
     println!("scale\tours ms\tdjpeg ms");
-    for m in [8, 5, 4, 2, 1] {
+    for m in scales {
         let ours = median(
             (0..runs)
                 .map(|_| {

@@ -19,6 +19,10 @@ pub struct Huffman {
     max_code: [i32; 17],
     offset: [i32; 17],
     values: Vec<u8>,
+    /// For AC tables: a whole (run, value) pair when its code and its extra bits together fit in
+    /// `LOOKUP` bits — `value << 16 | run << 8 | bits`, 0 otherwise: most coefficients of a photo
+    /// take one lookup instead of a symbol lookup, a peek and a sign extension.
+    pub fast_ac: Vec<i32>,
 }
 
 impl Huffman {
@@ -55,11 +59,32 @@ impl Huffman {
             }
             code <<= 1;
         }
+        // The fast AC entries, from the symbol table just built.
+        let mut fast_ac = vec![0i32; 1 << LOOKUP];
+        for (i, f) in fast_ac.iter_mut().enumerate() {
+            let e = look[i];
+            if e == 0 {
+                continue;
+            }
+            let (len, rs) = (u32::from(e >> 8), e as u8);
+            let (run, size) = (u32::from(rs >> 4), u32::from(rs & 15));
+            if size == 0 || len + size > LOOKUP {
+                continue;
+            }
+            let extra = ((i as u32) >> (LOOKUP - len - size)) & ((1 << size) - 1);
+            let value = if extra < 1 << (size - 1) {
+                extra as i32 - (1 << size) + 1
+            } else {
+                extra as i32
+            };
+            *f = (value << 16) | (run << 8) as i32 | (len + size) as i32;
+        }
         Ok(Huffman {
             look,
             max_code,
             offset,
             values: values.to_vec(),
+            fast_ac,
         })
     }
 }
@@ -175,6 +200,19 @@ impl<'a> Bits<'a> {
         } else {
             v
         }
+    }
+
+    /// The next `LOOKUP` bits, not consumed.
+    #[inline(always)]
+    pub fn peek(&self) -> usize {
+        (self.buf >> (64 - LOOKUP)) as usize
+    }
+
+    /// Drops `k` bits (at most what is buffered).
+    #[inline(always)]
+    pub fn consume(&mut self, k: u32) {
+        self.buf <<= k;
+        self.n -= k;
     }
 
     /// One Huffman symbol. Needs 16 bits buffered.

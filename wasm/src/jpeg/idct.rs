@@ -1,5 +1,5 @@
 //! The inverse DCT, scaled: an 8×8 block of coefficients becomes an N×N block of samples for
-//! any N in 1..=16, with the maths libjpeg-turbo's `djpeg -scale` uses for each size (see
+//! N in 1..=8, 10, 12 and 14, with the maths libjpeg-turbo's `djpeg -scale` uses for each size (see
 //! [`weights`]): box means of the 8-point transform for N = 1, 2, 4, the N-point transform of the
 //! low frequencies for N = 3, 5, 6, 7 (jidctint.c's `jpeg_idct_NxN`), and of all eight spread over
 //! N samples for N > 8. Every one keeps a flat block's level.
@@ -30,7 +30,8 @@ fn taps(n: usize) -> usize {
     }
 }
 
-/// `weights(n)[x * 8 + u]`: the weight of frequency u in sample x of n, in W-bit fixed point.
+/// `weights(n)[u * n + x]`: the weight of frequency u in sample x of n, in W-bit fixed point
+/// (frequency-major, so the inner loops run along the samples and vectorise).
 /// - n = 1, 2, 4: the mean of 8/n neighbouring samples of the 8-point transform (libjpeg-turbo
 ///   takes these three sizes from libjpeg 6b's jidctred.c, which computes exactly that: box
 ///   averages, where the frequencies that cancel over a box drop out);
@@ -47,7 +48,7 @@ fn weights(n: usize) -> &'static [i32] {
             };
             0.5 * c * libm::cos((2.0 * x + 1.0) * u as f64 * std::f64::consts::PI / (2 * n) as f64)
         };
-        (0..=16usize)
+        (0..=14usize)
             .map(|n| {
                 let mut t = vec![0i32; n * 8];
                 for x in 0..n {
@@ -58,7 +59,7 @@ fn weights(n: usize) -> &'static [i32] {
                         } else {
                             basis(x as f64, u, n)
                         };
-                        t[x * 8 + u] = libm::round(v * f64::from(1u32 << W)) as i32;
+                        t[u * n + x] = libm::round(v * f64::from(1u32 << W)) as i32;
                     }
                 }
                 t
@@ -94,52 +95,80 @@ impl Extent {
     }
 }
 
+const ROUND1: i32 = 1 << (W - P - 1);
+const BIAS: i32 = (128 << (W + P)) + (1 << (W + P - 1));
+
 /// The N×N samples of one dequantised block (natural order) into `out` (rows `stride` apart).
-#[inline(never)]
 pub fn idct(block: &[i32; 64], extent: Extent, n: usize, out: &mut [u8], stride: usize) {
-    let t = weights(n);
-    let k = taps(n);
+    match n {
+        1 => flat::<1>(block, out, stride),
+        2 => sized::<2>(block, extent, out, stride),
+        3 => sized::<3>(block, extent, out, stride),
+        4 => sized::<4>(block, extent, out, stride),
+        5 => sized::<5>(block, extent, out, stride),
+        6 => sized::<6>(block, extent, out, stride),
+        7 => sized::<7>(block, extent, out, stride),
+        8 => sized::<8>(block, extent, out, stride),
+        10 => sized::<10>(block, extent, out, stride),
+        12 => sized::<12>(block, extent, out, stride),
+        14 => sized::<14>(block, extent, out, stride),
+        _ => unreachable!("IDCT size {n}"),
+    }
+}
+
+/// Only the DC term counts (a flat block, or the 1×1 box mean where every other frequency
+/// cancels): computed exactly as the general path computes it.
+#[inline(always)]
+fn flat<const N: usize>(block: &[i32; 64], out: &mut [u8], stride: usize) {
+    let w0 = weights(N)[0];
+    let mid = ((w0 * block[0] + ROUND1) >> (W - P)).clamp(-MID_MAX, MID_MAX);
+    let v = ((w0 * mid + BIAS) >> (W + P)).clamp(0, 255) as u8;
+    for y in 0..N {
+        out[y * stride..y * stride + N].fill(v);
+    }
+}
+
+#[inline(never)]
+fn sized<const N: usize>(block: &[i32; 64], extent: Extent, out: &mut [u8], stride: usize) {
+    let t = weights(N);
+    let k = taps(N);
     let rows = usize::from(extent.rows).min(k);
     let cols = (u16::from(extent.cols) & ((1u16 << k) - 1)) as u8;
-    let ncols = 8 - cols.leading_zeros() as usize;
-    const ROUND1: i32 = 1 << (W - P - 1);
-    const BIAS: i32 = (128 << (W + P)) + (1 << (W + P - 1));
     if cols <= 1 && rows <= 1 {
-        // Only the DC term: a flat block, computed exactly as the general path would.
-        let dc = block[0];
-        let mid = ((t[0] * dc + ROUND1) >> (W - P)).clamp(-MID_MAX, MID_MAX);
-        let v = ((t[0] * mid + BIAS) >> (W + P)).clamp(0, 255) as u8;
-        for y in 0..n {
-            out[y * stride..y * stride + n].fill(v);
-        }
-        return;
+        return flat::<N>(block, out, stride);
     }
-    // Pass one, down the columns: mid[y][u] = Σ_v w(y, v)·F(v, u).
-    let mut mid = [0i32; 16 * 8];
-    for u in 0..ncols {
+    let ncols = 8 - cols.leading_zeros() as usize;
+    // Pass one, down the columns: mid[u][y] = Σ_v w(y, v)·F(v, u).
+    let mut mid = [[0i32; N]; 8];
+    for (u, m) in mid.iter_mut().enumerate().take(ncols) {
         if cols >> u & 1 == 0 {
             continue;
         }
-        for y in 0..n {
-            let w = &t[y * 8..y * 8 + 8];
-            let mut s = ROUND1;
-            for v in 0..rows {
-                s += w[v] * block[v * 8 + u];
+        let mut acc = [ROUND1; N];
+        for v in 0..rows {
+            let f = block[v * 8 + u];
+            let w: &[i32; N] = t[v * N..v * N + N].try_into().unwrap();
+            for y in 0..N {
+                acc[y] += w[y] * f;
             }
-            mid[y * 8 + u] = (s >> (W - P)).clamp(-MID_MAX, MID_MAX);
+        }
+        for y in 0..N {
+            m[y] = (acc[y] >> (W - P)).clamp(-MID_MAX, MID_MAX);
         }
     }
-    // Pass two, along the rows.
-    for y in 0..n {
-        let m = &mid[y * 8..y * 8 + 8];
-        let row = &mut out[y * stride..y * stride + n];
-        for (x, o) in row.iter_mut().enumerate() {
-            let w = &t[x * 8..x * 8 + 8];
-            let mut s = BIAS;
-            for u in 0..ncols {
-                s += w[u] * m[u];
+    // Pass two, along the rows: out[y][x] = Σ_u w(x, u)·mid[u][y].
+    for y in 0..N {
+        let mut acc = [BIAS; N];
+        for u in 0..ncols {
+            let m = mid[u][y];
+            let w: &[i32; N] = t[u * N..u * N + N].try_into().unwrap();
+            for x in 0..N {
+                acc[x] += w[x] * m;
             }
-            *o = (s >> (W + P)).clamp(0, 255) as u8;
+        }
+        let row: &mut [u8; N] = (&mut out[y * stride..y * stride + N]).try_into().unwrap();
+        for x in 0..N {
+            row[x] = (acc[x] >> (W + P)).clamp(0, 255) as u8;
         }
     }
 }
@@ -147,6 +176,9 @@ pub fn idct(block: &[i32; 64], extent: Extent, n: usize, out: &mut [u8], stride:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every size a decode asks for: M in 1..=8, and a subsampled component's 2M or 4M below 16.
+    const SIZES: [usize; 11] = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14];
 
     /// The 2-D transform in f64: the 8×8 inverse DCT box-averaged for n = 1, 2, 4, else the
     /// n-point transform of the low `taps(n)` frequencies.
@@ -192,7 +224,7 @@ mod tests {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
             (seed >> 16) as i32
         };
-        for n in 1..=16 {
+        for n in SIZES {
             for _ in 0..200 {
                 let mut b = [0i32; 64];
                 for (i, v) in b.iter_mut().enumerate() {
@@ -213,7 +245,7 @@ mod tests {
     fn hostile_coefficients_do_not_overflow() {
         let b = [COEF_MAX; 64];
         let mut out = vec![0u8; 256];
-        for n in 1..=16 {
+        for n in SIZES {
             idct(&b, Extent::of(&b), n, &mut out, 16);
             idct(&b.map(|v| -v), Extent::of(&b), n, &mut out, 16);
         }

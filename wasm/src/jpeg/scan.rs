@@ -225,6 +225,20 @@ fn baseline_block(
     let mut k = 1usize;
     while k < 64 {
         bits.refill();
+        let fast = ac.fast_ac[bits.peek()];
+        if fast != 0 {
+            bits.consume((fast & 0xFF) as u32);
+            k += ((fast >> 8) & 0xFF) as usize;
+            if k > 63 {
+                bits.error = true;
+                break;
+            }
+            let z = usize::from(ZIGZAG[k]);
+            blk[z] = dequant(fast >> 16, q[z]);
+            extent.add(z);
+            k += 1;
+            continue;
+        }
         let rs = bits.decode(ac);
         let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
         if s == 0 {
