@@ -268,6 +268,44 @@ fn matches_djpeg_on_the_benchmark_photos() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// CMYK and YCCK (the committed fixtures, cjpeg writes neither): djpeg writes them as RGB with
+/// libjpeg-turbo's naive `R = C·K / 255` on the stored (Adobe-inverted) values, after its own
+/// YCCK → CMYK; the same formula on our ink amounts (`255 − stored`) must agree. A ±1 in a
+/// plane moves that product by up to 2, a YCC ±1 through the colour transform by up to 3.
+#[test]
+fn cmyk_and_ycck_match_djpeg() {
+    if !tools() {
+        return;
+    }
+    let dir = tmp("cmyk");
+    for (name, bound) in [("cmyk.jpg", 2), ("ycck.jpg", 4)] {
+        let jpeg = fixture(name);
+        for m in [1, 3, 4, 8] {
+            let ours = decode_raw(&jpeg, m, &Limits::default()).unwrap();
+            assert_eq!(ours.layout, "cmyk");
+            let (w, h, theirs) = djpeg(&dir, &jpeg, m);
+            assert_eq!((ours.width, ours.height), (w, h));
+            let mine: Vec<u8> = ours
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255.0 - f64::from(p[3]);
+                    [0, 1, 2].map(|c| ((255.0 - f64::from(p[c])) * k / 255.0 + 0.5) as u8)
+                })
+                .collect();
+            let d = mine
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            eprintln!("{name} {m}/8: RGB (naive from CMYK) ±{d}");
+            assert!(d <= bound, "{name} at {m}/8: ±{d}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn arithmetic_coding_is_refused_as_unsupported() {
     if !tools() {
