@@ -175,22 +175,35 @@ fn baseline_row(
     blocks: &mut Vec<(usize, usize, usize)>,
 ) -> Result<()> {
     let mut blk = [0i32; 64];
+    // The blocks of MCU (0, row); MCU `col` is the same shifted right by `col` MCUs.
+    mcu_blocks(frame, scan, 0, row, blocks);
+    let shift: Vec<usize> = scan
+        .comps
+        .iter()
+        .map(|c| {
+            if scan.comps.len() == 1 {
+                1
+            } else {
+                frame.comps[c.index].h
+            }
+        })
+        .collect();
     for col in 0..mx {
         if restart.before_mcu(bits) {
             preds.fill(0);
         }
-        mcu_blocks(frame, scan, col, row, blocks);
         for &(i, bx, by) in blocks.iter() {
             let ci = scan.comps[i].index;
-            blk.fill(0);
             let extent = baseline_block(bits, dcs[i], acs[i], &mut preds[i], &quant[ci], &mut blk);
             if bits.error {
                 return Err(bad_data());
             }
             let p = &mut planes[ci];
             let n = p.n;
-            let at = by * n * p.stride + bx * n;
+            let at = by * n * p.stride + (bx + col * shift[i]) * n;
             idct::idct(&blk, extent, n, &mut p.data[at..], p.stride);
+            // Back to zeros for the next block: only the rows this one reached.
+            blk[..usize::from(extent.rows) * 8].fill(0);
         }
     }
     Ok(())
@@ -221,7 +234,9 @@ fn baseline_block(
         .wrapping_add(bits.receive_extend(s))
         .clamp(-(1 << 20), 1 << 20);
     blk[0] = dequant(*pred, q[0]);
-    let mut extent = Extent { cols: 1, rows: 1 };
+    // The last zigzag position written bounds the block (see `EXTENT`): no per-coefficient
+    // bookkeeping.
+    let mut last = 0usize;
     let mut k = 1usize;
     while k < 64 {
         bits.refill();
@@ -235,7 +250,7 @@ fn baseline_block(
             }
             let z = usize::from(ZIGZAG[k]);
             blk[z] = dequant(fast >> 16, q[z]);
-            extent.add(z);
+            last = k;
             k += 1;
             continue;
         }
@@ -255,11 +270,28 @@ fn baseline_block(
         }
         let z = usize::from(ZIGZAG[k]);
         blk[z] = dequant(bits.receive_extend(s), q[z]);
-        extent.add(z);
+        last = k;
         k += 1;
     }
-    extent
+    EXTENT[last]
 }
+
+/// The bounding extent of zigzag positions 0..=k: the columns and rows they touch.
+const EXTENT: [Extent; 64] = {
+    let mut t = [Extent { cols: 0, rows: 0 }; 64];
+    let (mut cols, mut rows) = (0u8, 0u8);
+    let mut k = 0;
+    while k < 64 {
+        let z = ZIGZAG[k] as usize;
+        cols |= 1 << (z & 7);
+        if (z >> 3) as u8 + 1 > rows {
+            rows = (z >> 3) as u8 + 1;
+        }
+        t[k] = Extent { cols, rows };
+        k += 1;
+    }
+    t
+};
 
 /// Progressive state kept across scans: the quantised coefficients of every block.
 pub struct Coefficients {
@@ -340,7 +372,13 @@ fn progressive_row(
             preds.fill(0);
             *eobrun = 0;
         }
-        mcu_blocks(frame, scan, col, row, blocks);
+        if scan.comps.len() == 1 {
+            // One block an MCU: no list to build.
+            blocks.clear();
+            blocks.push((0, col, row));
+        } else {
+            mcu_blocks(frame, scan, col, row, blocks);
+        }
         for &(i, bx, by) in blocks.iter() {
             let ci = scan.comps[i].index;
             let bw = frame.comps[ci].bw;
@@ -388,6 +426,18 @@ fn ac_first(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: &
     let mut k = scan.ss;
     while k <= scan.se {
         bits.refill();
+        let fast = ac.fast_ac[bits.peek()];
+        if fast != 0 {
+            bits.consume((fast & 0xFF) as u32);
+            k += ((fast >> 8) & 0xFF) as usize;
+            if k > scan.se {
+                bits.error = true;
+                return;
+            }
+            blk[usize::from(ZIGZAG[k])] = ((fast >> 16) << scan.al).clamp(-32768, 32767) as i16;
+            k += 1;
+            continue;
+        }
         let rs = bits.decode(ac);
         let (r, s) = (u32::from(rs >> 4), u32::from(rs & 15));
         if s == 0 {
@@ -504,10 +554,21 @@ fn transform_row(coefs: &[i16], bw: usize, by: usize, q: &[u16; 64], p: &mut Pla
     for bx in 0..bw {
         let src = &coefs[(by * bw + bx) * 64..][..64];
         let mut extent = Extent::default();
-        for (i, (&c, &q)) in src.iter().zip(q.iter()).enumerate() {
-            blk[i] = dequant(i32::from(c), q);
-            if c != 0 {
-                extent.add(i);
+        // Row by row: most rows of a photo's blocks are all zero, and a zero row of 8
+        // coefficients is one 16-byte comparison.
+        for r in 0..8 {
+            let row: &[i16; 8] = src[r * 8..r * 8 + 8].try_into().unwrap();
+            let dst = &mut blk[r * 8..r * 8 + 8];
+            if *row == [0; 8] {
+                dst.fill(0);
+                continue;
+            }
+            for c in 0..8 {
+                let v = row[c];
+                dst[c] = dequant(i32::from(v), q[r * 8 + c]);
+                if v != 0 {
+                    extent.add(r * 8 + c);
+                }
             }
         }
         let at = by * n * p.stride + bx * n;
