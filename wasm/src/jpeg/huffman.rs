@@ -142,7 +142,9 @@ impl<'a> Bits<'a> {
         self.refill_slow();
     }
 
-    #[inline(never)]
+    // Inlined too: a call here would make the buffer live in memory across the whole decode
+    // loop (its address escapes), a store and a reload on the critical path of every symbol.
+    #[inline(always)]
     fn refill_slow(&mut self) {
         while self.n <= 56 {
             let byte = if self.at_marker {
@@ -228,7 +230,7 @@ impl<'a> Bits<'a> {
         self.decode_long(t)
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn decode_long(&mut self, t: &Huffman) -> u8 {
         for len in LOOKUP + 1..=16 {
             let code = (self.buf >> (64 - len)) as i32;
