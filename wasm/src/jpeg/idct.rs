@@ -77,7 +77,7 @@ pub struct Extent {
 }
 
 impl Extent {
-    #[inline(always)]
+    #[cfg(test)]
     pub fn add(&mut self, natural: usize) {
         self.cols |= 1 << (natural & 7);
         self.rows = self.rows.max((natural >> 3) as u8 + 1);

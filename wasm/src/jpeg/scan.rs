@@ -329,8 +329,15 @@ pub fn progressive(
     };
     let (mx, my) = mcu_grid(frame, scan);
     let mut blocks = Vec::with_capacity(10);
+    // One loop per kind of scan, each with its block decoder inlined.
+    let row_fn = match (scan.ss == 0, scan.ah == 0) {
+        (true, true) => progressive_row::<DC_FIRST>,
+        (true, false) => progressive_row::<DC_REFINE>,
+        (false, true) => progressive_row::<AC_FIRST>,
+        (false, false) => progressive_row::<AC_REFINE>,
+    };
     for row in 0..my {
-        progressive_row(
+        row_fn(
             &mut bits,
             frame,
             scan,
@@ -351,9 +358,14 @@ pub fn progressive(
     Ok(bits.pos)
 }
 
+const DC_FIRST: u8 = 0;
+const DC_REFINE: u8 = 1;
+const AC_FIRST: u8 = 2;
+const AC_REFINE: u8 = 3;
+
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn progressive_row(
+fn progressive_row<const KIND: u8>(
     bits: &mut Bits,
     frame: &Frame,
     scan: &Scan,
@@ -384,11 +396,11 @@ fn progressive_row(
             let bw = frame.comps[ci].bw;
             let at = (by * bw + bx) * 64;
             let blk: &mut [i16; 64] = (&mut coefs.blocks[ci][at..at + 64]).try_into().unwrap();
-            match (scan.ss == 0, scan.ah == 0) {
-                (true, true) => dc_first(bits, dcs[i], &mut preds[i], scan.al, blk),
-                (true, false) => dc_refine(bits, scan.al, blk),
-                (false, true) => ac_first(bits, acs[i], scan, eobrun, blk),
-                (false, false) => ac_refine(bits, acs[i], scan, eobrun, blk),
+            match KIND {
+                DC_FIRST => dc_first(bits, dcs[i], &mut preds[i], scan.al, blk),
+                DC_REFINE => dc_refine(bits, scan.al, blk),
+                AC_FIRST => ac_first(bits, acs[i], scan, eobrun, blk),
+                _ => ac_refine(bits, acs[i], scan, eobrun, blk),
             }
             if bits.error {
                 return Err(bad_data());
@@ -398,6 +410,7 @@ fn progressive_row(
     Ok(())
 }
 
+#[inline(always)]
 fn dc_first(bits: &mut Bits, dc: &Huffman, pred: &mut i32, al: u32, blk: &mut [i16; 64]) {
     bits.refill();
     let s = u32::from(bits.decode(dc));
@@ -411,6 +424,7 @@ fn dc_first(bits: &mut Bits, dc: &Huffman, pred: &mut i32, al: u32, blk: &mut [i
     blk[0] = (i64::from(*pred) << al).clamp(-32768, 32767) as i16;
 }
 
+#[inline(always)]
 fn dc_refine(bits: &mut Bits, al: u32, blk: &mut [i16; 64]) {
     bits.refill();
     if bits.bits(1) != 0 {
@@ -418,6 +432,7 @@ fn dc_refine(bits: &mut Bits, al: u32, blk: &mut [i16; 64]) {
     }
 }
 
+#[inline(always)]
 fn ac_first(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: &mut [i16; 64]) {
     if *eobrun > 0 {
         *eobrun -= 1;
@@ -471,6 +486,7 @@ fn refine(bits: &mut Bits, c: &mut i16, p1: i16) {
     }
 }
 
+#[inline(always)]
 fn ac_refine(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: &mut [i16; 64]) {
     let p1 = (1i32 << scan.al) as i16;
     let mut k = scan.ss;
@@ -551,6 +567,21 @@ pub fn transform_all(
 fn transform_row(coefs: &[i16], bw: usize, by: usize, q: &[u16; 64], p: &mut Plane) {
     let mut blk = [0i32; 64];
     let n = p.n;
+    if n == 1 {
+        // 1/8: the DC alone makes the sample.
+        for bx in 0..bw {
+            blk[0] = dequant(i32::from(coefs[(by * bw + bx) * 64]), q[0]);
+            let at = by * p.stride + bx;
+            idct::idct(
+                &blk,
+                Extent { cols: 1, rows: 1 },
+                1,
+                &mut p.data[at..],
+                p.stride,
+            );
+        }
+        return;
+    }
     for bx in 0..bw {
         let src = &coefs[(by * bw + bx) * 64..][..64];
         let mut extent = Extent::default();
@@ -563,13 +594,14 @@ fn transform_row(coefs: &[i16], bw: usize, by: usize, q: &[u16; 64], p: &mut Pla
                 dst.fill(0);
                 continue;
             }
+            // Branch-free, so the eight lanes vectorise.
+            let mut nonzero = 0u8;
             for c in 0..8 {
-                let v = row[c];
-                dst[c] = dequant(i32::from(v), q[r * 8 + c]);
-                if v != 0 {
-                    extent.add(r * 8 + c);
-                }
+                dst[c] = dequant(i32::from(row[c]), q[r * 8 + c]);
+                nonzero |= u8::from(row[c] != 0) << c;
             }
+            extent.cols |= nonzero;
+            extent.rows = r as u8 + 1;
         }
         let at = by * n * p.stride + bx * n;
         idct::idct(&blk, extent, n, &mut p.data[at..], p.stride);
