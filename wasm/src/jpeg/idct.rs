@@ -30,8 +30,14 @@ fn taps(n: usize) -> usize {
     }
 }
 
-/// `weights(n)[u * n + x]`: the weight of frequency u in sample x of n, in W-bit fixed point
-/// (frequency-major, so the inner loops run along the samples and vectorise).
+/// Samples a row of weights holds: n rounded up to whole 4-lane vectors (zeros past n), so the
+/// inner loops run on full vectors in wasm's simd128 and SSE alike.
+const fn padded(n: usize) -> usize {
+    n.div_ceil(4) * 4
+}
+
+/// `weights(n)[u * padded(n) + x]`: the weight of frequency u in sample x of n, in W-bit fixed
+/// point (frequency-major, so the inner loops run along the samples and vectorise).
 /// - n = 1, 2, 4: the mean of 8/n neighbouring samples of the 8-point transform (libjpeg-turbo
 ///   takes these three sizes from libjpeg 6b's jidctred.c, which computes exactly that: box
 ///   averages, where the frequencies that cancel over a box drop out);
@@ -50,7 +56,7 @@ fn weights(n: usize) -> &'static [i32] {
         };
         (0..=14usize)
             .map(|n| {
-                let mut t = vec![0i32; n * 8];
+                let mut t = vec![0i32; padded(n) * 8];
                 for x in 0..n {
                     for u in 0..taps(n) {
                         let v = if matches!(n, 1 | 2 | 4) {
@@ -59,7 +65,7 @@ fn weights(n: usize) -> &'static [i32] {
                         } else {
                             basis(x as f64, u, n)
                         };
-                        t[u * n + x] = libm::round(v * f64::from(1u32 << W)) as i32;
+                        t[u * padded(n) + x] = libm::round(v * f64::from(1u32 << W)) as i32;
                     }
                 }
                 t
@@ -102,16 +108,16 @@ const BIAS: i32 = (128 << (W + P)) + (1 << (W + P - 1));
 pub fn idct(block: &[i32; 64], extent: Extent, n: usize, out: &mut [u8], stride: usize) {
     match n {
         1 => flat::<1>(block, out, stride),
-        2 => sized::<2>(block, extent, out, stride),
-        3 => sized::<3>(block, extent, out, stride),
-        4 => sized::<4>(block, extent, out, stride),
-        5 => sized::<5>(block, extent, out, stride),
-        6 => sized::<6>(block, extent, out, stride),
-        7 => sized::<7>(block, extent, out, stride),
-        8 => sized::<8>(block, extent, out, stride),
-        10 => sized::<10>(block, extent, out, stride),
-        12 => sized::<12>(block, extent, out, stride),
-        14 => sized::<14>(block, extent, out, stride),
+        2 => sized::<2, 4>(block, extent, out, stride),
+        3 => sized::<3, 4>(block, extent, out, stride),
+        4 => sized::<4, 4>(block, extent, out, stride),
+        5 => sized::<5, 8>(block, extent, out, stride),
+        6 => sized::<6, 8>(block, extent, out, stride),
+        7 => sized::<7, 8>(block, extent, out, stride),
+        8 => sized::<8, 8>(block, extent, out, stride),
+        10 => sized::<10, 12>(block, extent, out, stride),
+        12 => sized::<12, 12>(block, extent, out, stride),
+        14 => sized::<14, 16>(block, extent, out, stride),
         _ => unreachable!("IDCT size {n}"),
     }
 }
@@ -128,8 +134,15 @@ fn flat<const N: usize>(block: &[i32; 64], out: &mut [u8], stride: usize) {
     }
 }
 
+/// `PN` is `padded(N)`: every vector loop runs over PN lanes, the padding's weights are zero.
 #[inline(never)]
-fn sized<const N: usize>(block: &[i32; 64], extent: Extent, out: &mut [u8], stride: usize) {
+fn sized<const N: usize, const PN: usize>(
+    block: &[i32; 64],
+    extent: Extent,
+    out: &mut [u8],
+    stride: usize,
+) {
+    debug_assert_eq!(PN, padded(N));
     let t = weights(N);
     let k = taps(N);
     let rows = usize::from(extent.rows).min(k);
@@ -139,30 +152,30 @@ fn sized<const N: usize>(block: &[i32; 64], extent: Extent, out: &mut [u8], stri
     }
     let ncols = 8 - cols.leading_zeros() as usize;
     // Pass one, down the columns: mid[u][y] = Σ_v w(y, v)·F(v, u).
-    let mut mid = [[0i32; N]; 8];
+    let mut mid = [[0i32; PN]; 8];
     for (u, m) in mid.iter_mut().enumerate().take(ncols) {
         if cols >> u & 1 == 0 {
             continue;
         }
-        let mut acc = [ROUND1; N];
+        let mut acc = [ROUND1; PN];
         for v in 0..rows {
             let f = block[v * 8 + u];
-            let w: &[i32; N] = t[v * N..v * N + N].try_into().unwrap();
-            for y in 0..N {
+            let w: &[i32; PN] = t[v * PN..v * PN + PN].try_into().unwrap();
+            for y in 0..PN {
                 acc[y] += w[y] * f;
             }
         }
-        for y in 0..N {
+        for y in 0..PN {
             m[y] = (acc[y] >> (W - P)).clamp(-MID_MAX, MID_MAX);
         }
     }
     // Pass two, along the rows: out[y][x] = Σ_u w(x, u)·mid[u][y].
     for y in 0..N {
-        let mut acc = [BIAS; N];
+        let mut acc = [BIAS; PN];
         for u in 0..ncols {
             let m = mid[u][y];
-            let w: &[i32; N] = t[u * N..u * N + N].try_into().unwrap();
-            for x in 0..N {
+            let w: &[i32; PN] = t[u * PN..u * PN + PN].try_into().unwrap();
+            for x in 0..PN {
                 acc[x] += w[x] * m;
             }
         }
