@@ -297,9 +297,21 @@ fn assemble(f: &Frame, planes: &[Plane], m: usize, colour: Colour) -> Result<Pix
     let mut colsum = vec![0i32; widest];
     for (y, dst) in out.chunks_exact_mut(w * channels).enumerate() {
         for ((p, &method), row) in planes.iter().zip(&methods).zip(rows.iter_mut()) {
-            upsample::row(p, method, y, row, &mut colsum);
+            if method != upsample::Method::Copy {
+                upsample::row(p, method, y, row, &mut colsum);
+            }
         }
-        upsample::interleave(&rows, colour, dst);
+        // Components at full size are read from their planes in place.
+        let src: Vec<&[u8]> = planes
+            .iter()
+            .zip(&methods)
+            .zip(&rows)
+            .map(|((p, &method), row)| match method {
+                upsample::Method::Copy => &p.data[y * p.stride..y * p.stride + w],
+                _ => &row[..],
+            })
+            .collect();
+        upsample::interleave(&src, colour, dst);
     }
     let layout = match colour {
         Colour::Grey => Layout::Gray,

@@ -136,14 +136,16 @@ fn vertical(p: &Plane, y: usize) -> (usize, usize, i32) {
 
 /// Interleaves one output row of every component into `out` in the pipeline's layout.
 #[inline(never)]
-pub fn interleave(rows: &[Vec<u8>], colour: Colour, out: &mut [u8]) {
+pub fn interleave(rows: &[&[u8]], colour: Colour, out: &mut [u8]) {
     match colour {
         Colour::Grey => out.copy_from_slice(&rows[0][..out.len()]),
         Colour::YCbCr | Colour::Rgb => {
-            for (x, px) in out.chunks_exact_mut(3).enumerate() {
-                px[0] = rows[0][x];
-                px[1] = rows[1][x];
-                px[2] = rows[2][x];
+            let n = out.len() / 3;
+            let (a, b, c) = (&rows[0][..n], &rows[1][..n], &rows[2][..n]);
+            for (((px, &a), &b), &c) in out.chunks_exact_mut(3).zip(a).zip(b).zip(c) {
+                px[0] = a;
+                px[1] = b;
+                px[2] = c;
             }
         }
         // Adobe's CMYK is stored inverted; the pipeline wants ink amounts.
