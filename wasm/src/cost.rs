@@ -95,6 +95,12 @@ pub struct Estimate {
 /// A progressive JPEG's extra scans (20 copies of one scan appended to flow): a DC scan of all
 /// three components 3.3 ms/MP each, a DC refinement 1.1. The resize's share per decoded
 /// megapixel (box filter and horizontal pass, ~4 ms/MP) is from the README's benchmark breakdown.
+///
+/// The JPEG rows above were jpeg-decoder's. Our decoder (`src/jpeg/`, 2026-12-06, `bench decode`,
+/// pinned to one core of a loaded machine, wall time) measured at or below them, so the rates
+/// stay as they are: safelanding's entropy decode 3.4 ms/MP (49 ms at 1/8), transform and
+/// upsampling ≈ 6 ms per decoded MP (82 ms at 5/8, 138 ms full size), flow 1.5 ms/MP a scan
+/// (223 ms at 1/8); in wasm 1.4–1.6× native (117 ms at 5/8, 78 ms at 1/8).
 pub struct Rates {
     /// Baseline JPEG entropy decoding, per stored megapixel (at any IDCT scale).
     pub jpeg_entropy: f64,

@@ -123,10 +123,13 @@ impl<'a> Bits<'a> {
         }
     }
 
-    /// At least 57 bits in the buffer afterwards.
+    /// At least 32 bits in the buffer afterwards — a Huffman code and its extra bits (at most
+    /// 16 + 15) — and 57 or more whenever it reads: below 32 bits it tops the buffer up with as
+    /// many whole bytes as fit, so most calls return at once and a read brings 4–8 bytes in
+    /// (the byte swap of the 8-byte load is a dozen instructions in wasm, which has no bswap).
     #[inline(always)]
     pub fn refill(&mut self) {
-        if self.n > 56 {
+        if self.n >= 32 {
             return;
         }
         if let Some(b) = self.data.get(self.pos..self.pos + 8) {

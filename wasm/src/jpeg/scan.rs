@@ -388,8 +388,15 @@ fn progressive_row<const KIND: u8>(
             // One block an MCU: no list to build.
             blocks.clear();
             blocks.push((0, col, row));
-        } else {
+        } else if col == 0 {
             mcu_blocks(frame, scan, col, row, blocks);
+        } else {
+            // The previous MCU's blocks, one MCU to the right.
+            for (b, sc) in blocks.iter_mut().zip(scan.comps.iter().flat_map(|c| {
+                std::iter::repeat_n(c, frame.comps[c.index].h * frame.comps[c.index].v)
+            })) {
+                b.1 += frame.comps[sc.index].h;
+            }
         }
         for &(i, bx, by) in blocks.iter() {
             let ci = scan.comps[i].index;
