@@ -17,11 +17,11 @@ mod colour;
 pub mod cost;
 mod decode;
 mod encode;
-#[doc(hidden)]
-pub mod jpeg;
 mod error;
 pub mod exif;
 pub mod geometry;
+#[doc(hidden)]
+pub mod jpeg;
 mod limits;
 mod orient;
 mod pixels;
