@@ -13,7 +13,7 @@ pub const LOOKUP: u32 = 9;
 pub struct Huffman {
     /// `(length << 8) | symbol` for every `LOOKUP`-bit prefix whose code is that short; 0 when
     /// the code is longer.
-    look: Vec<u16>,
+    look: Box<[u16; 1 << LOOKUP]>,
     /// For code lengths 1..=16: the largest code of that length (-1 when none), and the index
     /// of its first symbol minus its first code.
     max_code: [i32; 17],
@@ -22,7 +22,7 @@ pub struct Huffman {
     /// For AC tables: a whole (run, value) pair when its code and its extra bits together fit in
     /// `LOOKUP` bits — `value << 16 | run << 8 | bits`, 0 otherwise: most coefficients of a photo
     /// take one lookup instead of a symbol lookup, a peek and a sign extension.
-    pub fast_ac: Vec<i32>,
+    pub fast_ac: Box<[i32; 1 << LOOKUP]>,
 }
 
 impl Huffman {
@@ -33,7 +33,7 @@ impl Huffman {
         if values.len() > 256 || total != values.len() {
             return Err(bad());
         }
-        let mut look = vec![0u16; 1 << LOOKUP];
+        let mut look = Box::new([0u16; 1 << LOOKUP]);
         let mut max_code = [-1i32; 17];
         let mut offset = [0i32; 17];
         let mut code: u32 = 0;
@@ -60,7 +60,7 @@ impl Huffman {
             code <<= 1;
         }
         // The fast AC entries, from the symbol table just built.
-        let mut fast_ac = vec![0i32; 1 << LOOKUP];
+        let mut fast_ac = Box::new([0i32; 1 << LOOKUP]);
         for (i, f) in fast_ac.iter_mut().enumerate() {
             let e = look[i];
             if e == 0 {
@@ -207,10 +207,11 @@ impl<'a> Bits<'a> {
         }
     }
 
-    /// The next `LOOKUP` bits, not consumed.
+    /// The next `LOOKUP` bits, not consumed (masked, so indexing a lookup table needs no
+    /// bounds check).
     #[inline(always)]
     pub fn peek(&self) -> usize {
-        (self.buf >> (64 - LOOKUP)) as usize
+        (self.buf >> (64 - LOOKUP)) as usize & ((1 << LOOKUP) - 1)
     }
 
     /// Drops `k` bits (at most what is buffered).
@@ -223,7 +224,7 @@ impl<'a> Bits<'a> {
     /// One Huffman symbol. Needs 16 bits buffered.
     #[inline(always)]
     pub fn decode(&mut self, t: &Huffman) -> u8 {
-        let e = t.look[(self.buf >> (64 - LOOKUP)) as usize];
+        let e = t.look[self.peek()];
         if e != 0 {
             let len = u32::from(e >> 8);
             self.buf <<= len;

@@ -248,7 +248,7 @@ fn baseline_block(
                 bits.error = true;
                 break;
             }
-            let z = usize::from(ZIGZAG[k]);
+            let z = usize::from(ZIGZAG[k & 63]);
             blk[z] = dequant(fast >> 16, q[z]);
             last = k;
             k += 1;
@@ -268,7 +268,7 @@ fn baseline_block(
             bits.error = true;
             break;
         }
-        let z = usize::from(ZIGZAG[k]);
+        let z = usize::from(ZIGZAG[k & 63]);
         blk[z] = dequant(bits.receive_extend(s), q[z]);
         last = k;
         k += 1;
@@ -456,7 +456,8 @@ fn ac_first(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: &
                 bits.error = true;
                 return;
             }
-            blk[usize::from(ZIGZAG[k])] = ((fast >> 16) << scan.al).clamp(-32768, 32767) as i16;
+            blk[usize::from(ZIGZAG[k & 63])] =
+                ((fast >> 16) << scan.al).clamp(-32768, 32767) as i16;
             k += 1;
             continue;
         }
@@ -476,7 +477,7 @@ fn ac_first(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: &
             return;
         }
         let v = bits.receive_extend(s) << scan.al;
-        blk[usize::from(ZIGZAG[k])] = v.clamp(-32768, 32767) as i16;
+        blk[usize::from(ZIGZAG[k & 63])] = v.clamp(-32768, 32767) as i16;
         k += 1;
     }
 }
@@ -520,7 +521,7 @@ fn ac_refine(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: 
             // Skip r zero coefficients (refining the nonzero ones on the way), then place the
             // new one on the next zero.
             while k <= scan.se {
-                let z = usize::from(ZIGZAG[k]);
+                let z = usize::from(ZIGZAG[k & 63]);
                 if blk[z] != 0 {
                     bits.refill();
                     refine(bits, &mut blk[z], p1);
@@ -545,7 +546,7 @@ fn ac_refine(bits: &mut Bits, ac: &Huffman, scan: &Scan, eobrun: &mut u32, blk: 
     if *eobrun > 0 {
         // The rest of the band only refines what is already nonzero.
         while k <= scan.se {
-            let z = usize::from(ZIGZAG[k]);
+            let z = usize::from(ZIGZAG[k & 63]);
             if blk[z] != 0 {
                 bits.refill();
                 refine(bits, &mut blk[z], p1);
