@@ -107,46 +107,36 @@ pub fn decode_raw(input: &[u8], m: u32, limits: &Limits) -> Result<Raw> {
     })
 }
 
-/// Decodes at `m`/8 (1..=8) of the stored size.
-pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
-    let m = m.clamp(1, 8) as usize;
-    if !input.starts_with(&[0xFF, 0xD8]) {
-        return Err(Error::corrupt("not a JPEG (no start-of-image marker)"));
+/// Everything the segments before and between scans define.
+struct Headers<'a> {
+    quant: [Option<[u16; 64]>; 4],
+    dc: [Option<huffman::Huffman>; 4],
+    ac: [Option<huffman::Huffman>; 4],
+    restart: usize,
+    colour: ColourMarkers,
+    icc: Vec<(u8, &'a [u8])>,
+    frame: Option<Frame>,
+}
+
+impl<'a> Headers<'a> {
+    fn new() -> Headers<'a> {
+        Headers {
+            quant: [None; 4],
+            dc: Default::default(),
+            ac: Default::default(),
+            restart: 0,
+            colour: ColourMarkers::default(),
+            icc: Vec::new(),
+            frame: None,
+        }
     }
-    let mut quant: [Option<[u16; 64]>; 4] = [None; 4];
-    let mut dc: [Option<huffman::Huffman>; 4] = Default::default();
-    let mut ac: [Option<huffman::Huffman>; 4] = Default::default();
-    let mut restart = 0usize;
-    let mut colour_markers = ColourMarkers::default();
-    let mut icc: Vec<(u8, &[u8])> = Vec::new();
-    let mut frame: Option<Frame> = None;
-    let mut state: Option<State> = None;
-    let mut scans = 0u32;
-    let mut at = 2usize;
-    loop {
-        // Find the next marker; bytes between segments are skipped (libjpeg warns and goes on).
-        while at < input.len() && input[at] != 0xFF {
-            at += 1;
-        }
-        while input.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        let Some(&marker) = input.get(at + 1) else {
-            return Err(Error::corrupt(
-                "the JPEG is truncated (no end-of-image marker)",
-            ));
-        };
-        at += 2;
-        match marker {
-            0xD9 => break,
-            0x00 | 0x01 | 0xD0..=0xD8 => continue,
-            _ => {}
-        }
-        let (seg, next) = markers::segment(input, at)?;
-        at = next;
+
+    /// One segment other than SOS; the frame header is held to `max_pixels` here, before any
+    /// buffer exists.
+    fn segment(&mut self, marker: u8, seg: &'a [u8], limits: &Limits) -> Result<()> {
         match marker {
             0xC0..=0xC2 => {
-                if frame.is_some() {
+                if self.frame.is_some() {
                     return Err(Error::corrupt("the JPEG has two frame headers"));
                 }
                 let f = markers::frame(seg, marker)?;
@@ -159,7 +149,7 @@ pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
                         limits.max_pixels as f64 / 1e6
                     )));
                 }
-                frame = Some(f);
+                self.frame = Some(f);
             }
             0xC3 | 0xC5..=0xC7 => {
                 return Err(Error::unsupported("lossless or hierarchical JPEG"));
@@ -167,10 +157,10 @@ pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
             0xC9..=0xCF => {
                 return Err(Error::unsupported("arithmetic-coded JPEG"));
             }
-            0xC4 => markers::huffman(seg, &mut dc, &mut ac)?,
-            0xDB => markers::quant(seg, &mut quant)?,
+            0xC4 => markers::huffman(seg, &mut self.dc, &mut self.ac)?,
+            0xDB => markers::quant(seg, &mut self.quant)?,
             0xDD => {
-                restart = usize::from(u16::from_be_bytes(
+                self.restart = usize::from(u16::from_be_bytes(
                     seg.get(..2)
                         .ok_or_else(|| Error::corrupt("the JPEG restart interval is malformed"))?
                         .try_into()
@@ -178,53 +168,101 @@ pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
                 ));
             }
             0xDC => return Err(Error::unsupported("JPEG with a DNL marker")),
-            0xE0 if seg.starts_with(b"JFIF\0") => colour_markers.jfif = true,
+            0xE0 if seg.starts_with(b"JFIF\0") => self.colour.jfif = true,
             0xE2 if seg.starts_with(b"ICC_PROFILE\0") && seg.len() >= 14 => {
-                icc.push((seg[12], &seg[14..]));
+                self.icc.push((seg[12], &seg[14..]));
             }
             0xEE if seg.starts_with(b"Adobe") && seg.len() >= 12 => {
-                colour_markers.adobe = Some(seg[11]);
-            }
-            0xDA => {
-                scans += 1;
-                if scans > limits.max_jpeg_scans {
-                    return Err(Error::too_large(format!(
-                        "the JPEG has more than {} scans (the limit)",
-                        limits.max_jpeg_scans
-                    )));
-                }
-                let f = frame
-                    .as_ref()
-                    .ok_or_else(|| Error::corrupt("a JPEG scan comes before the frame header"))?;
-                let s = markers::scan(seg, f)?;
-                let st = match &mut state {
-                    Some(st) => st,
-                    None => state.insert(State::new(f, m)?),
-                };
-                // Quantisation tables are taken when a component first appears in a scan
-                // (libjpeg latches them then): a file may redefine a table between scans.
-                for c in &s.comps {
-                    if st.quant[c.index].is_none() {
-                        let tq = f.comps[c.index].tq;
-                        st.quant[c.index] = Some(quant[tq].ok_or_else(|| {
-                            Error::corrupt("a JPEG component uses an undefined quantisation table")
-                        })?);
-                    }
-                }
-                let q: Vec<[u16; 64]> = st.quant.iter().map(|q| q.unwrap_or([0; 64])).collect();
-                let ctx = Ctx {
-                    dc: [0, 1, 2, 3].map(|i| dc[i].as_ref()),
-                    ac: [0, 1, 2, 3].map(|i| ac[i].as_ref()),
-                    restart,
-                };
-                at = match &mut st.coefs {
-                    Some(coefs) => scan::progressive(input, at, f, &s, &ctx, coefs)?,
-                    None => scan::baseline(input, at, f, &s, &ctx, &q, &mut st.planes)?,
-                };
+                self.colour.adobe = Some(seg[11]);
             }
             _ => {}
         }
+        Ok(())
     }
+
+    /// The quantisation table of frame component `index`.
+    fn quant_of(&self, f: &Frame, index: usize) -> Result<[u16; 64]> {
+        self.quant[f.comps[index].tq]
+            .ok_or_else(|| Error::corrupt("a JPEG component uses an undefined quantisation table"))
+    }
+}
+
+/// The next marker at or after `at` (bytes between segments are skipped, as libjpeg does after a
+/// warning) and where its segment starts. None at the end of the data.
+fn next_marker(input: &[u8], mut at: usize) -> Option<(u8, usize)> {
+    while at < input.len() && input[at] != 0xFF {
+        at += 1;
+    }
+    while input.get(at + 1) == Some(&0xFF) {
+        at += 1;
+    }
+    let &marker = input.get(at + 1)?;
+    Some((marker, at + 2))
+}
+
+fn truncated() -> Error {
+    Error::corrupt("the JPEG is truncated (no end-of-image marker)")
+}
+
+/// Decodes at `m`/8 (1..=8) of the stored size.
+pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
+    let m = m.clamp(1, 8) as usize;
+    if !input.starts_with(&[0xFF, 0xD8]) {
+        return Err(Error::corrupt("not a JPEG (no start-of-image marker)"));
+    }
+    let mut hd = Headers::new();
+    let mut state: Option<State> = None;
+    let mut scans = 0u32;
+    let mut at = 2usize;
+    loop {
+        let (marker, after) = next_marker(input, at).ok_or_else(truncated)?;
+        at = after;
+        match marker {
+            0xD9 => break,
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let (seg, next) = markers::segment(input, at)?;
+        at = next;
+        if marker != 0xDA {
+            hd.segment(marker, seg, limits)?;
+            continue;
+        }
+        scans += 1;
+        if scans > limits.max_jpeg_scans {
+            return Err(Error::too_large(format!(
+                "the JPEG has more than {} scans (the limit)",
+                limits.max_jpeg_scans
+            )));
+        }
+        let f = hd
+            .frame
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("a JPEG scan comes before the frame header"))?;
+        let s = markers::scan(seg, f)?;
+        let st = match &mut state {
+            Some(st) => st,
+            None => state.insert(State::new(f, m)?),
+        };
+        // Quantisation tables are taken when a component first appears in a scan (libjpeg
+        // latches them then): a file may redefine a table between scans.
+        for c in &s.comps {
+            if st.quant[c.index].is_none() {
+                st.quant[c.index] = Some(hd.quant_of(f, c.index)?);
+            }
+        }
+        let q: Vec<[u16; 64]> = st.quant.iter().map(|q| q.unwrap_or([0; 64])).collect();
+        let ctx = Ctx {
+            dc: [0, 1, 2, 3].map(|i| hd.dc[i].as_ref()),
+            ac: [0, 1, 2, 3].map(|i| hd.ac[i].as_ref()),
+            restart: hd.restart,
+        };
+        at = match &mut st.coefs {
+            Some(coefs) => scan::progressive(input, at, f, &s, &ctx, coefs)?,
+            None => scan::baseline(input, at, f, &s, &ctx, &q, &mut st.planes)?,
+        };
+    }
+    let (frame, colour_markers, icc) = (hd.frame, hd.colour, hd.icc);
     let (Some(f), Some(mut st)) = (frame, state) else {
         return Err(Error::corrupt("the JPEG has no image data"));
     };
