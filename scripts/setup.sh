@@ -19,6 +19,8 @@ command -v nasm >/dev/null || need_apt+=(nasm)
 [ "$MODE" = test ] && { command -v chromium >/dev/null || need_apt+=(chromium); }
 # cwebp/dwebp: the benchmark's WebP original, and a second reference for the WebP decoder's test
 [ "$MODE" = test ] && { command -v dwebp >/dev/null || need_apt+=(webp); }
+# djpeg/cjpeg: image-core's JPEG conformance test (tests/jpeg_conformance.rs) compares against them.
+command -v djpeg >/dev/null || need_apt+=(libjpeg-turbo-progs)
 command -v zip >/dev/null || need_apt+=(zip)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -27,8 +27,21 @@ const TASKS = [
   // the size of the issue's measurement), written next to the outputs.
   { name: '4096×4096 lossy WebP → 1080 w WebP q80', file: 'safelanding-4096x4096-q80.webp', w: 1080, f: 'webp', q: 80, iters: 5,
     make: { from: 'safelanding-5120x2880.jpg', cwebp: ['-q', '80', '-resize', '4096', '4096'] } },
-  // Last: the cold-start rows run it.
+  // Photos not used while the JPEG decoder was written (scripts/fetch-photos.sh).
+  { name: 'untuned: 5120×2880 baseline 4:2:2 JPEG (honeywave) → 1600 w JPEG q80', file: 'honeywave-5120x2880.jpg', w: 1600, f: 'jpeg', q: 80, iters: 7 },
+  { name: 'untuned: 5120×2880 progressive 4:4:4 JPEG (volna) → 600 w WebP q80', file: 'volna-5120x2880-progressive.jpg', w: 600, f: 'webp', q: 80, iters: 5 },
+  { name: 'untuned: 2560×1600 baseline 4:2:0 JPEG (twowings) → 320 w JPEG q80', file: 'twowings-2560x1600.jpg', w: 320, f: 'jpeg', q: 80, iters: 9 },
+  // Last: the cold-start task.
   { name: '1920×1200 JPEG → 320 w JPEG q80', file: 'raindrops-1920x1200.jpg', w: 320, f: 'jpeg', q: 80, iters: 15 },
+];
+// The JPEG decoder alone (no resize, no encode), against libjpeg-turbo's djpeg (-dct int, its
+// SIMD IDCT at full size; a fresh process per call, so its times include ~1–2 ms of exec).
+const DECODES = [
+  { name: 'decode alone: 5120×2880 baseline, full size', file: 'safelanding-5120x2880.jpg', m: 8, iters: 7 },
+  { name: 'decode alone: 5120×2880 baseline, 1/8', file: 'safelanding-5120x2880.jpg', m: 1, iters: 7 },
+  { name: 'decode alone: 5120×2880 progressive, full size', file: 'flow-5120x2880-progressive.jpg', m: 8, iters: 5 },
+  { name: 'decode alone: 5120×2880 progressive, 1/8', file: 'flow-5120x2880-progressive.jpg', m: 1, iters: 5 },
+  { name: 'decode alone: untuned 5120×2880 baseline 4:2:2 (honeywave), 5/8', file: 'honeywave-5120x2880.jpg', m: 5, iters: 7 },
 ];
 const ENGINES = ['native', 'wasm', 'sharp'];
 // AVIF lives in a separate wasm module (wasm/pkg/node-avif, `cargo xtask wasm --avif`): measured apart,
@@ -42,7 +55,11 @@ const AVIF_TASKS = [320, 640, 828, 1200].map((w) => ({
 async function child([engine, file, w, f, q, iters, out]) {
   const input = readFileSync(file);
   let run;
-  if (engine === 'wasm' || engine === 'wasm-avif') {
+  if (engine === 'wasm-decode') {
+    // `w` is the scale M (decoding at M/8).
+    const core = require(path.join(root, 'wasm/pkg/node/image_core.js'));
+    run = () => ({ length: core.benchJpegDecode(input, Number(w)) });
+  } else if (engine === 'wasm' || engine === 'wasm-avif') {
     const core = require(path.join(root, engine === 'wasm' ? 'wasm/pkg/node/image_core.js' : 'wasm/pkg/node-avif/image_core.js'));
     run = () => core.resize(input, { w: Number(w), f, q: Number(q) }).data;
   } else {
@@ -122,6 +139,24 @@ function made(photos, outDir, t) {
   return file;
 }
 
+// The decoder alone: native (`bench decode`), wasm (a child process) and djpeg, each pinned.
+function decodeRow(photos, d) {
+  const file = path.join(photos, d.file);
+  const pinned = (cmd, args) => spawnSync(pin.length ? pin[0] : cmd, pin.length ? [...pin.slice(1), cmd, ...args] : args, { encoding: 'utf8' });
+  const n = pinned(process.env.SCALEFRONT_BENCH_NATIVE, ['decode', file, String(d.m), String(d.iters)]);
+  if (n.status !== 0) throw new Error(`native decode: ${n.stderr}`);
+  const native = JSON.parse(n.stdout.trim());
+  const wasm = runEngine('wasm-decode', [file, String(d.m), 'none', '0', String(d.iters), '']);
+  const times = [];
+  for (let i = 0; i < d.iters; i++) {
+    const t0 = performance.now();
+    const r = pinned('djpeg', ['-dct', 'int', '-scale', `${d.m}/8`, '-outfile', '/dev/null', file]);
+    if (r.status !== 0) return { native, wasm, djpeg: null };
+    times.push(performance.now() - t0);
+  }
+  return { native, wasm, djpeg: median(times) };
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 1) => (x == null ? '—' : x.toFixed(d));
 
@@ -155,6 +190,14 @@ async function main(photos) {
     for (let i = 0; i < 5; i++) runs.push(await coldStart(e, coldArgs));
     cold[e] = median(runs.map((r) => r.result_ms));
     coldExit[e] = median(runs.map((r) => r.exit_ms));
+  }
+
+  const decodes = [];
+  const haveDjpeg = spawnSync('djpeg', ['-version']).status === 0;
+  for (const d of DECODES) {
+    const r = decodeRow(photos, d);
+    decodes.push({ task: d.name, ...r, djpeg: haveDjpeg ? r.djpeg : null });
+    console.error(`  ${d.name}: djpeg ${fmt(r.djpeg)} ms, wasm ${fmt(r.wasm.median_ms)} ms, native ${fmt(r.native.median_ms)} ms`);
   }
 
   const lines = [];
@@ -199,9 +242,16 @@ async function main(photos) {
     p(`AVIF wasm module: ${readFileSync(avifPkg).length} bytes (wasm/pkg/node-avif)`);
   }
   p('');
+  p('| decoder alone | djpeg ms | wasm ms (× djpeg) | native ms (× djpeg) |');
+  p('|---|---|---|---|');
+  for (const d of decodes) {
+    const x = (v) => (d.djpeg ? ` (${fmt(v / d.djpeg, 2)})` : '');
+    p(`| ${d.task} | ${fmt(d.djpeg)} | ${fmt(d.wasm.median_ms)}${x(d.wasm.median_ms)} | ${fmt(d.native.median_ms)}${x(d.native.median_ms)} |`);
+  }
+  p('');
   p(`wasm module: ${wasmSize} bytes (wasm/pkg/node/image_core_bg.wasm); pinned to one core: ${pin.length > 0}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(lines.join('\n'));
-  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ results, cold, coldExit, wasmSize }, null, 2));
+  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify({ results, decodes, cold, coldExit, wasmSize }, null, 2));
 }
 
 if (process.argv[2] === '--child') await child(process.argv.slice(3));

@@ -2,7 +2,7 @@
 import crypto from "crypto";
 import cf from "cloudfront";
 var kvs=cf.kvs(),SG;
-var C={"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"gfdf5731","img":"not an image; transformable: .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true,"v":828,"x":false};
+var C={"A":["avif","webp"],"F":["avif","webp","jpeg","png"],"H":[],"N":{"d":"d","f":"f","h":"h","p":"p","q":"q","r":"dpr","s":"s","t":"fit","w":"w"},"P":{"d":"d","dpr":"r","f":"f","fit":"t","format":"f","h":"h","height":"h","p":"p","preset":"p","q":"q","quality":"q","s":"s","w":"w","width":"w"},"Q":[75],"R":[[1,1],[4,3],[3,2],[16,9],[3,4]],"S":{},"W":[16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],"X":{"jpeg":"jpeg","jpg":"jpeg","png":"png","webp":"webp"},"g":"g57a4011","img":"not an image; transformable: .jpeg .jpg .png .webp","o":false,"p":"_sf","q":75,"r":4,"t":"cover","up":true,"v":828,"x":false};
 var FITS=["cover","contain","fill","inside","outside"];
 var FMT={auto:"auto",jpg:"jpeg",jpeg:"jpeg",png:"png",webp:"webp",avif:"avif"};
 var MIME={"image/jpeg":"jpeg","image/png":"png","image/webp":"webp","image/avif":"avif"};

@@ -3,6 +3,7 @@
 //! bench run INPUT W FORMAT QUALITY ITERS [OUT]   → one JSON line: median/min ms, bytes, size
 //! bench dssim SOURCE CANDIDATE...               → one JSON line: DSSIM of each candidate against a
 //!                                                 float Lanczos3 reference made from SOURCE
+//! bench decode INPUT.jpg M ITERS                 → one JSON line: our JPEG decoder alone at M/8
 //!
 //! mimalloc is the allocator: glibc unmaps every buffer over its mmap threshold (a decoded 15 MP
 //! photo is 44 MB) after each call and faults fresh pages in on the next, ~30 % of a PNG call.
@@ -17,6 +18,7 @@ fn main() {
     let r = match args.first().map(String::as_str) {
         Some("run") if args.len() >= 6 => run(&args[1..]),
         Some("dssim") if args.len() >= 3 => dssim(&args[1], &args[2..]),
+        Some("decode") if args.len() >= 4 => decode(&args[1..]),
         _ => Err(
             "usage: bench run INPUT W FORMAT QUALITY ITERS [OUT] | bench dssim SOURCE CANDIDATE..."
                 .into(),
@@ -68,6 +70,28 @@ fn run(a: &[String]) -> Result<(), String> {
         out.width,
         out.height,
         peak_rss_kb()
+    );
+    Ok(())
+}
+
+fn decode(a: &[String]) -> Result<(), String> {
+    let input = std::fs::read(&a[0]).map_err(|e| format!("{}: {e}", a[0]))?;
+    let m: u32 = a[1].parse().map_err(|_| "M")?;
+    let iters: usize = a[2].parse().map_err(|_| "ITERS")?;
+    let mut times = Vec::new();
+    for _ in 0..iters.max(1) + 1 {
+        let start = Instant::now();
+        let raw = image_core::jpeg::decode_raw(&input, m, &Limits::default())
+            .map_err(|e| e.to_string())?;
+        std::hint::black_box(raw);
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    let first = times.remove(0);
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{{\"median_ms\":{:.2},\"first_ms\":{:.2}}}",
+        times[times.len() / 2],
+        first
     );
     Ok(())
 }

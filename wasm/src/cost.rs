@@ -6,8 +6,8 @@
 //! **Memory** counts every buffer of the pipeline, phase by phase, each with the input (the
 //! caller holds it throughout); the estimate is the largest phase:
 //! - decode: a progressive JPEG's coefficients (2 bytes each, every component at its own
-//!   sampling, rounded up to whole MCUs, however small the output: jpeg-decoder keeps them all),
-//!   the component planes at the IDCT's scale, and the decoded image (16-bit PNGs twice: the
+//!   sampling, rounded up to whole MCUs, however small the output: they are all kept until the
+//!   last scan), the component planes at their IDCT sizes, and the decoded image (16-bit PNGs twice: the
 //!   decoder's buffer and our 8-bit copy; a GIF frame off its screen has its own buffer);
 //! - resize: the decoded image, the resized one, the working rows (the box-filtered source row,
 //!   the ring of filtered rows the vertical kernel spans, the accumulator; 4 `f32` a pixel) and
@@ -33,7 +33,8 @@
 //!
 //! Only a fresh instance's first short call (V8 runs it in its baseline tier) comes out above
 //! the estimate, by a few hundred milliseconds; long calls stay under it.
-use crate::geometry::Plan;
+use crate::geometry::{self, Plan};
+use crate::jpeg;
 use crate::probe::SourceFormat;
 use crate::transform::Format;
 
@@ -94,6 +95,12 @@ pub struct Estimate {
 /// A progressive JPEG's extra scans (20 copies of one scan appended to flow): a DC scan of all
 /// three components 3.3 ms/MP each, a DC refinement 1.1. The resize's share per decoded
 /// megapixel (box filter and horizontal pass, ~4 ms/MP) is from the README's benchmark breakdown.
+///
+/// The JPEG rows above were jpeg-decoder's. Our decoder (`src/jpeg/`, 2026-12-06, `bench decode`,
+/// pinned to one core of a loaded machine, wall time) measured at or below them, so the rates
+/// stay as they are: safelanding's entropy decode 3.4 ms/MP (49 ms at 1/8), transform and
+/// upsampling ≈ 6 ms per decoded MP (82 ms at 5/8, 138 ms full size), flow 1.5 ms/MP a scan
+/// (223 ms at 1/8); in wasm 1.4–1.6× native (117 ms at 5/8, 78 ms at 1/8).
 pub struct Rates {
     /// Baseline JPEG entropy decoding, per stored megapixel (at any IDCT scale).
     pub jpeg_entropy: f64,
@@ -228,41 +235,28 @@ fn area((w, h): (u32, u32)) -> u64 {
     u64::from(w) * u64::from(h)
 }
 
-/// jpeg-decoder 0.3's IDCT scale for a requested size: the first of 1/8, 2/8, 4/8 whose output
-/// reaches the request in either dimension, else 8/8 (`idct::choose_idct_size`).
-pub fn jpeg_idct_scale((w, h): (u32, u32), (rw, rh): (u32, u32)) -> u32 {
-    let clamp = |v: u32| v.min(u32::from(u16::MAX));
-    let (rw, rh) = (clamp(rw), clamp(rh));
-    let scaled = |len: u32, s: u32| (len * s - 1) / 8 + 1;
-    [1, 2, 4]
-        .into_iter()
-        .find(|&s| scaled(w, s) >= rw || scaled(h, s) >= rh)
-        .unwrap_or(8)
-}
-
 /// The decoded size and the decode phase's bytes (input excluded).
 fn decode(src: &Source, min: (u32, u32)) -> ((u32, u32), u64) {
     let (w, h) = (src.width, src.height);
     let full = area((w, h));
     match &src.jpeg {
         Some(f) => {
-            let s = jpeg_idct_scale((w, h), min);
-            let hmax = f.sampling.iter().map(|c| u32::from(c.0)).max().unwrap_or(1);
-            let vmax = f.sampling.iter().map(|c| u32::from(c.1)).max().unwrap_or(1);
-            let (mcu_w, mcu_h) = (
-                u64::from(w.div_ceil(8 * hmax)),
-                u64::from(h.div_ceil(8 * vmax)),
+            // Our decoder at M/8: the component planes at their IDCT sizes, a progressive
+            // image's coefficients (all of them, at two bytes, however small M: the scaled
+            // IDCT runs after the last scan) and the output, as `jpeg::memory` counts them.
+            let m = geometry::jpeg_scale((w, h), min);
+            let out = (
+                (u64::from(w) * u64::from(m)).div_ceil(8) as u32,
+                (u64::from(h) * u64::from(m)).div_ceil(8) as u32,
             );
-            let blocks: u64 = f
-                .sampling
-                .iter()
-                .map(|&(hs, vs)| mcu_w * u64::from(hs) * mcu_h * u64::from(vs))
-                .sum();
-            let coefficients = if f.progressive { blocks * 64 * 2 } else { 0 };
-            let planes = blocks * u64::from(s * s);
-            let out = ((w * s).div_ceil(8), (h * s).div_ceil(8));
-            let image = area(out) * u64::from(src.pixel_bpp);
-            (out, coefficients + planes + image)
+            let bytes = jpeg::memory(
+                w as usize,
+                h as usize,
+                &f.sampling,
+                f.progressive,
+                m as usize,
+            );
+            (out, bytes)
         }
         None => {
             let mut bytes = full * u64::from(src.decoder_bpp);
@@ -415,17 +409,35 @@ mod tests {
     const S420: [(u8, u8); 3] = [(2, 2), (1, 1), (1, 1)];
 
     #[test]
-    fn the_idct_scale_is_jpeg_decoders() {
-        // jpeg-decoder 0.3.2's own table (idct::test_choose_idct_size).
-        let photo = (5472, 3648);
-        assert_eq!(jpeg_idct_scale(photo, (200, 200)), 1);
-        assert_eq!(jpeg_idct_scale(photo, (684, 456)), 1);
-        assert_eq!(jpeg_idct_scale(photo, (684, 999)), 1);
-        assert_eq!(jpeg_idct_scale(photo, (685, 999)), 2);
-        assert_eq!(jpeg_idct_scale(photo, (1000, 1000)), 2);
-        assert_eq!(jpeg_idct_scale((500, 333), (63, 42)), 1);
-        assert_eq!(jpeg_idct_scale(photo, (5472, 3648)), 8);
-        assert_eq!(jpeg_idct_scale(photo, (99_999, 99_999)), 8);
+    fn the_idct_scale_is_the_smallest_m_over_eighths_reaching_the_minimum() {
+        let photo = (5120, 2880);
+        // 1600 w keeps 2 decoded pixels per output pixel: 3200 × 1800, exactly 5/8.
+        assert_eq!(geometry::jpeg_scale(photo, (3200, 1800)), 5);
+        assert_eq!(geometry::jpeg_scale(photo, (3201, 1800)), 6);
+        assert_eq!(geometry::jpeg_scale(photo, (640, 360)), 1);
+        assert_eq!(geometry::jpeg_scale(photo, (641, 10)), 2);
+        // Both axes must reach it (a crop may need more on one).
+        assert_eq!(geometry::jpeg_scale(photo, (10, 2000)), 6);
+        assert_eq!(geometry::jpeg_scale((1920, 1200), (640, 400)), 3);
+        assert_eq!(geometry::jpeg_scale(photo, (99_999, 99_999)), 8);
+    }
+
+    #[test]
+    fn a_jpeg_decode_counts_planes_coefficients_and_output_at_its_scale() {
+        // 5120 × 2880 4:2:0 at 5/8: luma 640 × 360 blocks at 5×5, chroma 320 × 180 blocks at
+        // 10×10 (libjpeg's doubled chroma), the 3200 × 1800 × 3 output.
+        let s = jpeg(5120, 2880, false, &S420, 1);
+        let bytes = jpeg::memory(5120, 2880, &S420, false, 5);
+        assert_eq!(
+            bytes,
+            640 * 360 * 25 + 2 * 320 * 180 * 100 + 3200 * 1800 * 3
+        );
+        let p = plan(&s, Some(1600));
+        assert_eq!(decode(&s, p.min_decode()), ((3200, 1800), bytes));
+        // Progressive: every block's 64 coefficients at 2 bytes on top, even at 1/8.
+        let prog = jpeg::memory(5120, 2880, &S420, true, 1);
+        let base = jpeg::memory(5120, 2880, &S420, false, 1);
+        assert_eq!(prog - base, (640 * 360 + 2 * 320 * 180) * 128);
     }
 
     #[test]
@@ -497,10 +509,15 @@ mod tests {
         assert!(at(Format::Webp, 80) < at(Format::Avif, 50));
         assert!(at(Format::Avif, 50) < at(Format::Avif, 75));
         assert!(at(Format::Avif, 75) < at(Format::Avif, 100));
-        // By hand: decode 24 MP (4 + 12 ms/MP), resize (5 per MP in, 30 per MP out), q75 AVIF
-        // (2.5 MP: speed 10).
+        // By hand: entropy-decode 24 MP, transform at 6/8 (13.5 MP: 5/8 would be 3750 px, below
+        // twice 1920), resize (per MP in and out), q75 AVIF (2.5 MP: speed 10).
         let out = 1920.0 * 1280.0 / MP;
-        let by_hand = (24.0 * 16.0 + 24.0 * 5.0 + out * 30.0) * 1.6 + out * 1450.0;
+        let r = &RATES;
+        let decoded = 4500.0 * 3000.0 / MP;
+        let by_hand =
+            (24.0 * r.jpeg_entropy + decoded * (r.jpeg_idct + r.resize_in) + out * r.resize_out)
+                * r.wasm
+                + out * 1450.0;
         assert_eq!(at(Format::Avif, 75), by_hand.ceil() as u64);
         // Every scan of a progressive JPEG is another pass over the whole image.
         let scans = |n| {

@@ -1,14 +1,14 @@
 //! Step 2, **decode**: bytes → 8-bit pixels in stored orientation, plus the ICC profile.
-//! JPEGs decode with jpeg-decoder, the one pure-Rust decoder that scales in the IDCT. zune-jpeg
-//! 0.5.15 mis-decoded valid 4:2:0 files with optimised Huffman tables (our own output); 0.5.16-rc3
-//! decodes them, but is slower in wasm (99 vs 59 ms for a 5120×2880 photo) and cannot scale.
-//! Shrink-on-load: the IDCT scales by 1/2, 1/4 or 1/8 when the output still gets at least two
-//! decoded pixels per output pixel (geometry's `min_decode`). JPEG's YCbCr is handed on as is: the
-//! resize converts it to RGB while reading rows.
+//! JPEGs decode with our own decoder (`src/jpeg/`), which scales by any M/8 in the IDCT:
+//! shrink-on-load picks the smallest M/8 that still leaves at least two decoded pixels per output
+//! pixel (geometry's `min_decode` and `jpeg_scale`). JPEG's YCbCr is handed on as is: the resize
+//! converts it to RGB while reading rows.
 use crate::error::{Error, Result};
+use crate::geometry;
+use crate::jpeg;
 use crate::limits::Limits;
 use crate::pixels::{Layout, Pixels};
-use crate::probe::{self, Info, SourceFormat};
+use crate::probe::{Info, SourceFormat};
 use std::io::Cursor;
 
 pub struct Decoded {
@@ -18,7 +18,7 @@ pub struct Decoded {
 
 pub fn decode(input: &[u8], info: &Info, min_size: (u32, u32), limits: &Limits) -> Result<Decoded> {
     match info.format {
-        SourceFormat::Jpeg => jpeg(input, min_size, limits),
+        SourceFormat::Jpeg => jpeg(input, min_size, limits, info),
         SourceFormat::Png => with_image(input, image::ImageFormat::Png, limits),
         SourceFormat::Gif => with_image(input, image::ImageFormat::Gif, limits),
         SourceFormat::Webp => match crate::webp::decode(input, info)? {
@@ -29,19 +29,7 @@ pub fn decode(input: &[u8], info: &Info, min_size: (u32, u32), limits: &Limits) 
     }
 }
 
-fn jpeg_error(e: jpeg_decoder::Error) -> Error {
-    match e {
-        jpeg_decoder::Error::Unsupported(f) => {
-            Error::unsupported(format!("JPEG feature not supported: {f:?}"))
-        }
-        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::corrupt("the JPEG is truncated")
-        }
-        e => Error::corrupt(format!("the JPEG cannot be decoded: {e}")),
-    }
-}
-
-fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> {
+fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits, info: &Info) -> Result<Decoded> {
     // A JPEG whose entropy-coded data stops early still "decodes" (as grey) in lenient decoders;
     // an upload cut short must be refused, not served half grey. Trailing bytes after EOI are fine.
     if !has_eoi(input) {
@@ -49,43 +37,11 @@ fn jpeg(input: &[u8], min_size: (u32, u32), limits: &Limits) -> Result<Decoded> 
             "the JPEG is truncated (no end-of-image marker)",
         ));
     }
-    let mut d = jpeg_decoder::Decoder::new(input);
-    d.set_max_decoding_buffer_size(
-        usize::try_from(limits.max_pixels.saturating_mul(4)).unwrap_or(usize::MAX),
-    );
-    d.read_info().map_err(jpeg_error)?;
-    // YCbCr → RGB is ours: jpeg-decoder's SSSE3 and simd128 conversions round differently, and
-    // the native and wasm builds must give the same bytes.
-    let ycbcr = probe::jpeg_is_ycbcr(input);
-    if ycbcr {
-        // "RGB" interleaves the planes untouched (its `None` is broken in 0.3.2): raw YCbCr.
-        d.set_color_transform(jpeg_decoder::ColorTransform::RGB);
-    }
-    let clamp = |v: u32| v.min(u32::from(u16::MAX)) as u16;
-    let (w, h) = d
-        .scale(clamp(min_size.0), clamp(min_size.1))
-        .map_err(jpeg_error)?;
-    let data = d.decode().map_err(jpeg_error)?;
-    let meta = d
-        .info()
-        .ok_or_else(|| Error::internal("JPEG decoder returned no frame info"))?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    debug_assert!(u32::from(meta.width) == w && u32::from(meta.height) == h);
-    let pixels = match meta.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => Pixels::new(w, h, Layout::Gray, data),
-        jpeg_decoder::PixelFormat::L16 => {
-            Pixels::new(w, h, Layout::Gray, from_16(&data, u16::from_be_bytes))
-        }
-        jpeg_decoder::PixelFormat::RGB24 => {
-            // Converted to RGB by the resize, on the fly (one pass over the pixels fewer).
-            let layout = if ycbcr { Layout::YCbCr } else { Layout::Rgb };
-            Pixels::new(w, h, layout, data)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => Pixels::new(w, h, Layout::Cmyk, data),
-    };
+    let m = geometry::jpeg_scale((info.stored_width, info.stored_height), min_size);
+    let image = jpeg::decode(input, m, limits)?;
     Ok(Decoded {
-        pixels,
-        icc: d.icc_profile(),
+        pixels: image.pixels,
+        icc: image.icc,
     })
 }
 

@@ -207,6 +207,18 @@ impl Plan {
     }
 }
 
+/// The JPEG IDCT scale M (decoding at M/8 of the stored size, 1..=8) for a decode of at least
+/// `min` pixels: the smallest M whose output, rounded up as the decoder rounds it, reaches `min`
+/// on both axes.
+pub fn jpeg_scale(stored: (u32, u32), min: (u32, u32)) -> u32 {
+    let scaled = |len: u32, m: u32| (u64::from(len) * u64::from(m)).div_ceil(8);
+    (1..8)
+        .find(|&m| {
+            scaled(stored.0, m) >= u64::from(min.0) && scaled(stored.1, m) >= u64::from(min.1)
+        })
+        .unwrap_or(8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

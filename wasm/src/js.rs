@@ -96,3 +96,12 @@ pub fn probe(input: &[u8]) -> Result<Object, JsValue> {
     set(&o, "orientation", info.orientation);
     Ok(o)
 }
+
+/// The JPEG decoder alone at `scale`/8, for the benchmark's decode rows: the decoded sample
+/// count (the pixels stay in wasm memory and are dropped).
+#[doc(hidden)]
+#[wasm_bindgen(js_name = benchJpegDecode)]
+pub fn bench_jpeg_decode(input: &[u8], scale: u32) -> Result<u32, JsValue> {
+    let raw = crate::jpeg::decode_raw(input, scale, &crate::Limits::default()).map_err(throw)?;
+    Ok(raw.data.len() as u32)
+}

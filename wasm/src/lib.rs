@@ -20,6 +20,8 @@ mod encode;
 mod error;
 pub mod exif;
 pub mod geometry;
+#[doc(hidden)]
+pub mod jpeg;
 mod limits;
 mod orient;
 mod pixels;

@@ -38,8 +38,7 @@ pub struct Limits {
     /// resize's rows, the output, the encoder's working memory). Default 512 MiB: the largest
     /// ordinary case, a 50 MP baseline JPEG re-encoded at the 32 MiP output cap, is estimated at
     /// ~460 MB; the functions get 1,769 MB (`infra`'s default), which also hold Node.js, the
-    /// module, the body as read and the response, and natively jpeg-decoder's worker threads
-    /// copy a progressive image's coefficients once more. Refused over it: a 16-bit RGBA PNG
+    /// module, the body as read and the response. Refused over it: a 16-bit RGBA PNG
     /// above ~44 MP, a progressive 4:4:4 JPEG above ~44 MP decoded at full size.
     pub max_memory_bytes: u64,
     /// Most work one transform may take: estimated milliseconds on one core of the wasm build

@@ -262,39 +262,6 @@ fn webp(b: &[u8]) -> Result<(u32, u32, u8)> {
     Ok((w, h, orientation))
 }
 
-/// Whether a 3-component JPEG holds YCbCr (rather than RGB), by the rules libjpeg and
-/// jpeg-decoder use: component ids 1,2,3 or 'R','G','B', then JFIF, then Adobe's transform flag.
-pub(crate) fn jpeg_is_ycbcr(b: &[u8]) -> bool {
-    let (mut at, mut jfif, mut adobe) = (2, false, None);
-    while let (Some(&0xFF), Some(&marker), Some(len)) = (b.get(at), b.get(at + 1), be16(b, at + 2))
-    {
-        let seg = b.get(at + 4..at + 2 + len as usize).unwrap_or(&[]);
-        match marker {
-            0xE0 if seg.starts_with(b"JFIF\0") => jfif = true,
-            0xEE if seg.starts_with(b"Adobe") => adobe = seg.get(11).copied(),
-            0xC0..=0xC2 if seg.get(5) != Some(&3) => return false,
-            0xC0..=0xC2 => {
-                let ids: Vec<u8> = seg
-                    .get(6..)
-                    .unwrap_or(&[])
-                    .chunks(3)
-                    .take(3)
-                    .map(|c| c[0])
-                    .collect();
-                return match ids.as_slice() {
-                    [1, 2, 3] => true,
-                    [82, 71, 66] => false,
-                    _ => jfif || adobe != Some(0),
-                };
-            }
-            0xDA | 0xD9 => return false,
-            _ => {}
-        }
-        at += 2 + len as usize;
-    }
-    false
-}
-
 /// The number of scans (SOS markers) in a JPEG, walking its segments and skipping each scan's
 /// entropy-coded data (where 0xFF is always followed by a stuffed 0x00 or a restart marker), so an
 /// embedded thumbnail's markers are not counted. Stops counting past `max`.

@@ -421,7 +421,7 @@ const HALF: i32 = 1 << 15;
 /// looked up): integer only, so every platform gives the same bytes. `N` interleaved pixels in,
 /// planar out: with N = 8 the arithmetic vectorises.
 #[inline(always)]
-fn ycbcr_to_rgb<const N: usize>(px: &[u8]) -> [[u8; N]; 3] {
+pub(crate) fn ycbcr_to_rgb<const N: usize>(px: &[u8]) -> [[u8; N]; 3] {
     let (mut y, mut cb, mut cr) = ([0i32; N], [0i32; N], [0i32; N]);
     for i in 0..N {
         y[i] = i32::from(px[3 * i]);
