@@ -143,7 +143,7 @@ pub fn avif_quality(quality: u8) -> f32 {
 }
 
 /// rav1e's speed for an output of `pixels`. 10-bit, in the edge's wasm (CPU time, calibrated q75):
-/// speed 6 takes 4.3-6.7 s per output megapixel, speed 10 0.9-1.4 s, for ~40 % more bytes at the
+/// speed 6 takes 4.3-6.7 s per output megapixel, speed 10 0.9-1.45 s, for ~40 % more bytes at the
 /// same DSSIM (still 0.5-0.75× the WebP at that DSSIM). Speed 6 only where it stays well under a
 /// second (316×316); speed 8 was no faster than 6 at 10 bits (wasm/README.md, AVIF).
 pub const AVIF_SPEED_6_MAX_PIXELS: u64 = 100_000;

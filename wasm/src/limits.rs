@@ -28,7 +28,7 @@ pub struct Limits {
     /// are kilobytes to a few hundred; a 0.5 MB file can otherwise inflate to hundreds of MB.
     pub max_metadata_bytes: usize,
     /// Largest AVIF output. Default 3 MiP (2048 × 1536 fits): rav1e is the slow encoder
-    /// (1.45 s a megapixel in wasm at q75 and speed 10 on a finely textured photo, 2.7 s at
+    /// (1.45 s a megapixel in wasm at q75 and speed 10 on a finely textured photo, 3.2 s at
     /// q100; see [`crate::cost::AVIF_WASM_MS_PER_MP`]), so an unsized AVIF of a 50 MP JPEG,
     /// scaled down to 3 MiP, stays well within `max_work_ms`. Like `max_output_pixels`, a transform without a size is scaled down to it
     /// and a sized one above it refused. It shapes output bytes, so every host keeps the same.

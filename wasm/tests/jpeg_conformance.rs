@@ -271,7 +271,7 @@ fn matches_djpeg_on_the_benchmark_photos() {
 /// CMYK and YCCK (the committed fixtures, cjpeg writes neither): djpeg writes them as RGB with
 /// libjpeg-turbo's naive `R = C·K / 255` on the stored (Adobe-inverted) values, after its own
 /// YCCK → CMYK; the same formula on our ink amounts (`255 − stored`) must agree. A ±1 in a
-/// plane moves that product by up to 2, a YCC ±1 through the colour transform by up to 3.
+/// plane moves that product by up to 2, a YCC ±1 through the colour transform by up to 4.
 #[test]
 fn cmyk_and_ycck_match_djpeg() {
     if !tools() {

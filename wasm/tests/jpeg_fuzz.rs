@@ -178,3 +178,30 @@ fn scans_past_the_limit_are_refused_as_they_come() {
     )
     .is_ok());
 }
+
+/// Hostile shapes the mutations are unlikely to hit: work the cost estimate would not see.
+#[test]
+fn repeated_or_empty_scans_are_refused() {
+    let limits = Limits::default();
+    let t = Transform {
+        width: Some(64),
+        ..Transform::default()
+    };
+    // grey.jpg has one scan of its one component: the same scan again before EOI.
+    let grey = fixture("grey.jpg");
+    let sos = grey.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let eoi = grey.len() - 2;
+    let mut twice = grey[..eoi].to_vec();
+    twice.extend_from_slice(&grey[sos..]);
+    let e = process(&twice, &t, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Corrupt, "{e}");
+    assert!(e.message.contains("more than one scan"), "{e}");
+    // An interval of one MCU and a scan with no entropy-coded data at all: refused, not grey.
+    let dri = with_dri(&grey);
+    let sos = dri.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let len = usize::from(u16::from_be_bytes([dri[sos + 2], dri[sos + 3]]));
+    let mut empty = dri[..sos + 2 + len].to_vec();
+    empty.extend_from_slice(&[0xFF, 0xD9]);
+    let e = process(&empty, &t, &limits).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Corrupt, "{e}");
+}

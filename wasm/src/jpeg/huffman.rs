@@ -257,7 +257,6 @@ impl<'a> Bits<'a> {
     pub fn restart(&mut self) -> bool {
         self.buf = 0;
         self.n = 0;
-        self.padding = 0;
         self.at_marker = false;
         // Skip to the marker: bytes before it were data the encoder padded.
         while let Some(&b) = self.data.get(self.pos) {
@@ -266,6 +265,10 @@ impl<'a> Bits<'a> {
                     Some(0xFF) => self.pos += 1,
                     Some(0xD0..=0xD7) => {
                         self.pos += 2;
+                        // Only a real RSTn starts the count of zeros fed again: without one, an
+                        // interval of one MCU would reset it every block, and a scan with no
+                        // data at all would "decode" as grey instead of being refused.
+                        self.padding = 0;
                         return true;
                     }
                     Some(0) => self.pos += 2,

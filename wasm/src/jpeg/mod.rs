@@ -249,6 +249,13 @@ pub(crate) fn decode(input: &[u8], m: u32, limits: &Limits) -> Result<Image> {
         for c in &s.comps {
             if st.quant[c.index].is_none() {
                 st.quant[c.index] = Some(hd.quant_of(f, c.index)?);
+            } else if st.coefs.is_none() {
+                // A sequential JPEG codes each component in exactly one scan (T.81 B.2.3).
+                // Another would decode and transform the whole image again: work the cost
+                // estimate does not count (it counts scans only for progressive files).
+                return Err(Error::corrupt(
+                    "a baseline JPEG codes a component in more than one scan",
+                ));
             }
         }
         let q: Vec<[u16; 64]> = st.quant.iter().map(|q| q.unwrap_or([0; 64])).collect();
