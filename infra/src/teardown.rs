@@ -13,6 +13,7 @@
 //!
 //! The pure parts (statement removal, the keys a template names, which failures are replicas, the
 //! plan and the summary) are unit-tested; the AWS calls go through [`Aws`].
+use crate::steps::NamedStep;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -205,21 +206,8 @@ pub fn steps(opts: &Options) -> Vec<Step> {
     list
 }
 
-impl crate::steps::NamedStep<Ctx> for Step {
+impl NamedStep<Ctx> for Step {
     fn name(self) -> &'static str {
-        Step::name(self)
-    }
-    fn describe(self, ctx: &Ctx) -> String {
-        Step::describe(self, ctx)
-    }
-    /// Steps that change nothing (reading the stack, finding log groups): a dry run runs them.
-    fn runs_dry(self) -> bool {
-        matches!(self, Step::Read | Step::Logs)
-    }
-}
-
-impl Step {
-    pub fn name(self) -> &'static str {
         match self {
             Step::Read => "read",
             Step::BucketPolicy => "bucket-policy",
@@ -234,7 +222,7 @@ impl Step {
     }
 
     /// What the step does, with what is known so far.
-    pub fn describe(self, ctx: &Ctx) -> String {
+    fn describe(self, ctx: &Ctx) -> String {
         let o = &ctx.opts;
         let d = ctx.deployed.as_ref();
         let bucket = d
@@ -292,6 +280,13 @@ impl Step {
         }
     }
 
+    /// Steps that change nothing (reading the stack, finding log groups): a dry run runs them.
+    fn runs_dry(self) -> bool {
+        matches!(self, Step::Read | Step::Logs)
+    }
+}
+
+impl Step {
     /// Does the step, saying what happens on the way.
     fn run(self, aws: &Aws, ctx: &mut Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
         match self {

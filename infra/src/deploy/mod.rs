@@ -12,6 +12,7 @@ pub mod stack;
 pub mod survey;
 pub mod verify;
 
+use crate::steps::NamedStep;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -237,21 +238,8 @@ pub fn steps(opts: &Options) -> Vec<Step> {
     .collect()
 }
 
-impl crate::steps::NamedStep<Ctx> for Step {
+impl NamedStep<Ctx> for Step {
     fn name(self) -> &'static str {
-        Step::name(self)
-    }
-    fn describe(self, ctx: &Ctx) -> String {
-        Step::describe(self, ctx)
-    }
-    /// Steps that call no AWS API (packaging): a dry run runs them too.
-    fn runs_dry(self) -> bool {
-        self == Step::Package
-    }
-}
-
-impl Step {
-    pub fn name(self) -> &'static str {
         match self {
             Step::Survey => "survey",
             Step::Bucket => "bucket",
@@ -273,7 +261,7 @@ impl Step {
     }
 
     /// What the step does, with what is known so far.
-    pub fn describe(self, ctx: &Ctx) -> String {
+    fn describe(self, ctx: &Ctx) -> String {
         let o = &ctx.opts;
         let region = ctx.bucket_region();
         let artifacts = ctx
@@ -368,6 +356,13 @@ impl Step {
         }
     }
 
+    /// Steps that call no AWS API (packaging): a dry run runs them too.
+    fn runs_dry(self) -> bool {
+        self == Step::Package
+    }
+}
+
+impl Step {
     /// Does the step, saying what happens on the way.
     fn run(
         self,
