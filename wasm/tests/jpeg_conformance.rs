@@ -12,6 +12,9 @@
 //!
 //! Skipped, loudly, when djpeg or cjpeg are absent (scripts/setup.sh installs
 //! libjpeg-turbo-progs).
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::fixture;
 use image_core::jpeg::decode_raw;
 use image_core::{process, ErrorKind, Format, Limits, Transform};
 use std::path::{Path, PathBuf};
@@ -39,15 +42,6 @@ fn tmp(test: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sf-jpeg-conf-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
 }
 
 /// The seed photo as a PPM, cropped to odd sizes so partial MCUs and edge upsampling count.

@@ -5,6 +5,9 @@
 //! panic or take long, every error is one of the input's kinds (never `internal`), and the
 //! limits hold: a mutated header over `max_pixels` or a file over `max_jpeg_scans` is refused,
 //! and nothing larger than the limits is ever produced.
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::fixture;
 use image_core::jpeg::decode_raw;
 use image_core::{process, ErrorKind, Format, Limits, Transform};
 use std::time::{Duration, Instant};
@@ -22,15 +25,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
 }
 
 /// A restart interval of one MCU in front of the first scan (DRI), so RSTn handling is fuzzed

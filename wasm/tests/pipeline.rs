@@ -9,16 +9,15 @@
 #[path = "common/derive.rs"]
 mod derive;
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::fixture;
 use image_core::quality::{self, Rgb};
 use image_core::{process, ErrorKind, Fit, Format, Limits, Transform};
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(dir().join("fixtures").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn fnv64(b: &[u8]) -> String {
