@@ -214,15 +214,7 @@ pub fn avif_wasm_ms_per_mp(quality: u8, pixels: u64) -> f64 {
         .iter()
         .find(|(s, _)| *s == speed)
         .map_or(AVIF_WASM_MS_PER_MP[0].1, |(_, r)| *r);
-    let q = f64::from(quality.clamp(1, 100));
-    let factor = AVIF_QUALITY_WORK
-        .windows(2)
-        .find(|w| q <= f64::from(w[1].0))
-        .map_or(AVIF_QUALITY_WORK[7].1, |w| {
-            let ((q0, r0), (q1, r1)) = ((f64::from(w[0].0), w[0].1), (f64::from(w[1].0), w[1].1));
-            r0 + (r1 - r0) * (q - q0) / (q1 - q0)
-        });
-    rate * factor
+    rate * crate::encode::piecewise_linear(&AVIF_QUALITY_WORK, quality)
 }
 
 fn encoder(format: Format) -> Encoder {

@@ -119,7 +119,7 @@ fn webp(p: &Pixels, quality: u8) -> Result<Vec<u8>> {
 /// speeds 6 and 10; `node tests/bench/avif-calibrate.mjs`, table in wasm/README.md), q50 and q60
 /// then moved by the check on ten photos (four not tuned on): ours was 11 % finer at q50, 7 %
 /// coarser at q60, ~2.3 % of DSSIM per step of rav1e's quantizer. Between two points, linear.
-pub const AVIF_QUALITY: [(u8, f32); 8] = [
+pub const AVIF_QUALITY: [(u8, f64); 8] = [
     (1, 1.0),
     (40, 62.0),
     (50, 74.5),
@@ -132,13 +132,19 @@ pub const AVIF_QUALITY: [(u8, f32); 8] = [
 
 /// The ravif quality that gives sharp's DSSIM at `quality` (1-100).
 pub fn avif_quality(quality: u8) -> f32 {
-    let q = quality.clamp(1, 100);
-    AVIF_QUALITY
+    piecewise_linear(&AVIF_QUALITY, quality) as f32
+}
+
+/// The value at `q` (clamped to 1-100) of a table of measured points sorted by quality, linear
+/// between two points; the AVIF calibration and the cost model's quality curve read theirs so.
+pub(crate) fn piecewise_linear(points: &[(u8, f64)], q: u8) -> f64 {
+    let q = q.clamp(1, 100);
+    points
         .windows(2)
         .find(|w| q <= w[1].0)
-        .map_or(100.0, |w| {
-            let ((q0, r0), (q1, r1)) = ((f32::from(w[0].0), w[0].1), (f32::from(w[1].0), w[1].1));
-            r0 + (r1 - r0) * (f32::from(q) - q0) / (q1 - q0)
+        .map_or(points[points.len() - 1].1, |w| {
+            let ((q0, r0), (q1, r1)) = ((f64::from(w[0].0), w[0].1), (f64::from(w[1].0), w[1].1));
+            r0 + (r1 - r0) * (f64::from(q) - q0) / (q1 - q0)
         })
 }
 
