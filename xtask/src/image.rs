@@ -8,7 +8,7 @@
 //!
 //! The wasm builds use their own target dir (`target/image-wasm`): their RUSTFLAGS (simd128)
 //! differ from other wasm32 builds in the workspace, which would otherwise rebuild each other.
-use crate::tools::{cargo, root, run, wasm_bindgen, wasm_release};
+use crate::tools::{bindgen_into, cargo, root, run, wasm_bindgen, wasm_release};
 use anyhow::{ensure, Result};
 use std::process::Command;
 
@@ -34,10 +34,7 @@ pub fn wasm(args: &[String]) -> Result<()> {
         for t in targets {
             let (dir, target) = t.split_once(':').expect("dir:target");
             let out = root.join("wasm/pkg").join(dir);
-            run(wasm_bindgen()?
-                .args(["--target", target, "--out-dir"])
-                .arg(&out)
-                .arg(&wasm))?;
+            bindgen_into(target, &wasm, &target_dir.join("bindgen").join(dir), &out)?;
             let len = std::fs::metadata(out.join("image_core_bg.wasm"))?.len();
             eprintln!("  wasm/pkg/{dir}/image_core_bg.wasm: {len} bytes");
         }

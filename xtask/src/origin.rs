@@ -8,7 +8,7 @@
 //! artifacts does not make cargo rebuild a `scalefront` that embeds them.
 use crate::manifest::{self, write_if_changed, Manifest};
 use crate::tools::{
-    cargo, root, run, rustc_version, wasm_bindgen, wasm_release, WASM_BINDGEN_VERSION,
+    bindgen_into, cargo, root, run, rustc_version, wasm_release, WASM_BINDGEN_VERSION,
 };
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -32,20 +32,11 @@ pub fn edge_wasm() -> Result<()> {
     )?;
     // wasm-bindgen writes into a staging directory; the artifacts take only changed files.
     let staging = root.join("target/edge-wasm/bindgen");
-    let _ = std::fs::remove_dir_all(&staging);
-    run(wasm_bindgen()?
-        .args(["--target", "nodejs", "--out-dir"])
-        .arg(&staging)
-        .arg(built.join("resize_lambda.wasm")))?;
-    let shim = "resize-lambda/node/index.mjs";
-    std::fs::copy(root.join(shim), staging.join("index.mjs"))?;
     let artifacts = root.join("target/artifacts");
     let out = artifacts.join("edge");
-    std::fs::create_dir_all(&out)?;
-    for entry in std::fs::read_dir(&staging)? {
-        let entry = entry?;
-        write_if_changed(&out.join(entry.file_name()), &std::fs::read(entry.path())?)?;
-    }
+    bindgen_into("nodejs", &built.join("resize_lambda.wasm"), &staging, &out)?;
+    let shim = "resize-lambda/node/index.mjs";
+    write_if_changed(&out.join("index.mjs"), &std::fs::read(root.join(shim))?)?;
     let files = ["resize_lambda_bg.wasm", "resize_lambda.js", "index.mjs"];
     for f in files {
         let len = std::fs::metadata(out.join(f))?.len();

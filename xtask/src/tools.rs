@@ -72,3 +72,22 @@ pub fn wasm_release(args: &[&str], target_dir: &Path) -> Result<PathBuf> {
         ))?;
     Ok(target_dir.join("wasm32-unknown-unknown/release"))
 }
+
+/// `wasm-bindgen --target <target>` of `wasm` into `out`, through the staging directory
+/// `staging`: `out` takes only the files whose bytes changed. Unchanged outputs keep their
+/// modification time, so what embeds them (the local edge's preview, the functions' code) is not
+/// rebuilt by cargo after every `cargo xtask wasm` (that was a minute of each test step).
+pub fn bindgen_into(target: &str, wasm: &Path, staging: &Path, out: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(staging);
+    run(wasm_bindgen()?
+        .args(["--target", target, "--out-dir"])
+        .arg(staging)
+        .arg(wasm))?;
+    std::fs::create_dir_all(out)?;
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        let bytes = std::fs::read(entry.path())?;
+        crate::manifest::write_if_changed(&out.join(entry.file_name()), &bytes)?;
+    }
+    Ok(())
+}
