@@ -26,10 +26,17 @@ pub fn wasm(args: &[String]) -> Result<()> {
     }
     for (suffix, features, targets) in builds {
         let target_dir = root.join(format!("target/image-wasm{suffix}"));
-        let args: Vec<&str> = ["build", "-p", "image-core", "--lib"]
-            .into_iter()
-            .chain(features.iter().copied())
-            .collect();
+        let args: Vec<&str> = [
+            "rustc",
+            "-p",
+            "image-core",
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ]
+        .into_iter()
+        .chain(features.iter().copied())
+        .collect();
         let wasm = wasm_release(&args, &target_dir)?.join("image_core.wasm");
         for t in targets {
             let (dir, target) = t.split_once(':').expect("dir:target");
