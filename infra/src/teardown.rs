@@ -36,6 +36,12 @@ const FOLLOW_LIMIT: Duration = Duration::from_secs(60 * 60);
 /// How long a status from before the delete (a DELETE_FAILED being retried) may still show.
 const NOT_YET: Duration = Duration::from_secs(60);
 
+/// Keys a `delete-objects` call takes at most ("The request can contain a list of up to 1,000
+/// keys", https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html), which is also
+/// the most a `list-objects-v2` page holds
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html, `max-keys`).
+const S3_BATCH: usize = 1000;
+
 /// How often a delete blocked by Lambda@Edge replicas is tried again, within `--wait-replicas`.
 pub const RETRY_EVERY: Duration = Duration::from_secs(5 * 60);
 
@@ -241,6 +247,8 @@ impl NamedStep<Ctx> for Step {
                 }
             }
             Step::Lifecycle => format!("remove rule {} (the stored variants' expiry, when deploy set one) from the lifecycle configuration of {bucket}; every other rule stays, and the configuration is deleted if it held only this one", lifecycle_rule_id(&o.stack)),
+            // Replicas keep a Lambda@Edge function for hours after its distribution is gone:
+            // see `Failed::is_replica` and the page it cites.
             Step::Stack => {
                 let what = d.map(stack_contents).unwrap_or_default();
                 let wait = if o.wait_replicas.is_zero() {
@@ -258,8 +266,8 @@ impl NamedStep<Ctx> for Step {
                 None => format!("delete stack {region_stack} in the bucket's region, if there is one (the purge function and its EventBridge rule; in regional mode the resize function)"),
             },
             Step::Variants => match d {
-                Some(d) => format!("delete every object under s3://{}/{}/ (the stored variants; 1,000 per delete-objects call); nothing outside it", d.bucket, o.variant_prefix),
-                None => format!("delete every object under {}/ in the stack's bucket (the stored variants; 1,000 per delete-objects call); nothing outside it", o.variant_prefix),
+                Some(d) => format!("delete every object under s3://{}/{}/ (the stored variants; {S3_BATCH} per delete-objects call); nothing outside it", d.bucket, o.variant_prefix),
+                None => format!("delete every object under {}/ in the stack's bucket (the stored variants; {S3_BATCH} per delete-objects call); nothing outside it", o.variant_prefix),
             },
             Step::Packages => {
                 let named = d
@@ -1143,7 +1151,7 @@ fn follow(
 // ---------------------------------------------------------------------------------------------
 // variants, packages, logs
 
-/// Deletes every object under the variant prefix, a listing (≤ 1,000 keys) at a time.
+/// Deletes every object under the variant prefix, a listing (≤ [`S3_BATCH`] keys) at a time.
 fn variants(aws: &Aws, ctx: &mut Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
     let d = ctx.deployed()?;
     let (bucket, region) = (d.bucket.clone(), d.bucket_region.clone());
@@ -1161,7 +1169,7 @@ fn variants(aws: &Aws, ctx: &mut Ctx, say: &mut dyn FnMut(&str)) -> Result<()> {
                 "--prefix",
                 &prefix,
                 "--max-keys",
-                "1000",
+                &S3_BATCH.to_string(),
                 "--no-paginate",
             ],
         ) {

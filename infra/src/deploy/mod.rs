@@ -318,6 +318,7 @@ impl NamedStep<Ctx> for Step {
                 crate::template::region_stack_name(&o.stack),
                 if o.mode == Mode::Regional { ", it may invoke the function URL: on a first deploy the URL answers 403 until then" } else { "" }
             ),
+            // S3 → EventBridge delivery: see `with_eventbridge` and the page it cites.
             Step::Events => format!("turn on EventBridge notifications of bucket {} (S3 then tells EventBridge of every object created or deleted; the bucket's other notifications stay)", o.bucket),
             Step::Lifecycle => match o.variant_expiry_days {
                 Some(days) => format!("merge lifecycle rule {} (stored variants under {}/ expire after {days} days; made again on request) into bucket {}'s lifecycle; other rules stay", lifecycle_rule_id(&o.stack), o.variant_prefix, o.bucket),
@@ -347,6 +348,7 @@ impl NamedStep<Ctx> for Step {
                 let text = crate::domain::describe_point_alias(&d.name, d.zone.as_deref(), domain);
                 text.strip_prefix("dns: ").unwrap_or(&text).to_owned()
             }
+            // Where Lambda@Edge logs and why they never expire: `crate::logs` and the pages it cites.
             Step::Logs => format!(
                 "keep the Lambda@Edge log groups of {} for {} days in every region where they exist (they never expire otherwise)",
                 crate::template::edge_function_name(&o.stack),
