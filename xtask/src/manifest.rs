@@ -154,6 +154,31 @@ mod tests {
         dir
     }
 
+    /// What keeps cargo from rebuilding whatever embeds wasm/pkg or the artifacts after every
+    /// `cargo xtask wasm`: equal bytes leave the file (and its modification time) alone.
+    #[test]
+    fn write_if_changed_leaves_equal_files_untouched() {
+        let dir = scratch("write");
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("a.wasm");
+        write_if_changed(&f, b"one").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"one");
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        write_if_changed(&f, b"one").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), old);
+        write_if_changed(&f, b"two").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        assert_ne!(std::fs::metadata(&f).unwrap().modified().unwrap(), old);
+        assert!(!dir.join("a.wasm.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn inputs_are_the_workspace_files_of_the_dep_info_with_their_crate_manifests() {
         let root = scratch("inputs");
